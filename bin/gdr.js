@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `gdr` CLI. The sources are TypeScript; tsx compiles them on the fly, so the
+// CLI runs from a fresh clone with no build step.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+// wrangler (serve, publish) needs Node 22+. On an older Node, re-run under the
+// Node 22 that the `node` devDependency installs into node_modules.
+const major = Number(process.versions.node.split('.')[0])
+const node22 = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url))
+if (major < 22 && existsSync(node22)) {
+  const result = spawnSync(node22, process.argv.slice(1), { stdio: 'inherit' })
+  process.exit(result.status ?? 1)
+}
+
+const { register } = await import('tsx/esm/api')
+register()
+const { main } = await import('../scripts/cli.ts')
+process.exitCode = await main(process.argv)

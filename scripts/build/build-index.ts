@@ -1,0 +1,296 @@
+// `gdr build`: corpus → index folder (manifest.json, model.onnx, shards/*.msgpack).
+
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
+import { FORMAT, FORMAT_VERSION, parseManifest, type FeaturizerConfig, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
+import { buildTree, clusterId, type ClusterTree } from '../../src/core/tree.ts'
+import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
+import { encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
+import { planProbe, queryVector, scoreCluster, type Hit } from '../../src/core/search.ts'
+import { TopK } from '../../src/core/score.ts'
+import type { Reporter } from '../progress.ts'
+import { readCorpus, type CorpusDoc } from './corpus.ts'
+import { inverseDocumentFrequency, randomizedSvd, tfidfMatrix } from './lsa.ts'
+import { buildClusterTree } from './cluster-tree.ts'
+import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
+import { DEFAULT_TRAINING, train, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
+import { exportOnnx } from './onnx-export.ts'
+import { createRng, gaussian, shuffle, type Rng } from './random.ts'
+
+export interface BuildOptions {
+  corpus: string
+  out: string
+  name: string
+  dims: number
+  buckets: number
+  decoderHidden: number
+  /** Memory budget of the decoder: the most leaf clusters the tree may have. */
+  maxLeaves: number
+  /** Documents per leaf for corpora too small to fill the budget. */
+  leafSize: number
+  branching: number
+  probeDocs: number
+  epochs: number
+  seed: number
+  skipBad: boolean
+}
+
+export const DEFAULT_BUILD: Omit<BuildOptions, 'corpus' | 'out'> = {
+  name: 'default',
+  dims: 96,
+  buckets: 1 << 16,
+  decoderHidden: 64,
+  maxLeaves: 1024,
+  leafSize: 64,
+  branching: 32,
+  probeDocs: 2048,
+  epochs: DEFAULT_TRAINING.epochs,
+  seed: 1,
+  skipBad: false,
+}
+
+export interface BuildSummary {
+  manifest: Manifest
+  dir: string
+  seconds: Record<string, number>
+  skipped: number
+  heldOut: { queries: number; mrr10: number }
+}
+
+const ALPHAS = [0, 0.05, 0.1, 0.2, 0.5, 1]
+const SNIPPET_CHARS = 240
+
+export async function buildIndex(options: BuildOptions, reporter: Reporter): Promise<BuildSummary> {
+  const seconds: Record<string, number> = {}
+  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
+    const started = performance.now()
+    const result = await work()
+    seconds[stage] = (performance.now() - started) / 1000
+    return result
+  }
+  const rng = createRng(options.seed)
+  const featurizer: FeaturizerConfig = { ...DEFAULT_FEATURIZER, buckets: options.buckets }
+
+  const { docs, skipped, empty } = await timed('read', () =>
+    readCorpus(options.corpus, { skipBad: options.skipBad, onBadLine: (line, reason) => reporter.log(`skipping line ${line}: ${reason}`) }),
+  )
+  reporter.log(`read ${docs.length} documents from ${options.corpus}${skipped ? `, skipped ${skipped} bad lines` : ''}${empty ? `; ${empty} documents are empty and can never match` : ''}`)
+
+  const docFeatures = await timed('featurize', () => featurizeAll(docs, featurizer, reporter))
+  const { docVectors, embedding } = await timed('encode', () => encodeDocuments(docFeatures, options, rng, reporter))
+  const clusters = await timed('cluster', () => {
+    const leaves = Math.min(options.maxLeaves, Math.max(1, Math.ceil(docs.length / options.leafSize)))
+    const result = buildClusterTree(docVectors, options.dims, { leaves, branching: options.branching }, rng)
+    const sizes = [...result.members.values()].map((m) => m.length).sort((a, b) => a - b)
+    reporter.log(`cluster: ${sizes.length} leaves, docs per leaf min ${sizes[0]} median ${sizes[sizes.length >> 1]} max ${sizes[sizes.length - 1]}`)
+    return result
+  })
+  const tree = buildTree(clusters.tree)
+  const data: TrainingData = { tree, docVectors, leafOf: clusters.leafOf, members: clusters.members }
+
+  const { trainSet, heldOut } = await timed('queries', () => makeExamples(docs, featurizer, rng))
+  const params = initialParams(embedding, tree, options, trainSet, rng)
+  const training: TrainingOptions = { ...DEFAULT_TRAINING, epochs: options.epochs }
+  await timed('train', () => {
+    const stage = reporter.stage('train', training.epochs * trainSet.length, 'examples')
+    train(params, data, trainSet, training, rng, (done) => stage.tick(done), (r) =>
+      reporter.log(`epoch ${r.epoch}: cluster loss ${r.clusterLoss.toFixed(3)}, dense loss ${r.denseLoss.toFixed(3)}`),
+    )
+    stage.done(`${training.epochs} epochs over ${trainSet.length} pseudo-queries`)
+  })
+
+  const quantizedModel = quantizeModel(params)
+  const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
+  const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, clusters.members, quantizedDocs, heldOut, options, reporter))
+
+  const summary = await timed('write', async () => {
+    const modelBytes = exportOnnx(quantizedModel, tree)
+    return writeIndex(options, docs, tree, clusters.members, quantizedDocs, modelBytes, featurizer, search.defaults)
+  })
+  return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 } }
+}
+
+function featurizeAll(docs: CorpusDoc[], config: FeaturizerConfig, reporter: Reporter): SparseFeatures[] {
+  const stage = reporter.stage('featurize', docs.length, 'docs')
+  const features = docs.map((doc, i) => {
+    if (i % 1000 === 0) stage.tick(i)
+    return featurize(documentText(doc), config)
+  })
+  stage.done(`${docs.length} documents`)
+  return features
+}
+
+export function documentText(doc: CorpusDoc): string {
+  return doc.title ? `${doc.title}\n${doc.text}` : doc.text
+}
+
+/** LSA document vectors (unit length) and the matching query fold-in table idf·V. */
+function encodeDocuments(features: SparseFeatures[], options: BuildOptions, rng: Rng, reporter: Reporter) {
+  const idf = inverseDocumentFrequency(features, options.buckets)
+  const X = tfidfMatrix(features, idf)
+  const svd = randomizedSvd(X, options.dims, rng)
+  const docVectors = svd.rowVectors
+  for (let i = 0; i < X.rows; i++) normalizeRow(docVectors, i, options.dims)
+  const embedding = new Float32Array(options.buckets * options.dims)
+  for (let b = 0; b < options.buckets; b++) for (let d = 0; d < options.dims; d++) embedding[b * options.dims + d] = idf[b] * svd.colVectors[b * options.dims + d]
+  reporter.log(`encode: ${X.rows} docs × ${options.dims} dims from ${X.values.length} tf-idf entries`)
+  return { docVectors, embedding }
+}
+
+function normalizeRow(m: Float32Array, row: number, dims: number) {
+  let norm = 0
+  for (let d = 0; d < dims; d++) norm += m[row * dims + d] ** 2
+  norm = Math.sqrt(norm)
+  if (norm > 0) for (let d = 0; d < dims; d++) m[row * dims + d] /= norm
+}
+
+/** Pseudo-queries, with a held-out sample (never trained on) for choosing α. */
+function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng) {
+  const queries: PseudoQuery[] = docs.flatMap((doc, i) => pseudoQueriesFor(doc, i, DEFAULT_PSEUDO_QUERIES, rng))
+  shuffle(queries, rng)
+  const heldOutCount = Math.min(1000, Math.floor(queries.length * 0.05))
+  const toExample = (q: PseudoQuery): TrainingExample => ({ features: featurize(q.text, config), doc: q.doc })
+  const heldOut = queries.slice(0, heldOutCount).filter((q) => q.kind === 'span').map(toExample)
+  const trainSet = queries.slice(heldOutCount).map(toExample).filter((e) => e.features.ids.length > 0)
+  return { trainSet, heldOut }
+}
+
+function initialParams(embedding: Float32Array, tree: ClusterTree, options: BuildOptions, sample: TrainingExample[], rng: Rng): QueryModelParams {
+  const { dims: D, decoderHidden: Hd, buckets } = options
+  const H = D
+  const shape = { buckets, hidden: H, dims: D, decoderHidden: Hd }
+  const probe: QueryModelParams = { ...shape, E: embedding, Wq: identity(D), bq: new Float32Array(D), Wd: new Float32Array(H * Hd), bd: new Float32Array(Hd), P: new Float32Array(0), U: new Float32Array(0), beta: new Float32Array(0) }
+  // Scale the table so a typical query's bag has unit norm: the decoder then starts in tanh's linear range.
+  let meanNorm = 0
+  const n = Math.min(sample.length, 500)
+  for (let i = 0; i < n; i++) {
+    const h = forwardHidden(probe, sample[i].features)
+    meanNorm += Math.hypot(...h) / n
+  }
+  if (meanNorm > 0) for (let i = 0; i < embedding.length; i++) embedding[i] /= meanNorm
+  const random = (count: number, std: number) => Float32Array.from({ length: count }, () => gaussian(rng) * std)
+  const internal = internalNodes(tree).length
+  return {
+    ...shape,
+    E: embedding,
+    Wq: identity(D),
+    bq: new Float32Array(D),
+    Wd: random(H * Hd, 1 / Math.sqrt(H)),
+    bd: new Float32Array(Hd),
+    P: random(internal * Hd, 0.1),
+    U: random((tree.size - 1) * Hd, 1 / Math.sqrt(Hd)),
+    beta: new Float32Array(tree.size - 1),
+  }
+}
+
+function forwardHidden(p: QueryModelParams, features: SparseFeatures): number[] {
+  const h = new Array(p.hidden).fill(0)
+  for (let k = 0; k < features.ids.length; k++) for (let i = 0; i < p.hidden; i++) h[i] += features.values[k] * p.E[features.ids[k] * p.hidden + i]
+  return h
+}
+
+function identity(n: number): Float32Array {
+  const m = new Float32Array(n * n)
+  for (let i = 0; i < n; i++) m[i * n + i] = 1
+  return m
+}
+
+/** Picks α (and the beam needed to cover the probe budget) by MRR@10 on held-out pseudo-queries. */
+function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, members: Map<number, number[]>, docs: QuantizedRows, heldOut: TrainingExample[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
+  const leaves = members.size
+  const meanLeaf = docs.rows / leaves
+  const beam = Math.min(leaves, Math.ceil(options.probeDocs / meanLeaf) + 8)
+  const shardOf = new Map<number, { vectors: Int8Array; scales: Float32Array; docs: number[] }>()
+  for (const [node, list] of members) {
+    const vectors = new Int8Array(list.length * docs.dims)
+    const scales = new Float32Array(list.length)
+    list.forEach((doc, r) => {
+      vectors.set(docs.values.subarray(doc * docs.dims, (doc + 1) * docs.dims), r * docs.dims)
+      scales[r] = docs.scales[doc]
+    })
+    shardOf.set(node, { vectors, scales, docs: list })
+  }
+  const outputs = heldOut.map((e) => forward(params, tree, e.features))
+  let best = { alpha: 0, mrr10: -1 }
+  for (const alpha of ALPHAS) {
+    const defaults = { alpha, beam, probeDocs: options.probeDocs }
+    let mrr = 0
+    heldOut.forEach((example, i) => {
+      const query = queryVector(outputs[i].query)
+      const probed = planProbe(tree, outputs[i].logits, (node) => shardOf.get(node)!.docs.length, defaults)
+      const top = new TopK<Hit>(10)
+      for (const cluster of probed) scoreCluster(query, shardOf.get(cluster.node)!, cluster, alpha, top)
+      const rank = top.sorted().findIndex((h) => shardOf.get(h.item.node)!.docs[h.item.row] === example.doc)
+      if (rank >= 0) mrr += 1 / (rank + 1)
+    })
+    mrr /= Math.max(heldOut.length, 1)
+    reporter.log(`tune: α=${alpha} held-out MRR@10 ${mrr.toFixed(4)}`)
+    if (mrr > best.mrr10 + 1e-9) best = { alpha, mrr10: mrr }
+  }
+  return { defaults: { alpha: best.alpha, beam, probeDocs: options.probeDocs }, mrr10: best.mrr10 }
+}
+
+async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, members: Map<number, number[]>, vectors: QuantizedRows, modelBytes: Uint8Array, featurizer: FeaturizerConfig, search: SearchDefaults) {
+  const dir = resolve(options.out)
+  const staging = `${dir}.building-${process.pid}`
+  rmSync(staging, { recursive: true, force: true })
+  mkdirSync(join(staging, 'shards'), { recursive: true })
+  const shards: ShardEntry[] = []
+  for (const node of tree.leaves) {
+    const list = members.get(node) ?? []
+    const cid = clusterId(tree, node)
+    const shardVectors = new Int8Array(list.length * vectors.dims)
+    const scales = new Float32Array(list.length)
+    list.forEach((doc, r) => {
+      shardVectors.set(vectors.values.subarray(doc * vectors.dims, (doc + 1) * vectors.dims), r * vectors.dims)
+      scales[r] = vectors.scales[doc]
+    })
+    const bytes = encodeShard({
+      cid,
+      dims: vectors.dims,
+      ids: list.map((d) => docs[d].id),
+      titles: list.map((d) => docs[d].title),
+      snippets: list.map((d) => snippet(docs[d].text)),
+      vectors: shardVectors,
+      scales,
+    })
+    const key = `shards/${cid.join('-')}.msgpack`
+    writeFileSync(join(staging, key), bytes)
+    shards.push({ cid, node, key, docs: list.length, bytes: bytes.length, sha256: await sha256Hex(bytes) })
+  }
+  writeFileSync(join(staging, 'model.onnx'), modelBytes)
+  const modelSha = await sha256Hex(modelBytes)
+  const content = { shards: shards.map((s) => s.sha256), model: modelSha, search, featurizer }
+  const contentHash = (await sha256Hex(new TextEncoder().encode(JSON.stringify(content)))).slice(0, 12)
+  const createdAt = new Date().toISOString()
+  const manifest: Manifest = parseManifest({
+    format: FORMAT,
+    formatVersion: FORMAT_VERSION,
+    name: options.name,
+    version: `${createdAt.replace(/[-:]/g, '').slice(0, 15)}-${contentHash}`,
+    createdAt,
+    docs: docs.length,
+    dims: vectors.dims,
+    vectors: { quantization: 'int8-per-vector-scale', normalized: true },
+    featurizer,
+    model: { key: 'model.onnx', bytes: modelBytes.length, sha256: modelSha, hidden: options.dims, decoderHidden: options.decoderHidden, quantization: 'int8-weights' },
+    tree: { parent: Array.from(tree.parent) },
+    search,
+    shards,
+  })
+  writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 1))
+  // Swap the finished folder in, so `out` is never a half-written index.
+  mkdirSync(dirname(dir), { recursive: true })
+  const previous = `${dir}.previous-${process.pid}`
+  if (existsSync(dir)) renameSync(dir, previous)
+  renameSync(staging, dir)
+  rmSync(previous, { recursive: true, force: true })
+  return { manifest, dir }
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return flat.length <= SNIPPET_CHARS ? flat : flat.slice(0, SNIPPET_CHARS).replace(/\s+\S*$/, '') + '…'
+}

@@ -1,0 +1,129 @@
+// Writes the quantized query model as an ONNX graph (opset 17) that computes
+// exactly `forward()` of src/core/query-model.ts on the dequantized weights.
+// Int8 weights stay int8 in the file and, for the large embedding table, in
+// memory too: only the gathered rows are cast to float at run time.
+
+import onnxProto from 'onnx-proto'
+import type { ClusterTree } from '../../src/core/tree.ts'
+import type { QuantizedQueryModel } from '../../src/core/query-model.ts'
+import { MODEL_IO, parentRows } from '../../src/core/query-model.ts'
+import type { QuantizedRows } from '../../src/core/quant.ts'
+
+const { onnx } = onnxProto
+const T = onnx.TensorProto.DataType
+
+export const OPSET = 17
+
+type Tensor = InstanceType<typeof onnx.TensorProto>
+
+function tensor(name: string, dataType: number, dims: number[], data: ArrayBufferView): Tensor {
+  return onnx.TensorProto.create({
+    name,
+    dataType,
+    dims,
+    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  })
+}
+
+const floats = (name: string, dims: number[], data: Float32Array) => tensor(name, T.FLOAT, dims, data)
+const int8s = (name: string, dims: number[], data: Int8Array) => tensor(name, T.INT8, dims, data)
+const int32s = (name: string, dims: number[], data: Int32Array) => tensor(name, T.INT32, dims, data)
+const int64s = (name: string, values: number[]) => tensor(name, T.INT64, [values.length], BigInt64Array.from(values.map(BigInt)))
+
+function node(opType: string, inputs: string[], outputs: string[], attributes: Record<string, number> = {}) {
+  return onnx.NodeProto.create({
+    opType,
+    input: inputs,
+    output: outputs,
+    name: outputs[0],
+    attribute: Object.entries(attributes).map(([name, i]) =>
+      onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i }),
+    ),
+  })
+}
+
+function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  })
+}
+
+/** Initializers for an int8 matrix and its DequantizeLinear node (axis 0: per row, 1: per column). */
+function dequantized(name: string, q: QuantizedRows, axis: 0 | 1) {
+  const zeros = new Int8Array(q.scales.length)
+  return {
+    initializers: [
+      int8s(`${name}_q`, [q.rows, q.dims], q.values),
+      floats(`${name}_scale`, [q.scales.length], q.scales),
+      int8s(`${name}_zero`, [zeros.length], zeros),
+    ],
+    node: node('DequantizeLinear', [`${name}_q`, `${name}_scale`, `${name}_zero`], [name], { axis }),
+  }
+}
+
+export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8Array {
+  const { hidden, dims, decoderHidden } = model
+  const nodesOut = tree.size - 1
+  const Wq = dequantized('Wq', model.Wq, 1)
+  const Wd = dequantized('Wd', model.Wd, 1)
+  const P = dequantized('P', model.P, 0)
+  const U = dequantized('U', model.U, 0)
+  const initializer = [
+    int8s('E_q', [model.E.rows, hidden], model.E.values),
+    floats('E_scale', [model.E.rows], model.E.scales),
+    floats('bq', [dims], model.bq),
+    floats('bd', [decoderHidden], model.bd),
+    floats('beta', [nodesOut], model.beta),
+    int32s('parent_rows', [nodesOut], parentRows(tree)),
+    int64s('axis0', [0]),
+    int64s('axis1', [1]),
+    ...Wq.initializers, ...Wd.initializers, ...P.initializers, ...U.initializers,
+  ]
+  const { ids, weights } = MODEL_IO
+  const nodes = [
+    // Embedding bag, dequantizing only the gathered rows: h = Σ w_i · s[f_i] · E_q[f_i].
+    node('Gather', ['E_q', ids], ['rows_q'], { axis: 0 }),
+    node('Cast', ['rows_q'], ['rows_f'], { to: T.FLOAT }),
+    node('Gather', ['E_scale', ids], ['row_scale'], { axis: 0 }),
+    node('Mul', ['row_scale', weights], ['row_weight']),
+    node('Unsqueeze', ['row_weight', 'axis1'], ['row_weight_col']),
+    node('Mul', ['rows_f', 'row_weight_col'], ['rows_weighted']),
+    node('ReduceSum', ['rows_weighted', 'axis0'], ['h'], { keepdims: 1 }),
+    // Query vector.
+    Wq.node,
+    node('MatMul', ['h', 'Wq'], ['hWq']),
+    node('Add', ['hWq', 'bq'], [MODEL_IO.query]),
+    // Prefix states of every internal node, then one logit per non-root node.
+    Wd.node,
+    node('MatMul', ['h', 'Wd'], ['hWd']),
+    node('Add', ['hWd', 'bd'], ['g']),
+    P.node,
+    node('Add', ['g', 'P'], ['g_plus_P']),
+    node('Tanh', ['g_plus_P'], ['states']),
+    node('Gather', ['states', 'parent_rows'], ['parent_states'], { axis: 0 }),
+    U.node,
+    node('Mul', ['parent_states', 'U'], ['state_U']),
+    node('ReduceSum', ['state_U', 'axis1'], ['state_dot_U'], { keepdims: 0 }),
+    node('Add', ['state_dot_U', 'beta'], [MODEL_IO.logits]),
+  ]
+  const graph = onnx.GraphProto.create({
+    name: 'gdr_query_model',
+    node: nodes,
+    initializer,
+    input: [valueInfo(ids, T.INT32, ['n']), valueInfo(weights, T.FLOAT, ['n'])],
+    output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [nodesOut])],
+  })
+  const proto = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'gdr-edge',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph,
+  })
+  return onnx.ModelProto.encode(proto).finish()
+}

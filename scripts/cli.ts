@@ -1,0 +1,119 @@
+// `gdr`: build, publish and serve indexes. Each command exits non-zero with a
+// one-line reason on bad input.
+
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
+import { CorpusError } from './build/corpus.ts'
+import { createReporter } from './progress.ts'
+import { IndexFolderError, publishIndex, readIndexManifest } from './publish.ts'
+import { withLocalBucket } from './local-r2.ts'
+import { startDevServer } from './serve.ts'
+import { runDemo } from './demo.ts'
+
+/** An error whose message is the whole story for the user: printed as one line, no stack. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+const EXPECTED_ERRORS = [UsageError, CorpusError, IndexFolderError]
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string) => {
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`)
+    return n
+  }
+}
+
+function powerOfTwo(value: string) {
+  const n = integer(2, 1 << 22)(value)
+  if ((n & (n - 1)) !== 0) throw new InvalidArgumentError('expected a power of two')
+  return n
+}
+
+function program(): Command {
+  const cli = new Command('gdr')
+    .description('Generative dense retrieval at the edge: build an index, publish it to R2, serve it from a Worker')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+
+  cli
+    .command('build')
+    .description('build an index (vectors, cluster tree, query model, shards) from a JSONL corpus')
+    .requiredOption('--corpus <file>', 'JSON lines, optionally .gz: {"_id", "title"?, "text"} per line')
+    .requiredOption('--out <dir>', 'index folder to write (replaced atomically when done)')
+    .option('--name <name>', 'index name: the R2 prefix the Worker serves', DEFAULT_BUILD.name)
+    .option('--skip-bad', 'skip malformed lines instead of stopping (their count is reported)', false)
+    .option('--dims <n>', 'vector dimensions', integer(8, 1024), DEFAULT_BUILD.dims)
+    .option('--buckets <n>', 'hashed feature buckets (power of two)', powerOfTwo, DEFAULT_BUILD.buckets)
+    .option('--max-leaves <n>', 'memory budget: most leaf clusters (shards) in the tree', integer(1, 1 << 16), DEFAULT_BUILD.maxLeaves)
+    .option('--leaf-size <n>', 'documents per leaf while the budget is not reached', integer(1), DEFAULT_BUILD.leafSize)
+    .option('--probe-docs <n>', 'default probe budget: documents scored per query', integer(1), DEFAULT_BUILD.probeDocs)
+    .option('--epochs <n>', 'training epochs over the pseudo-queries', integer(0, 1000), DEFAULT_BUILD.epochs)
+    .option('--seed <n>', 'random seed (same corpus + seed = same index)', integer(0), DEFAULT_BUILD.seed)
+    .option('--quiet', 'no progress output', false)
+    .action(async (opts) => {
+      const reporter = createReporter(opts.quiet)
+      const summary = await buildIndex({ ...DEFAULT_BUILD, ...opts, corpus: opts.corpus, out: opts.out }, reporter)
+      const stages = Object.entries(summary.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')
+      reporter.log(`built ${summary.manifest.name}@${summary.manifest.version}: ${summary.manifest.docs} docs, ${summary.manifest.shards.length} shards, model ${(summary.manifest.model.bytes / 1048576).toFixed(1)} MiB → ${summary.dir}`)
+      reporter.log(`held-out pseudo-query MRR@10 ${summary.heldOut.mrr10.toFixed(3)} (${summary.heldOut.queries} queries, α=${summary.manifest.search.alpha}); ${stages}`)
+    })
+
+  cli
+    .command('publish')
+    .description('upload an index folder to the local R2 of `wrangler dev`, then point the Worker at it')
+    .requiredOption('--index <dir>', 'index folder written by gdr build')
+    .option('--local', 'publish to the local R2 state (the default; remote R2 is not supported yet)', true)
+    .option('--quiet', 'no progress output', false)
+    .action(async (opts) => {
+      const reporter = createReporter(opts.quiet)
+      readIndexManifest(opts.index) // fail fast, before starting the local runtime
+      await withLocalBucket((bucket) => publishIndex(opts.index, bucket, reporter))
+    })
+
+  cli
+    .command('serve')
+    .description('publish an index locally (optional) and run the Worker with wrangler dev')
+    .option('--index <dir>', 'index folder to publish before serving')
+    .option('--name <name>', 'index name to serve when --index is not given', DEFAULT_BUILD.name)
+    .option('--port <n>', 'port', integer(1, 65535), 8787)
+    .action(async (opts) => {
+      const reporter = createReporter()
+      let name: string = opts.name
+      if (opts.index) {
+        name = readIndexManifest(opts.index).name
+        await withLocalBucket((bucket) => publishIndex(opts.index, bucket, reporter))
+      }
+      const server = await startDevServer({ port: opts.port, indexName: name })
+      reporter.log(`serving "${name}" at ${server.url}  (try: curl '${server.url}/search?q=hello&k=5')`)
+      const code = await server.exited
+      if (code !== 0) throw new UsageError(`wrangler dev exited with code ${code}`)
+    })
+
+  cli
+    .command('demo')
+    .description('build (once) and serve a demo index of the documentation shipped in node_modules (npm start)')
+    .option('--port <n>', 'port (default: $PORT or 8787)', integer(1, 65535))
+    .action(async (opts) => {
+      await runDemo({ port: opts.port ?? (process.env.PORT ? integer(1, 65535)(process.env.PORT) : 8787) })
+    })
+
+  return cli
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv)
+    return 0
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2
+    if (EXPECTED_ERRORS.some((E) => error instanceof E)) {
+      process.stderr.write(`gdr: ${(error as Error).message}\n`)
+      return 1
+    }
+    process.stderr.write(`gdr: ${(error as Error).message ?? String(error)}\n`)
+    if (process.env.GDR_DEBUG) console.error(error)
+    return 1
+  }
+}

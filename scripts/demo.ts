@@ -1,0 +1,36 @@
+// `npm start`: a demo index of the Markdown documentation installed in
+// node_modules, built once and reused, published to local R2 and served.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
+import { collectDemoCorpus } from './demo-corpus.ts'
+import { createReporter } from './progress.ts'
+import { publishIndex } from './publish.ts'
+import { PROJECT_ROOT, withLocalBucket } from './local-r2.ts'
+import { startDevServer } from './serve.ts'
+
+const DEMO_DIR = join(PROJECT_ROOT, 'shards', 'demo')
+const DEMO_CORPUS = join(PROJECT_ROOT, 'shards', 'demo-corpus.jsonl')
+const DEMO_NAME = 'demo'
+const EXAMPLE_QUERY = 'run an onnx model in the browser with webassembly'
+
+export async function runDemo(options: { port: number }): Promise<void> {
+  const reporter = createReporter()
+  if (existsSync(join(DEMO_DIR, 'manifest.json'))) {
+    reporter.log(`reusing the demo index in ${DEMO_DIR} (delete it to rebuild)`)
+  } else {
+    const docs = collectDemoCorpus(join(PROJECT_ROOT, 'node_modules'))
+    mkdirSync(join(PROJECT_ROOT, 'shards'), { recursive: true })
+    writeFileSync(DEMO_CORPUS, docs.map((d) => JSON.stringify({ _id: d._id, title: d.title, text: d.text })).join('\n') + '\n')
+    reporter.log(`demo corpus: ${docs.length} sections of package documentation → ${DEMO_CORPUS}`)
+    await buildIndex({ ...DEFAULT_BUILD, name: DEMO_NAME, corpus: DEMO_CORPUS, out: DEMO_DIR }, reporter)
+  }
+  await withLocalBucket((bucket) => publishIndex(DEMO_DIR, bucket, reporter))
+  const server = await startDevServer({ port: options.port, indexName: DEMO_NAME, quiet: true })
+  const example = `${server.url.replace('127.0.0.1', 'localhost')}/search?q=${encodeURIComponent(EXAMPLE_QUERY).replace(/%20/g, '+')}&k=5`
+  reporter.log(`\ngdr-edge demo is running at ${server.url.replace('127.0.0.1', 'localhost')}`)
+  reporter.log(`  curl '${example}'`)
+  reporter.log('  (Ctrl-C to stop)')
+  await server.exited
+}

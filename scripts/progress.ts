@@ -1,0 +1,52 @@
+// Progress for long CLI steps: a cli-progress bar on a terminal, one line per
+// stage elsewhere (CI logs, pipes). Everything goes to stderr so stdout stays
+// clean for machine-readable output.
+
+import cliProgress from 'cli-progress'
+
+export interface Stage {
+  tick(done: number): void
+  done(summary?: string): void
+}
+
+export interface Reporter {
+  stage(name: string, total: number, unit?: string): Stage
+  log(message: string): void
+}
+
+export function createReporter(quiet = false): Reporter {
+  const interactive = Boolean(process.stderr.isTTY) && !quiet
+  return {
+    log: (message) => {
+      if (!quiet) process.stderr.write(message + '\n')
+    },
+    stage: (name, total, unit = 'items') => {
+      const started = Date.now()
+      const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`
+      if (!interactive) {
+        return {
+          tick: () => {},
+          done: (summary) => {
+            if (!quiet) process.stderr.write(`${name}: ${summary ?? `${total} ${unit}`} (${elapsed()})\n`)
+          },
+        }
+      }
+      const bar = new cliProgress.SingleBar(
+        { format: `${name.padEnd(12)} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | {duration_formatted}`, stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+      bar.start(Math.max(total, 1), 0, { rate: '0' })
+      return {
+        tick: (done) => {
+          const seconds = (Date.now() - started) / 1000
+          bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toString() : '0' })
+        },
+        done: (summary) => {
+          bar.update(Math.max(total, 1))
+          bar.stop()
+          if (summary) process.stderr.write(`${name}: ${summary} (${elapsed()})\n`)
+        },
+      }
+    },
+  }
+}

@@ -1,0 +1,58 @@
+// Constrained beam search over the cluster-ID prefix tree. The model gives,
+// for every tree node, the logit of choosing it after its parent's prefix;
+// only children that exist in the tree are ever candidates, so every result
+// is a valid cluster ID.
+
+import type { ClusterTree } from './tree.ts'
+import { isLeaf } from './tree.ts'
+
+export interface DecodedCluster {
+  node: number
+  /** log p(cluster ID | query) = Σ over levels of log p(token | query, prefix). */
+  logProb: number
+}
+
+/** Log-softmax of each sibling group: the conditional log-probability of every non-root node. */
+export function conditionalLogProbs(tree: ClusterTree, logits: Float32Array): Float32Array {
+  if (logits.length !== tree.size - 1) {
+    throw new Error(`decoder logits: expected ${tree.size - 1}, got ${logits.length}`)
+  }
+  const logProbs = new Float32Array(tree.size)
+  for (let node = 0; node < tree.size; node++) {
+    const start = tree.childStart[node]
+    if (start < 0) continue
+    const end = tree.childEnd[node]
+    let max = -Infinity
+    for (let c = start; c < end; c++) max = Math.max(max, logits[c - 1])
+    let sum = 0
+    for (let c = start; c < end; c++) sum += Math.exp(logits[c - 1] - max)
+    const logZ = max + Math.log(sum)
+    for (let c = start; c < end; c++) logProbs[c] = logits[c - 1] - logZ
+  }
+  return logProbs
+}
+
+/**
+ * Returns at most `beamWidth` leaves, best first. Finished leaves compete with
+ * open prefixes for beam slots, so leaves at different depths rank fairly.
+ */
+export function beamSearch(tree: ClusterTree, logits: Float32Array, beamWidth: number): DecodedCluster[] {
+  if (!(beamWidth >= 1)) throw new Error('beam width must be at least 1')
+  const logProbs = conditionalLogProbs(tree, logits)
+  let beam: DecodedCluster[] = [{ node: 0, logProb: 0 }]
+  while (beam.some((b) => !isLeaf(tree, b.node))) {
+    const candidates: DecodedCluster[] = []
+    for (const b of beam) {
+      if (isLeaf(tree, b.node)) {
+        candidates.push(b)
+        continue
+      }
+      for (let c = tree.childStart[b.node]; c < tree.childEnd[b.node]; c++) {
+        candidates.push({ node: c, logProb: b.logProb + logProbs[c] })
+      }
+    }
+    candidates.sort((a, b) => b.logProb - a.logProb || a.node - b.node)
+    beam = candidates.slice(0, beamWidth)
+  }
+  return beam
+}

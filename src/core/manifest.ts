@@ -1,0 +1,119 @@
+// The index format v1: one manifest per index version, validated identically
+// where it is written (build) and where it is read (Worker).
+
+import { z } from 'zod'
+
+// Deployed Workers refuse `new Function`; zod must not try to JIT its parsers.
+z.config({ jitless: true })
+
+export const FORMAT = 'gdr-index'
+export const FORMAT_VERSION = 1
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
+
+export const FeaturizerConfigSchema = z.object({
+  kind: z.literal('hashed-ngrams'),
+  buckets: z.number().int().positive().refine((n) => (n & (n - 1)) === 0, 'buckets must be a power of two'),
+  seed: z.number().int().nonnegative(),
+  wordBigrams: z.boolean(),
+  /** Inclusive [min, max] character n-gram lengths; [0, 0] turns them off. */
+  charNgrams: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+  weights: z.object({ word: z.number(), bigram: z.number(), char: z.number() }),
+  maxTokens: z.number().int().positive(),
+  maxTokenLength: z.number().int().positive(),
+})
+export type FeaturizerConfig = z.infer<typeof FeaturizerConfigSchema>
+
+/**
+ * The cluster tree in breadth-first order: node 0 is the root, siblings are
+ * contiguous, and `parent[i] < i`. Leaves are the nodes with no children.
+ */
+export const TreeSchema = z.object({
+  parent: z.array(z.number().int().min(-1)),
+})
+export type TreeSpec = z.infer<typeof TreeSchema>
+
+export const ShardEntrySchema = z.object({
+  /** The cluster ID: child positions on the path from the root to this leaf. */
+  cid: z.array(z.number().int().nonnegative()),
+  node: z.number().int().positive(),
+  key: z.string().min(1),
+  docs: z.number().int().nonnegative(),
+  bytes: z.number().int().positive(),
+  sha256: sha256Hex,
+})
+export type ShardEntry = z.infer<typeof ShardEntrySchema>
+
+export const ModelEntrySchema = z.object({
+  key: z.string().min(1),
+  bytes: z.number().int().positive(),
+  sha256: sha256Hex,
+  hidden: z.number().int().positive(),
+  decoderHidden: z.number().int().positive(),
+  quantization: z.literal('int8-weights'),
+})
+
+export const SearchDefaultsSchema = z.object({
+  /** Weight of the cluster probability in the fused score (GDR's α). */
+  alpha: z.number().nonnegative(),
+  /** Beam width of the constrained cluster-ID decoder. */
+  beam: z.number().int().positive(),
+  /** Probe budget: decoded clusters are read until this many documents are covered. */
+  probeDocs: z.number().int().positive(),
+})
+export type SearchDefaults = z.infer<typeof SearchDefaultsSchema>
+
+export const ManifestSchema = z.object({
+  format: z.literal(FORMAT),
+  formatVersion: z.literal(FORMAT_VERSION),
+  name: z.string().min(1),
+  version: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  createdAt: z.string(),
+  docs: z.number().int().nonnegative(),
+  dims: z.number().int().positive(),
+  vectors: z.object({ quantization: z.literal('int8-per-vector-scale'), normalized: z.boolean() }),
+  featurizer: FeaturizerConfigSchema,
+  model: ModelEntrySchema,
+  tree: TreeSchema,
+  search: SearchDefaultsSchema,
+  shards: z.array(ShardEntrySchema),
+})
+export type Manifest = z.infer<typeof ManifestSchema>
+
+/** The small object in R2 that names the version being served. */
+export const PointerSchema = z.object({
+  version: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  manifest: z.string().min(1),
+  publishedAt: z.string(),
+})
+export type Pointer = z.infer<typeof PointerSchema>
+
+/** R2 keys of an index: every version under its own prefix, one pointer per index name. */
+export const keys = {
+  pointer: (name: string) => `${name}/current.json`,
+  versionPrefix: (name: string, version: string) => `${name}/versions/${version}/`,
+  manifest: (name: string, version: string) => `${name}/versions/${version}/manifest.json`,
+}
+
+export function parseManifest(json: unknown): Manifest {
+  const manifest = ManifestSchema.parse(json)
+  checkTree(manifest)
+  return manifest
+}
+
+// Structural invariants zod cannot express: the tree is BFS-ordered and every leaf has one shard.
+function checkTree(manifest: Manifest): void {
+  const { parent } = manifest.tree
+  if (parent[0] !== -1) throw new Error('manifest tree: node 0 must be the root')
+  for (let i = 1; i < parent.length; i++) {
+    if (!(parent[i] >= 0 && parent[i] < i && parent[i] >= parent[i - 1])) {
+      throw new Error(`manifest tree: node ${i} breaks breadth-first order`)
+    }
+  }
+  const isParent = new Set(parent)
+  const leaves = parent.map((_, i) => i).filter((i) => !isParent.has(i))
+  const shardNodes = new Set(manifest.shards.map((s) => s.node))
+  if (shardNodes.size !== manifest.shards.length || leaves.some((l) => !shardNodes.has(l)) || shardNodes.size !== leaves.length) {
+    throw new Error('manifest: every leaf of the tree must have exactly one shard')
+  }
+}

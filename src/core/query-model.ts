@@ -1,0 +1,163 @@
+// The query model that runs in the Worker, as a reference forward pass in
+// TypeScript. The trainer differentiates it, the ONNX exporter writes the same
+// graph, and a parity test holds the two together.
+//
+//   h  = Σ_i w_i · E[f_i]                      bag of hashed n-gram embeddings  (H)
+//   q  = h·Wq + bq                             query vector, in document space (D)
+//   g  = h·Wd + bd                             decoder input                    (Hd)
+//   S_n = tanh(g + P_n)                        prefix state of internal node n  (Hd)
+//   logit_c = S_parent(c) · U_c + β_c          for every non-root tree node c
+//
+// The decoder is prefix-aware: the distribution over a node's children depends on
+// the prefix through S_n. Because the tree's size is fixed by a memory budget, all
+// prefix states are computed in one pass and beam search walks them in TypeScript.
+
+import type { ClusterTree } from './tree.ts'
+import type { SparseFeatures } from './featurizer.ts'
+import type { QuantizedRows } from './quant.ts'
+import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows } from './quant.ts'
+
+/** Names of the ONNX graph's inputs and outputs, shared by the exporter and the Worker. */
+export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits' } as const
+
+export interface QueryModelShape {
+  buckets: number
+  hidden: number
+  dims: number
+  decoderHidden: number
+}
+
+export interface QueryModelParams extends QueryModelShape {
+  /** buckets × hidden */
+  E: Float32Array
+  /** hidden × dims, bq: dims */
+  Wq: Float32Array
+  bq: Float32Array
+  /** hidden × decoderHidden, bd: decoderHidden */
+  Wd: Float32Array
+  bd: Float32Array
+  /** internal nodes × decoderHidden, in the order of `internalNodes(tree)` */
+  P: Float32Array
+  /** (tree.size − 1) × decoderHidden, row c−1 for node c; beta: tree.size − 1 */
+  U: Float32Array
+  beta: Float32Array
+}
+
+export interface QueryModelOutput {
+  hidden: Float32Array
+  /** Unnormalized query vector (dims). */
+  query: Float32Array
+  /** One logit per non-root node (tree.size − 1). */
+  logits: Float32Array
+}
+
+/** Internal nodes in breadth-first order: row r of P belongs to internalNodes[r]. */
+export function internalNodes(tree: ClusterTree): Int32Array {
+  const nodes: number[] = []
+  for (let n = 0; n < tree.size; n++) if (tree.childStart[n] >= 0) nodes.push(n)
+  return Int32Array.from(nodes)
+}
+
+/** For every non-root node c (index c − 1): the row of its parent in P. */
+export function parentRows(tree: ClusterTree): Int32Array {
+  const rowOf = new Int32Array(tree.size).fill(-1)
+  internalNodes(tree).forEach((node, row) => (rowOf[node] = row))
+  const rows = new Int32Array(tree.size - 1)
+  for (let c = 1; c < tree.size; c++) rows[c - 1] = rowOf[tree.parent[c]]
+  return rows
+}
+
+export function embedBag(params: QueryModelParams, features: SparseFeatures): Float32Array {
+  const { hidden, E } = params
+  const h = new Float32Array(hidden)
+  for (let i = 0; i < features.ids.length; i++) {
+    const w = features.values[i]
+    const base = features.ids[i] * hidden
+    for (let j = 0; j < hidden; j++) h[j] += w * E[base + j]
+  }
+  return h
+}
+
+/** out = x·W + b, for W of shape x.length × b.length (row-major). */
+export function affine(x: Float32Array, W: Float32Array, b: Float32Array): Float32Array {
+  const cols = b.length
+  const out = Float32Array.from(b)
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i]
+    if (xi === 0) continue
+    const base = i * cols
+    for (let j = 0; j < cols; j++) out[j] += xi * W[base + j]
+  }
+  return out
+}
+
+/** tanh(g + P_row) for one internal node. */
+export function prefixState(params: QueryModelParams, g: Float32Array, row: number): Float32Array {
+  const Hd = params.decoderHidden
+  const s = new Float32Array(Hd)
+  for (let j = 0; j < Hd; j++) s[j] = Math.tanh(g[j] + params.P[row * Hd + j])
+  return s
+}
+
+export function childLogit(params: QueryModelParams, state: Float32Array, node: number): number {
+  const Hd = params.decoderHidden
+  let sum = params.beta[node - 1]
+  const base = (node - 1) * Hd
+  for (let j = 0; j < Hd; j++) sum += state[j] * params.U[base + j]
+  return sum
+}
+
+export function forward(params: QueryModelParams, tree: ClusterTree, features: SparseFeatures): QueryModelOutput {
+  const hidden = embedBag(params, features)
+  const query = affine(hidden, params.Wq, params.bq)
+  const g = affine(hidden, params.Wd, params.bd)
+  const states = Array.from(internalNodes(tree), (_, row) => prefixState(params, g, row))
+  const rows = parentRows(tree)
+  const logits = new Float32Array(tree.size - 1)
+  for (let c = 1; c < tree.size; c++) logits[c - 1] = childLogit(params, states[rows[c - 1]], c)
+  return { hidden, query, logits }
+}
+
+/** The model as exported: int8 matrices with float scales, float biases. */
+export interface QuantizedQueryModel extends QueryModelShape {
+  E: QuantizedRows // per row (bucket)
+  Wq: QuantizedRows // per column (output unit)
+  bq: Float32Array
+  Wd: QuantizedRows // per column
+  bd: Float32Array
+  P: QuantizedRows // per row (internal node)
+  U: QuantizedRows // per row (node)
+  beta: Float32Array
+}
+
+export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {
+  const { buckets, hidden, dims, decoderHidden } = p
+  const rowsOf = (m: Float32Array, cols: number) => m.length / cols
+  return {
+    buckets, hidden, dims, decoderHidden,
+    E: quantizeRows(p.E, buckets, hidden),
+    Wq: quantizeColumns(p.Wq, hidden, dims),
+    bq: p.bq,
+    Wd: quantizeColumns(p.Wd, hidden, decoderHidden),
+    bd: p.bd,
+    P: quantizeRows(p.P, rowsOf(p.P, decoderHidden), decoderHidden),
+    U: quantizeRows(p.U, rowsOf(p.U, decoderHidden), decoderHidden),
+    beta: p.beta,
+  }
+}
+
+/** The exact float weights the int8 model computes with: the reference for parity. */
+export function dequantizeModel(q: QuantizedQueryModel): QueryModelParams {
+  const { buckets, hidden, dims, decoderHidden } = q
+  return {
+    buckets, hidden, dims, decoderHidden,
+    E: dequantizeRows(q.E),
+    Wq: dequantizeColumns(q.Wq),
+    bq: q.bq,
+    Wd: dequantizeColumns(q.Wd),
+    bd: q.bd,
+    P: dequantizeRows(q.P),
+    U: dequantizeRows(q.U),
+    beta: q.beta,
+  }
+}

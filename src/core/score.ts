@@ -1,0 +1,87 @@
+// The fine, dense step and the fusion of both steps' scores.
+
+/** Σ q[d] · v[offset + d] over one int8 row; multiply by the row's scale for the float dot product. */
+export function dotInt8(query: Float32Array, values: Int8Array, offset: number): number {
+  let sum = 0
+  const dims = query.length
+  for (let d = 0; d < dims; d++) sum += query[d] * values[offset + d]
+  return sum
+}
+
+export function l2normalize(vector: Float32Array): Float32Array {
+  let norm = 0
+  for (let i = 0; i < vector.length; i++) norm += vector[i] * vector[i]
+  norm = Math.sqrt(norm)
+  if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i] /= norm
+  return vector
+}
+
+/** GDR's cluster term: the beam's log-probabilities renormalised over the beam (softmax). */
+export function beamProbabilities(logProbs: number[]): number[] {
+  if (logProbs.length === 0) return []
+  const max = Math.max(...logProbs)
+  const exps = logProbs.map((lp) => Math.exp(lp - max))
+  const sum = exps.reduce((a, b) => a + b, 0)
+  return exps.map((e) => e / sum)
+}
+
+/** Final score of a document: its dense score plus α times its cluster's beam probability. */
+export function fuse(dense: number, clusterProb: number, alpha: number): number {
+  return dense + alpha * clusterProb
+}
+
+export interface Scored<T> {
+  item: T
+  score: number
+}
+
+/** Keeps the k best items seen, as a min-heap; O(n log k). Ties keep the earlier item. */
+export class TopK<T> {
+  private heap: Scored<T>[] = []
+  constructor(private readonly k: number) {}
+
+  /** The score a new item must beat to enter. */
+  get threshold(): number {
+    return this.heap.length < this.k ? -Infinity : this.heap[0].score
+  }
+
+  push(item: T, score: number): void {
+    if (this.k <= 0) return
+    if (this.heap.length < this.k) {
+      this.heap.push({ item, score })
+      this.siftUp(this.heap.length - 1)
+    } else if (score > this.heap[0].score) {
+      this.heap[0] = { item, score }
+      this.siftDown(0)
+    }
+  }
+
+  /** Best first. */
+  sorted(): Scored<T>[] {
+    return [...this.heap].sort((a, b) => b.score - a.score)
+  }
+
+  private siftUp(i: number): void {
+    const h = this.heap
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (h[p].score <= h[i].score) break
+      ;[h[p], h[i]] = [h[i], h[p]]
+      i = p
+    }
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < h.length && h[l].score < h[m].score) m = l
+      if (r < h.length && h[r].score < h[m].score) m = r
+      if (m === i) break
+      ;[h[m], h[i]] = [h[i], h[m]]
+      i = m
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// HTTP routes. Every error is JSON `{error: {code, message}}`, never a stack trace.
+
+import { Hono } from 'hono'
+import { z } from 'zod'
+import type { Env } from './env.ts'
+import { errorBody, ServiceError } from './errors.ts'
+import { loadIndex } from './index-store.ts'
+import { search } from './search.ts'
+
+export const MAX_QUERY_CHARS = 1000
+export const MAX_K = 100
+export const DEFAULT_K = 10
+
+const SearchParams = z.object({
+  q: z.string().trim().min(1, 'q must not be empty').max(MAX_QUERY_CHARS, `q must be at most ${MAX_QUERY_CHARS} characters`),
+  k: z.coerce.number().int('k must be an integer').min(1).max(MAX_K).default(DEFAULT_K),
+})
+
+export const app = new Hono<{ Bindings: Env }>()
+
+app.get('/healthz', (c) => c.json({ ok: true }))
+
+app.get('/search', async (c) => {
+  const params = parseParams({ q: c.req.query('q'), k: c.req.query('k') })
+  const index = await loadIndex(c.env)
+  return c.json(await search(c.env, index, params.q, params.k))
+})
+
+app.post('/search', async (c) => {
+  let body: unknown
+  try {
+    body = await c.req.json()
+  } catch {
+    throw new ServiceError(400, 'bad_request', 'body must be JSON: {"q": string, "k"?: number}')
+  }
+  const params = parseParams(body)
+  const index = await loadIndex(c.env)
+  return c.json(await search(c.env, index, params.q, params.k))
+})
+
+app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
+
+app.onError((error, c) => {
+  if (error instanceof ServiceError) return c.json(errorBody(error.code, error.message), error.status)
+  console.error('unhandled', error)
+  return c.json(errorBody('internal', 'internal error'), 500)
+})
+
+function parseParams(input: unknown): z.infer<typeof SearchParams> {
+  const result = SearchParams.safeParse(input ?? {})
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const field = issue.path.join('.') || 'request'
+    throw new ServiceError(400, 'bad_request', `${field}: ${issue.message}`)
+  }
+  return result.data
+}
