@@ -15,7 +15,7 @@ import { readCorpus, type CorpusDoc } from './corpus.ts'
 import { inverseDocumentFrequency, randomizedSvd, tfidfMatrix } from './lsa.ts'
 import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
-import { DEFAULT_TRAINING, train, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
+import { DEFAULT_TRAINING, epochsFor, train, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { exportOnnx } from './onnx-export.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
 
@@ -94,11 +94,14 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const params = initialParams(embedding, tree, options, trainSet, rng)
   const training: TrainingOptions = { ...DEFAULT_TRAINING, epochs: options.epochs }
   await timed('train', () => {
-    const stage = reporter.stage('train', training.epochs * trainSet.length, 'examples')
-    train(params, data, trainSet, training, rng, (done) => stage.tick(done), (r) =>
-      reporter.log(`epoch ${r.epoch}: cluster loss ${r.clusterLoss.toFixed(3)}, dense loss ${r.denseLoss.toFixed(3)}`),
-    )
-    stage.done(`${training.epochs} epochs over ${trainSet.length} pseudo-queries`)
+    const epochs = epochsFor(training, trainSet.length)
+    const stage = reporter.stage('train', epochs * trainSet.length, 'examples')
+    let last = ''
+    train(params, data, trainSet, training, rng, (done) => stage.tick(done), (r) => {
+      last = `cluster loss ${r.clusterLoss.toFixed(3)}, dense loss ${r.denseLoss.toFixed(3)}`
+      if (epochs <= 10) reporter.log(`epoch ${r.epoch}: ${last}`)
+    })
+    stage.done(`${epochs} epochs over ${trainSet.length} pseudo-queries; final ${last}`)
   })
 
   const quantizedModel = quantizeModel(params)

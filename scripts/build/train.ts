@@ -28,6 +28,8 @@ export interface TrainingOptions {
   clusterNegatives: number
   /** Weight of the intra-cluster (InfoNCE) loss relative to the cluster-ID loss. */
   denseWeight: number
+  /** Small corpora get more epochs: training runs at least this many optimizer steps. */
+  minSteps: number
 }
 
 export const DEFAULT_TRAINING: TrainingOptions = {
@@ -38,6 +40,14 @@ export const DEFAULT_TRAINING: TrainingOptions = {
   temperature: 0.05,
   clusterNegatives: 10,
   denseWeight: 1,
+  minSteps: 400,
+}
+
+/** Epochs to run: as asked, or more when the corpus is too small to reach `minSteps`. */
+export function epochsFor(options: TrainingOptions, examples: number): number {
+  if (options.epochs === 0 || examples === 0) return 0
+  const stepsPerEpoch = Math.ceil(examples / options.batchSize)
+  return Math.max(options.epochs, Math.ceil(options.minSteps / stepsPerEpoch))
 }
 
 export interface TrainingData {
@@ -275,9 +285,10 @@ export function train(p: QueryModelParams, data: TrainingData, examples: Trainin
   const adam = new Adam(options)
   const rowOfNode = rowOfNodes(data.tree)
   const order = examples.map((_, i) => i)
-  const total = options.epochs * examples.length
+  const epochs = epochsFor(options, examples.length)
+  const total = epochs * examples.length
   let done = 0
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+  for (let epoch = 1; epoch <= epochs; epoch++) {
     shuffle(order, rng)
     let clusterLoss = 0
     let denseLoss = 0

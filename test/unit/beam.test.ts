@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { beamSearch, conditionalLogProbs } from '../../src/core/beam.ts'
+import { buildTree, clusterId, isLeaf, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
+import { parseManifest } from '../../src/core/manifest.ts'
+
+/** A random BFS-ordered tree: each node in the frontier gets 0..4 children (the root at least 1). */
+const treeArbitrary = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 40 }).map((fanouts) => {
+  const parent = [-1]
+  let frontier = [0]
+  let f = 0
+  while (frontier.length > 0 && f < fanouts.length) {
+    const next: number[] = []
+    for (const node of frontier) {
+      const count = node === 0 ? Math.max(1, fanouts[f++ % fanouts.length]) : f < fanouts.length ? fanouts[f++] : 0
+      for (let c = 0; c < count; c++) next.push(parent.push(node) - 1)
+    }
+    frontier = next
+  }
+  return buildTree({ parent })
+})
+
+const withLogits = treeArbitrary.chain((tree) =>
+  fc.tuple(fc.constant(tree), fc.float32Array({ minLength: tree.size - 1, maxLength: tree.size - 1, noNaN: true, noDefaultInfinity: true, min: -20, max: 20 }), fc.integer({ min: 1, max: 50 })),
+)
+
+function leafLogProb(tree: ClusterTree, logits: Float32Array, leaf: number): number {
+  const lp = conditionalLogProbs(tree, logits)
+  return pathNodes(tree, leaf).reduce((sum, n) => sum + lp[n], 0)
+}
+
+describe('constrained beam search', () => {
+  it('returns only valid leaves, never more than the beam, best first', () => {
+    fc.assert(
+      fc.property(withLogits, ([tree, logits, beam]) => {
+        const decoded = beamSearch(tree, logits, beam)
+        expect(decoded.length).toBeGreaterThan(0)
+        expect(decoded.length).toBeLessThanOrEqual(beam)
+        const leaves = new Set(tree.leaves)
+        for (const d of decoded) {
+          expect(leaves.has(d.node)).toBe(true)
+          expect(d.logProb).toBeCloseTo(leafLogProb(tree, logits, d.node), 4)
+        }
+        for (let i = 1; i < decoded.length; i++) expect(decoded[i].logProb).toBeLessThanOrEqual(decoded[i - 1].logProb)
+        expect(new Set(decoded.map((d) => d.node)).size).toBe(decoded.length)
+      }),
+    )
+  })
+
+  it('is exact when the beam is as wide as the leaf count', () => {
+    fc.assert(
+      fc.property(withLogits, ([tree, logits]) => {
+        const decoded = beamSearch(tree, logits, tree.leaves.length)
+        const brute = Array.from(tree.leaves, (leaf) => leafLogProb(tree, logits, leaf)).sort((a, b) => b - a)
+        expect(decoded.map((d) => d.logProb)).toEqual(brute.map((x) => expect.closeTo(x, 4)))
+      }),
+    )
+  })
+
+  it('normalizes within each sibling group', () => {
+    fc.assert(
+      fc.property(withLogits, ([tree, logits]) => {
+        const lp = conditionalLogProbs(tree, logits)
+        for (let n = 0; n < tree.size; n++) {
+          if (isLeaf(tree, n)) continue
+          let sum = 0
+          for (let c = tree.childStart[n]; c < tree.childEnd[n]; c++) sum += Math.exp(lp[c])
+          expect(sum).toBeCloseTo(1, 5)
+        }
+      }),
+    )
+  })
+
+  it('rejects logits of the wrong length', () => {
+    const tree = buildTree({ parent: [-1, 0, 0] })
+    expect(() => beamSearch(tree, new Float32Array(3), 2)).toThrow(/expected 2/)
+  })
+
+  it('names clusters by their path', () => {
+    const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 2] })
+    expect(clusterId(tree, 4)).toEqual([0, 1])
+    expect(clusterId(tree, 5)).toEqual([1, 0])
+    expect(Array.from(tree.leaves)).toEqual([3, 4, 5])
+  })
+})
+
+describe('manifest tree invariants', () => {
+  const base = {
+    format: 'gdr-index', formatVersion: 1, name: 'x', version: 'v1', createdAt: '', docs: 0, dims: 4,
+    vectors: { quantization: 'int8-per-vector-scale', normalized: true },
+    featurizer: { kind: 'hashed-ngrams', buckets: 16, seed: 1, wordBigrams: true, charNgrams: [3, 5], weights: { word: 1, bigram: 1, char: 1 }, maxTokens: 10, maxTokenLength: 10 },
+    model: { key: 'm', bytes: 1, sha256: 'a'.repeat(64), hidden: 4, decoderHidden: 4, quantization: 'int8-weights' },
+    search: { alpha: 0, beam: 1, probeDocs: 1 },
+  }
+  const shard = (node: number) => ({ cid: [node - 1], node, key: `s${node}`, docs: 0, bytes: 1, sha256: 'b'.repeat(64) })
+
+  it('accepts a BFS tree with one shard per leaf', () => {
+    expect(() => parseManifest({ ...base, tree: { parent: [-1, 0, 0] }, shards: [shard(1), shard(2)] })).not.toThrow()
+  })
+
+  it('rejects a leaf without a shard and a tree out of order', () => {
+    expect(() => parseManifest({ ...base, tree: { parent: [-1, 0, 0] }, shards: [shard(1)] })).toThrow(/exactly one shard/)
+    expect(() => parseManifest({ ...base, tree: { parent: [-1, 0, 1, 0] }, shards: [shard(2), shard(3)] })).toThrow(/breadth-first/)
+  })
+})

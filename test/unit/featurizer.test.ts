@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { DEFAULT_FEATURIZER, featurize, hashString, tokenize } from '../../src/core/featurizer.ts'
+
+const config = DEFAULT_FEATURIZER
+
+describe('featurizer', () => {
+  it('normalizes case and compatibility forms before hashing', () => {
+    const a = featurize('Wind Tunnel', config)
+    const b = featurize('ｗｉｎｄ tunnel', config) // full-width letters fold under NFKC
+    expect(Array.from(b.ids)).toEqual(Array.from(a.ids))
+    expect(Array.from(b.values)).toEqual(Array.from(a.values))
+  })
+
+  it('returns sorted unique buckets within the table, with positive weights', () => {
+    const f = featurize('the boundary layer of the boundary layer', config)
+    for (let i = 1; i < f.ids.length; i++) expect(f.ids[i]).toBeGreaterThan(f.ids[i - 1])
+    for (const id of f.ids) expect(id >= 0 && id < config.buckets).toBe(true)
+    for (const v of f.values) expect(v).toBeGreaterThan(0)
+  })
+
+  it('weights repeated words more (log-scaled)', () => {
+    const once = featurize('flutter', config)
+    const twice = featurize('flutter flutter', config)
+    const word = once.ids[once.values.indexOf(Math.max(...once.values))]
+    const i = twice.ids.indexOf(word)
+    expect(twice.values[i]).toBeGreaterThan(once.values[once.ids.indexOf(word)])
+  })
+
+  it('has stable hashes (the Worker and the build must agree across engines)', () => {
+    // Golden values: a change here changes every index; bump the format version if intended.
+    expect([hashString('', 0), hashString('a', 0), hashString('wind', 7)]).toEqual([2872998923, 444641715, 4137360101])
+  })
+
+  it('tokenizes letters and digits of any script, dropping punctuation', () => {
+    expect(tokenize('Mach-2.5 flow, Überschall 超音速!', config)).toEqual(['mach', '2', '5', 'flow', 'überschall', '超音速'])
+  })
+
+  it('never throws and is deterministic on any string', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        const a = featurize(text, config)
+        const b = featurize(text, config)
+        expect(Array.from(a.ids)).toEqual(Array.from(b.ids))
+        expect(Array.from(a.values)).toEqual(Array.from(b.values))
+      }),
+    )
+  })
+
+  it('handles lone surrogates, NUL, RTL and combining marks', () => {
+    for (const text of ['\uD800', 'a\u0000b', 'שלום עולם', 'e\u0301te\u0301', '🙂🙂']) {
+      expect(() => featurize(text, config)).not.toThrow()
+    }
+  })
+})

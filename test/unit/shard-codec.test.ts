@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { decodeShard, encodeShard, sha256Hex, ShardDecodeError, type Shard } from '../../src/core/shard-codec.ts'
+
+const shardArbitrary = fc.integer({ min: 1, max: 16 }).chain((dims) =>
+  fc.array(fc.record({ id: fc.string(), title: fc.string(), snippet: fc.string(), scale: fc.float({ noNaN: true, noDefaultInfinity: true, min: 0, max: 10 }) }), { maxLength: 20 }).chain((docs) =>
+    fc.record({
+      cid: fc.array(fc.nat(1000), { minLength: 1, maxLength: 4 }),
+      vectors: fc.int8Array({ minLength: docs.length * dims, maxLength: docs.length * dims }),
+    }).map(({ cid, vectors }): Shard => ({
+      cid,
+      dims,
+      ids: docs.map((d) => d.id),
+      titles: docs.map((d) => d.title),
+      snippets: docs.map((d) => d.snippet),
+      vectors,
+      scales: Float32Array.from(docs.map((d) => d.scale)),
+    })),
+  ),
+)
+
+describe('shard codec', () => {
+  it('round-trips any shard exactly', () => {
+    fc.assert(
+      fc.property(shardArbitrary, (shard) => {
+        const decoded = decodeShard(encodeShard(shard))
+        expect(decoded.cid).toEqual(shard.cid)
+        expect(decoded.ids).toEqual(shard.ids)
+        expect(decoded.titles).toEqual(shard.titles)
+        expect(decoded.snippets).toEqual(shard.snippets)
+        expect(Array.from(decoded.vectors)).toEqual(Array.from(shard.vectors))
+        expect(Array.from(decoded.scales)).toEqual(Array.from(shard.scales))
+      }),
+    )
+  })
+
+  it('rejects every truncation with a ShardDecodeError', () => {
+    fc.assert(
+      fc.property(shardArbitrary, fc.nat(), (shard, cut) => {
+        const bytes = encodeShard(shard)
+        const truncated = bytes.slice(0, cut % bytes.length)
+        expect(() => decodeShard(truncated)).toThrow(ShardDecodeError)
+      }),
+    )
+  })
+
+  it('either rejects altered bytes or is caught by the sha256 the manifest stores', async () => {
+    await fc.assert(
+      fc.asyncProperty(shardArbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), async (shard, at, flip) => {
+        const bytes = encodeShard(shard)
+        const altered = bytes.slice()
+        altered[at % bytes.length] ^= flip
+        expect(await sha256Hex(altered)).not.toBe(await sha256Hex(bytes))
+        try {
+          decodeShard(altered)
+        } catch (error) {
+          expect(error).toBeInstanceOf(ShardDecodeError)
+        }
+      }),
+    )
+  })
+
+  it('refuses to encode inconsistent shards', () => {
+    const shard: Shard = { cid: [0], dims: 4, ids: ['a'], titles: ['t'], snippets: ['s'], vectors: new Int8Array(3), scales: new Float32Array(1) }
+    expect(() => encodeShard(shard)).toThrow(/expected 1×4/)
+  })
+
+  it('stores vectors as one binary blob, not arrays of numbers', () => {
+    const shard: Shard = { cid: [1, 2], dims: 64, ids: ['a', 'b'], titles: ['', ''], snippets: ['', ''], vectors: new Int8Array(128).fill(-100), scales: new Float32Array([0.5, 0.25]) }
+    const bytes = encodeShard(shard)
+    // The 128 vector bytes appear as one contiguous run (msgpack would spend 2 bytes per int8 in an array).
+    const run = Buffer.from(bytes).indexOf(Buffer.alloc(128, 0x9c))
+    expect(run).toBeGreaterThan(0)
+    expect(bytes.length).toBeLessThan(128 * 2)
+  })
+})

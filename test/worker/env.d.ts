@@ -1,0 +1,13 @@
+// Types for the workerd tests: the bindings `env` carries and the Worker module `exports.default` is.
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      INDEX: R2Bucket
+      INDEX_NAME?: string
+    }
+    interface GlobalProps {
+      mainModule: typeof import('../../src/worker/index.ts')
+    }
+  }
+}
+export {}

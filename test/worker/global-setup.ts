@@ -1,0 +1,60 @@
+// Runs in Node before the workerd tests: builds a real index (the whole `gdr build`
+// path) from a small committed corpus, and computes in Node what workerd must
+// reproduce exactly: featurizer output and the ONNX model's outputs.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { TestProject } from 'vitest/node'
+import * as ort from 'onnxruntime-web'
+import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
+import { createReporter } from '../../scripts/progress.ts'
+import { featurize } from '../../src/core/featurizer.ts'
+import { MODEL_IO } from '../../src/core/query-model.ts'
+import { PARITY_QUERIES, type ProvidedIndex, type ProvidedParity } from './fixtures.ts'
+
+const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)],
+  )
+}
+
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), 'gdr-test-index-'))
+  const out = join(dir, 'tiny')
+  try {
+    const { manifest } = await buildIndex(
+      { ...DEFAULT_BUILD, corpus: CORPUS, out, dims: 32, buckets: 1 << 12, leafSize: 6, epochs: 3, probeDocs: 12 },
+      createReporter(true),
+    )
+    const files = Object.fromEntries(listFiles(out).map((file) => [relative(out, file), readFileSync(file).toString('base64')]))
+    const titles = Object.fromEntries(
+      readFileSync(CORPUS, 'utf8').trim().split('\n').map((line) => JSON.parse(line)).map((doc) => [doc._id, doc.title]),
+    )
+    const index: ProvidedIndex = { name: manifest.name, version: manifest.version, titles, files }
+    project.provide('tinyIndex', index)
+
+    ort.env.wasm.numThreads = 1
+    const session = await ort.InferenceSession.create(readFileSync(join(out, manifest.model.key)))
+    const parity: ProvidedParity = { cases: [] }
+    for (const q of PARITY_QUERIES) {
+      const f = featurize(q, manifest.featurizer)
+      const outputs = await session.run({
+        [MODEL_IO.ids]: new ort.Tensor('int32', f.ids, [f.ids.length]),
+        [MODEL_IO.weights]: new ort.Tensor('float32', f.values, [f.values.length]),
+      })
+      parity.cases.push({
+        q,
+        ids: Array.from(f.ids),
+        values: Array.from(f.values),
+        query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
+        logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
+      })
+    }
+    project.provide('parity', parity)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,40 @@
+// The Worker path and the build path must never disagree: the featurizer and the
+// ONNX model give the same numbers in workerd as in Node.
+import { env } from 'cloudflare:workers'
+import { describe, expect, inject, it } from 'vitest'
+import { featurize } from '../../src/core/featurizer.ts'
+import { MODEL_IO } from '../../src/core/query-model.ts'
+import { createSession, Tensor } from '../../src/worker/ort.ts'
+import { decodeBase64, manifestOf } from './fixtures.ts'
+
+const index = inject('tinyIndex')
+const parity = inject('parity')
+const manifest = manifestOf(index)
+
+describe('workerd ↔ Node parity', () => {
+  it('featurizes every string identically', () => {
+    for (const c of parity.cases) {
+      const f = featurize(c.q, manifest.featurizer)
+      expect(Array.from(f.ids), c.q).toEqual(c.ids)
+      expect(Array.from(f.values), c.q).toEqual(c.values)
+    }
+  })
+
+  it('runs the int8 ONNX model to the same outputs (within 1e-5)', async () => {
+    expect(env.INDEX).toBeDefined()
+    const session = await createSession(decodeBase64(index.files[manifest.model.key]))
+    for (const c of parity.cases) {
+      if (c.ids.length === 0) continue // the Worker pads empty queries; covered by the search tests
+      const outputs = await session.run({
+        [MODEL_IO.ids]: new Tensor('int32', Int32Array.from(c.ids), [c.ids.length]),
+        [MODEL_IO.weights]: new Tensor('float32', Float32Array.from(c.values), [c.values.length]),
+      })
+      const query = Array.from(outputs[MODEL_IO.query].data as Float32Array)
+      const logits = Array.from(outputs[MODEL_IO.logits].data as Float32Array)
+      expect(query.length).toBe(c.query.length)
+      expect(logits.length).toBe(c.logits.length)
+      query.forEach((v, i) => expect(Math.abs(v - c.query[i])).toBeLessThan(1e-5))
+      logits.forEach((v, i) => expect(Math.abs(v - c.logits[i])).toBeLessThan(1e-5))
+    }
+  })
+})
