@@ -60,18 +60,21 @@ export async function publishIndex(dir: string, store: ObjectStore, reporter: Re
     // The manifest goes last: a version is complete once its manifest is there.
     { key: keys.manifest(manifest.name, manifest.version), file: 'manifest.json', sha256: await sha256Hex(manifestText), bytes: manifestText.length, contentType: 'application/json' },
   ]
+  // Check the whole folder first: a damaged index must not reach the store at all.
+  for (const object of objects) {
+    const actual = await sha256Hex(readFileSync(join(resolve(dir), object.file)))
+    if (actual !== object.sha256) throw new IndexFolderError(`${object.file} does not match the manifest's sha256: the index folder is damaged, rebuild it`)
+  }
   const stage = reporter.stage('publish', objects.length, 'objects')
   let uploaded = 0
   let skipped = 0
   let bytes = 0
   for (const [i, object] of objects.entries()) {
-    const body = readFileSync(join(resolve(dir), object.file))
-    const actual = await sha256Hex(body)
-    if (actual !== object.sha256) throw new IndexFolderError(`${object.file} does not match the manifest's sha256: the index folder is damaged, rebuild it`)
     const existing = await store.head(object.key)
     if (existing?.customMetadata?.sha256 === object.sha256) {
       skipped++
     } else {
+      const body = readFileSync(join(resolve(dir), object.file))
       await store.put(object.key, body, { customMetadata: { sha256: object.sha256 }, httpMetadata: { contentType: object.contentType } })
       await verifyStored(store, object)
       uploaded++

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import { randomizedSvd, symmetricEigen, type CsrMatrix } from '../../scripts/build/lsa.ts'
+import { createRng } from '../../scripts/build/random.ts'
+
+function csr(dense: number[][]): CsrMatrix {
+  const rowStart = [0]
+  const colIndex: number[] = []
+  const values: number[] = []
+  for (const row of dense) {
+    row.forEach((v, j) => v !== 0 && (colIndex.push(j), values.push(v)))
+    rowStart.push(colIndex.length)
+  }
+  return { rows: dense.length, cols: dense[0].length, rowStart: Int32Array.from(rowStart), colIndex: Int32Array.from(colIndex), values: Float32Array.from(values) }
+}
+
+describe('randomized SVD', () => {
+  it('recovers the singular values and reconstructs a low-rank matrix', () => {
+    const rng = createRng(4)
+    // Rank 3, 30 × 12, with some all-zero columns (unused hash buckets).
+    const a = Array.from({ length: 30 }, () => [rng(), rng(), rng()])
+    const b = [Array.from({ length: 12 }, (_, j) => (j % 5 === 4 ? 0 : rng())), Array.from({ length: 12 }, (_, j) => (j % 5 === 4 ? 0 : rng() - 0.5)), Array.from({ length: 12 }, (_, j) => (j % 5 === 4 ? 0 : rng() * 2))]
+    const dense = a.map((row) => b[0].map((_, j) => row[0] * b[0][j] + row[1] * b[1][j] + row[2] * b[2][j]))
+    const svd = randomizedSvd(csr(dense), 3, createRng(1))
+    // U·Σ·Vᵀ = X
+    for (let i = 0; i < 30; i++) {
+      for (let j = 0; j < 12; j++) {
+        let x = 0
+        for (let c = 0; c < 3; c++) x += svd.rowVectors[i * 3 + c] * svd.colVectors[j * 3 + c]
+        expect(x).toBeCloseTo(dense[i][j], 3)
+      }
+    }
+    expect(svd.singularValues[0]).toBeGreaterThanOrEqual(svd.singularValues[1])
+    expect(svd.singularValues[1]).toBeGreaterThanOrEqual(svd.singularValues[2])
+  })
+
+  it('handles more dimensions than the matrix has rank (tiny corpora)', () => {
+    const svd = randomizedSvd(csr([[1, 0, 0], [0, 2, 0]]), 8, createRng(1))
+    expect(svd.rowVectors.length).toBe(2 * 8)
+    expect(Array.from(svd.rowVectors).every(Number.isFinite)).toBe(true)
+    expect([...svd.singularValues].slice(0, 2).map((s) => Number(s.toFixed(6)))).toEqual([2, 1])
+  })
+})
+
+describe('Jacobi eigendecomposition', () => {
+  it('diagonalizes a symmetric matrix', () => {
+    const m = Float64Array.from([4, 1, 2, 1, 3, 0, 2, 0, 5])
+    const { eigenvalues, eigenvectors } = symmetricEigen(m, 3)
+    for (let e = 0; e < 3; e++) {
+      for (let i = 0; i < 3; i++) {
+        let mv = 0
+        for (let j = 0; j < 3; j++) mv += m[i * 3 + j] * eigenvectors[j * 3 + e]
+        expect(mv).toBeCloseTo(eigenvalues[e] * eigenvectors[i * 3 + e], 8)
+      }
+    }
+  })
+})

@@ -1,0 +1,73 @@
+// The exported int8 ONNX graph, run by onnxruntime-web (the same WASM the Worker
+// runs), equals the TypeScript reference forward pass on the dequantized weights.
+import { describe, expect, it } from 'vitest'
+import * as ort from 'onnxruntime-web'
+import { buildTree } from '../../src/core/tree.ts'
+import { dequantizeModel, forward, internalNodes, MODEL_IO, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
+import { exportOnnx } from '../../scripts/build/onnx-export.ts'
+import { createRng, gaussian } from '../../scripts/build/random.ts'
+
+/** Stated tolerance: float32 sums in a different order; relative to the output's scale. */
+const TOLERANCE = 1e-5
+
+describe('ONNX export ↔ reference forward pass', () => {
+  const tree = buildTree({ parent: [-1, 0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4] })
+  const rng = createRng(3)
+  const random = (n: number, s: number) => Float32Array.from({ length: n }, () => gaussian(rng) * s)
+  const shape = { buckets: 1024, hidden: 48, dims: 16, decoderHidden: 12 }
+  const params: QueryModelParams = {
+    ...shape,
+    E: random(shape.buckets * shape.hidden, 0.2),
+    Wq: random(shape.hidden * shape.dims, 0.3),
+    bq: random(shape.dims, 0.1),
+    Wd: random(shape.hidden * shape.decoderHidden, 0.3),
+    bd: random(shape.decoderHidden, 0.1),
+    P: random(internalNodes(tree).length * shape.decoderHidden, 0.5),
+    U: random((tree.size - 1) * shape.decoderHidden, 0.5),
+    beta: random(tree.size - 1, 0.1),
+  }
+  const quantized = quantizeModel(params)
+  const reference = dequantizeModel(quantized)
+  const config = { ...DEFAULT_FEATURIZER, buckets: shape.buckets }
+
+  async function run(session: ort.InferenceSession, f: SparseFeatures) {
+    const out = await session.run({
+      [MODEL_IO.ids]: new ort.Tensor('int32', f.ids, [f.ids.length]),
+      [MODEL_IO.weights]: new ort.Tensor('float32', f.values, [f.values.length]),
+    })
+    return { query: out[MODEL_IO.query], logits: out[MODEL_IO.logits] }
+  }
+
+  it(`matches within ${TOLERANCE} (relative) on real queries`, async () => {
+    ort.env.wasm.numThreads = 1
+    const session = await ort.InferenceSession.create(exportOnnx(quantized, tree))
+    for (const text of ['wind tunnel tests at Mach 2', 'a', 'the the the the', 'ünïcödé 🙂 text', 'x'.repeat(300)]) {
+      const f = featurize(text, config)
+      const onnx = await run(session, f)
+      const ref = forward(reference, tree, f)
+      expect(onnx.query.dims).toEqual([1, shape.dims])
+      expect(onnx.logits.dims).toEqual([tree.size - 1])
+      const close = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+        const scale = Math.max(1, ...Array.from(b, Math.abs))
+        for (let i = 0; i < b.length; i++) expect(Math.abs(a[i] - b[i]) / scale, `${text}[${i}]`).toBeLessThan(TOLERANCE)
+      }
+      close(onnx.query.data as Float32Array, ref.query)
+      close(onnx.logits.data as Float32Array, ref.logits)
+    }
+  })
+
+  it('stores weights as int8: the file is about a quarter of the float size', () => {
+    const bytes = exportOnnx(quantized, tree).length
+    const floatBytes = 4 * (params.E.length + params.Wq.length + params.Wd.length + params.P.length + params.U.length)
+    expect(bytes).toBeLessThan(floatBytes * 0.3)
+  })
+
+  it('differs measurably from the unquantized model (the test sees the int8 weights)', () => {
+    const f = featurize('wind tunnel tests', config)
+    const q = forward(reference, tree, f).query
+    const full = forward(params, tree, f).query
+    const maxDiff = Math.max(...Array.from(q, (v, i) => Math.abs(v - full[i])))
+    expect(maxDiff).toBeGreaterThan(TOLERANCE)
+  })
+})

@@ -1,0 +1,106 @@
+// The trainer's hand-derived gradients against central finite differences.
+import { describe, expect, it } from 'vitest'
+import { buildTree } from '../../src/core/tree.ts'
+import { internalNodes, type QueryModelParams } from '../../src/core/query-model.ts'
+import { accumulateExample, DEFAULT_TRAINING, epochsFor, rowOfNodes, zeroGradients, type TrainingData, type TrainingExample } from '../../scripts/build/train.ts'
+import { createRng, gaussian } from '../../scripts/build/random.ts'
+
+const tree = buildTree({ parent: [-1, 0, 0, 0, 1, 1, 2, 2, 3, 3, 3] })
+const leaves = Array.from(tree.leaves)
+const shape = { buckets: 8, hidden: 5, dims: 4, decoderHidden: 3 }
+
+function setup() {
+  const rng = createRng(7)
+  const random = (n: number, s = 0.5) => Float64Array.from({ length: n }, () => gaussian(rng) * s)
+  const f32 = (n: number, s?: number) => Float32Array.from(random(n, s))
+  // Float64 copies of the parameters make the finite differences exact enough to compare.
+  const params: QueryModelParams = {
+    ...shape,
+    E: f32(shape.buckets * shape.hidden),
+    Wq: f32(shape.hidden * shape.dims),
+    bq: f32(shape.dims),
+    Wd: f32(shape.hidden * shape.decoderHidden),
+    bd: f32(shape.decoderHidden),
+    P: f32(internalNodes(tree).length * shape.decoderHidden),
+    U: f32((tree.size - 1) * shape.decoderHidden),
+    beta: f32(tree.size - 1),
+  }
+  const docs = 6
+  const docVectors = new Float32Array(docs * shape.dims)
+  for (let d = 0; d < docs; d++) {
+    const v = random(shape.dims, 1)
+    const n = Math.hypot(...v)
+    for (let j = 0; j < shape.dims; j++) docVectors[d * shape.dims + j] = v[j] / n
+  }
+  const leafOf = Int32Array.from({ length: docs }, (_, d) => leaves[d % leaves.length])
+  const members = new Map<number, number[]>()
+  leafOf.forEach((leaf, d) => members.set(leaf, [...(members.get(leaf) ?? []), d]))
+  const data: TrainingData = { tree, docVectors, leafOf, members }
+  const example: TrainingExample = { features: { ids: Int32Array.from([1, 4, 6]), values: Float32Array.from([0.7, 1.3, 0.4]) }, doc: 4 }
+  return { params, data, example, candidates: [4, 0, 2, 5] }
+}
+
+const options = { ...DEFAULT_TRAINING, temperature: 0.5, denseWeight: 0.7 }
+
+function totalLoss(s: ReturnType<typeof setup>): number {
+  const loss = accumulateExample(s.params, s.data, rowOfNodes(tree), s.example, s.candidates, options, zeroGradients(s.params))
+  return loss.cluster + loss.dense
+}
+
+describe('trainer gradients', () => {
+  const s = setup()
+  const grads = zeroGradients(s.params)
+  accumulateExample(s.params, s.data, rowOfNodes(tree), s.example, s.candidates, options, grads)
+
+  const check = (name: 'Wq' | 'bq' | 'Wd' | 'bd' | 'P' | 'U' | 'beta', analytic: Float32Array) => {
+    const param = s.params[name]
+    let checked = 0
+    for (let i = 0; i < param.length; i++) {
+      const saved = param[i]
+      const h = 1e-2
+      param[i] = saved + h
+      const up = totalLoss(s)
+      param[i] = saved - h
+      const down = totalLoss(s)
+      param[i] = saved
+      const numeric = (up - down) / (2 * h)
+      expect(analytic[i], `${name}[${i}]`).toBeCloseTo(numeric, 2)
+      if (Math.abs(numeric) > 1e-3) checked++
+    }
+    return checked
+  }
+
+  it.each(['Wq', 'bq', 'Wd', 'bd', 'P', 'U', 'beta'] as const)('∂loss/∂%s matches finite differences', (name) => {
+    expect(check(name, grads[name])).toBeGreaterThan(0)
+  })
+
+  it('∂loss/∂E matches finite differences on the rows the query touches, and is absent elsewhere', () => {
+    const { E } = s.params
+    let checked = 0
+    for (let row = 0; row < shape.buckets; row++) {
+      const analytic = grads.E.get(row)
+      expect(analytic !== undefined, `row ${row}`).toBe(Array.from(s.example.features.ids).includes(row))
+      for (let j = 0; j < shape.hidden; j++) {
+        const i = row * shape.hidden + j
+        const saved = E[i]
+        E[i] = saved + 1e-2
+        const up = totalLoss(s)
+        E[i] = saved - 1e-2
+        const down = totalLoss(s)
+        E[i] = saved
+        const numeric = (up - down) / 2e-2
+        expect(analytic?.[j] ?? 0, `E[${row},${j}]`).toBeCloseTo(numeric, 2)
+        if (Math.abs(numeric) > 1e-3) checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(0)
+  })
+})
+
+describe('training schedule', () => {
+  it('gives small corpora enough steps and leaves large ones at the asked epochs', () => {
+    expect(epochsFor({ ...DEFAULT_TRAINING, epochs: 4, minSteps: 400, batchSize: 32 }, 100)).toBe(100)
+    expect(epochsFor({ ...DEFAULT_TRAINING, epochs: 4, minSteps: 400, batchSize: 32 }, 1_000_000)).toBe(4)
+    expect(epochsFor({ ...DEFAULT_TRAINING, epochs: 0 }, 100)).toBe(0)
+  })
+})
