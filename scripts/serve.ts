@@ -27,6 +27,10 @@ export async function startDevServer(options: { port: number; indexName: string;
     stdio: options.quiet ? ['ignore', 'ignore', 'pipe'] : ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   })
+  // Stopping gdr stops wrangler too, so no orphaned server keeps the port.
+  const stop = () => child.kill('SIGTERM')
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
   let stderr = ''
   child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)))

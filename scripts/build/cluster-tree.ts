@@ -78,7 +78,7 @@ export function balancedKMeans(vectors: Float32Array, dims: number, docs: number
   const slack = options.slack ?? 0.1
   const capacity = budgets.map((m) => Math.max(1, Math.ceil((docs.length * m * (1 + slack)) / totalBudget)))
   let centroids = seedCentroids(vectors, dims, docs, k, rng)
-  let assignment = new Int32Array(docs.length)
+  let assignment: Int32Array = new Int32Array(docs.length)
   const iterations = options.iterations ?? 8
   for (let it = 0; it < iterations; it++) {
     assignment = assignWithCapacity(vectors, dims, docs, centroids, capacity)
