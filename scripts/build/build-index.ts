@@ -133,12 +133,13 @@ export function documentText(doc: CorpusDoc): string {
 function encodeDocuments(features: SparseFeatures[], options: BuildOptions, rng: Rng, reporter: Reporter) {
   const idf = inverseDocumentFrequency(features, options.buckets)
   const X = tfidfMatrix(features, idf)
-  const svd = randomizedSvd(X, options.dims, rng)
+  const stage = reporter.stage('encode', 100, '% of SVD')
+  const svd = randomizedSvd(X, options.dims, rng, (done, total) => stage.tick(Math.round((100 * done) / total)))
   const docVectors = svd.rowVectors
   for (let i = 0; i < X.rows; i++) normalizeRow(docVectors, i, options.dims)
   const embedding = new Float32Array(options.buckets * options.dims)
   for (let b = 0; b < options.buckets; b++) for (let d = 0; d < options.dims; d++) embedding[b * options.dims + d] = idf[b] * svd.colVectors[b * options.dims + d]
-  reporter.log(`encode: ${X.rows} docs × ${options.dims} dims from ${X.values.length} tf-idf entries`)
+  stage.done(`${X.rows} docs × ${options.dims} dims (LSA) from ${X.values.length} tf-idf entries`)
   return { docVectors, embedding }
 }
 

@@ -62,10 +62,10 @@ interface Dense {
 }
 
 /** Randomized SVD (Halko, Martinsson & Tropp 2011) with power iterations and Cholesky-QR. */
-export function randomizedSvd(X: CsrMatrix, k: number, rng: Rng, oversample = 10, powerIterations = 2): TruncatedSvd {
+export function randomizedSvd(X: CsrMatrix, k: number, rng: Rng, onStep?: (done: number, total: number) => void, oversample = 10, powerIterations = 2): TruncatedSvd {
   // Work on the columns that occur: a small corpus touches a fraction of the hash buckets.
   const { compact, columns } = compactColumns(X)
-  const svd = randomizedSvdDense(compact, k, rng, oversample, powerIterations)
+  const svd = randomizedSvdDense(compact, k, rng, oversample, powerIterations, onStep ?? (() => {}))
   const colVectors = new Float32Array(X.cols * k)
   columns.forEach((col, c) => colVectors.set(svd.colVectors.subarray(c * k, (c + 1) * k), col * k))
   return { ...svd, colVectors }
@@ -80,13 +80,23 @@ function compactColumns(X: CsrMatrix): { compact: CsrMatrix; columns: Int32Array
   return { compact: { ...X, cols: columns.length, colIndex }, columns: Int32Array.from(columns) }
 }
 
-function randomizedSvdDense(X: CsrMatrix, k: number, rng: Rng, oversample: number, powerIterations: number): TruncatedSvd {
+function randomizedSvdDense(X: CsrMatrix, k: number, rng: Rng, oversample: number, powerIterations: number, onStep: (done: number, total: number) => void): TruncatedSvd {
   const l = Math.min(k + oversample, X.rows, X.cols)
+  const steps = 2 * powerIterations + 3
+  let step = 0
+  const progress = () => onStep(++step, steps)
   const omega: Dense = { rows: X.cols, cols: l, data: Float64Array.from({ length: X.cols * l }, () => gaussian(rng)) }
   let Q = orthonormalize(multiply(X, omega))
-  for (let it = 0; it < powerIterations; it++) Q = orthonormalize(multiply(X, orthonormalize(multiplyTransposed(X, Q))))
+  progress()
+  for (let it = 0; it < powerIterations; it++) {
+    const Z = orthonormalize(multiplyTransposed(X, Q))
+    progress()
+    Q = orthonormalize(multiply(X, Z))
+    progress()
+  }
   // B = Qᵀ X, kept as its transpose Bt = Xᵀ Q (cols × l); BBᵀ = Btᵀ Bt is l × l.
   const Bt = multiplyTransposed(X, Q)
+  progress()
   const { eigenvalues, eigenvectors } = symmetricEigen(gramian(Bt), l)
   const order = [...eigenvalues.keys()].sort((a, b) => eigenvalues[b] - eigenvalues[a])
   const rowVectors = new Float32Array(X.rows * k)
@@ -108,6 +118,7 @@ function randomizedSvdDense(X: CsrMatrix, k: number, rng: Rng, oversample: numbe
   }
   denseTimes(Q, forRows, k, rowVectors)
   denseTimes(Bt, forCols, k, colVectors)
+  progress()
   return { rowVectors, colVectors, singularValues, k }
 }
 
