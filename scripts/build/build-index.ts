@@ -3,12 +3,12 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
-import { FORMAT, FORMAT_VERSION, parseManifest, type FeaturizerConfig, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
+import { FORMAT, FORMAT_VERSION, parseManifest, type FeaturizerConfig, type LexicalConfig, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, clusterId, type ClusterTree } from '../../src/core/tree.ts'
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
-import { planProbe, queryVector, scoreCluster, type Hit } from '../../src/core/search.ts'
+import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import type { Reporter } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -17,6 +17,8 @@ import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
 import { DEFAULT_TRAINING, epochsFor, train, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { exportOnnx } from './onnx-export.ts'
+import { analyzeCorpus, postingsFor, type LexicalCorpus } from './lexical-index.ts'
+import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
 
 export interface BuildOptions {
@@ -59,7 +61,9 @@ export interface BuildSummary {
   heldOut: { queries: number; mrr10: number }
 }
 
-const ALPHAS = [0, 0.05, 0.1, 0.2, 0.5, 1]
+const ALPHAS = [0, 0.05, 0.1, 0.2, 0.5]
+const BETAS = [0, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3]
+const quietReporter: Reporter = { log: () => {}, stage: () => ({ tick: () => {}, done: () => {} }) }
 const SNIPPET_CHARS = 240
 
 export async function buildIndex(options: BuildOptions, reporter: Reporter): Promise<BuildSummary> {
@@ -91,7 +95,17 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const data: TrainingData = { tree, docVectors, leafOf: clusters.leafOf, members: clusters.members }
 
   const { trainSet, heldOut } = await timed('queries', () => makeExamples(docs, featurizer, rng))
-  const params = initialParams(embedding, tree, options, trainSet, rng)
+  const params = initialParams(embedding, tree, docVectors, clusters.members, options, trainSet, rng)
+  const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
+  const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
+  const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
+  await timed('teacher', () => {
+    // The teacher fuses dense and lexical scores with the β that suits the untrained model.
+    const { beta } = chooseSearchDefaults(params, tree, leaves, lexical.config, heldOut, options, quietReporter).defaults
+    const stage = reporter.stage('teacher', trainSet.length, 'queries')
+    assignRoutes(trainSet, params, tree, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done))
+    stage.done(`routing targets for ${trainSet.length} pseudo-queries (β=${beta})`)
+  })
   const training: TrainingOptions = { ...DEFAULT_TRAINING, epochs: options.epochs }
   await timed('train', () => {
     const epochs = epochsFor(training, trainSet.length)
@@ -105,12 +119,11 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   })
 
   const quantizedModel = quantizeModel(params)
-  const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
-  const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, clusters.members, quantizedDocs, heldOut, options, reporter))
+  const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, lexical.config, heldOut, options, reporter))
 
   const summary = await timed('write', async () => {
     const modelBytes = exportOnnx(quantizedModel, tree)
-    return writeIndex(options, docs, tree, clusters.members, quantizedDocs, modelBytes, featurizer, search.defaults)
+    return writeIndex(options, docs, tree, leaves, modelBytes, featurizer, lexical.config, search.defaults)
   })
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 } }
 }
@@ -155,44 +168,71 @@ function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng) {
   const queries: PseudoQuery[] = docs.flatMap((doc, i) => pseudoQueriesFor(doc, i, DEFAULT_PSEUDO_QUERIES, rng))
   shuffle(queries, rng)
   const heldOutCount = Math.min(1000, Math.floor(queries.length * 0.05))
-  const toExample = (q: PseudoQuery): TrainingExample => ({ features: featurize(q.text, config), doc: q.doc })
+  const toExample = (q: PseudoQuery): HeldOutQuery => ({ features: featurize(q.text, config), doc: q.doc, text: q.text })
   const heldOut = queries.slice(0, heldOutCount).filter((q) => q.kind === 'span').map(toExample)
   const trainSet = queries.slice(heldOutCount).map(toExample).filter((e) => e.features.ids.length > 0)
   return { trainSet, heldOut }
 }
 
-function initialParams(embedding: Float32Array, tree: ClusterTree, options: BuildOptions, sample: TrainingExample[], rng: Rng): QueryModelParams {
+/** Initial gain of the nearest-centroid prior: sharp enough that routing starts as IVF. */
+const INITIAL_GAMMA = 10
+
+function initialParams(embedding: Float32Array, tree: ClusterTree, docVectors: Float32Array, members: Map<number, number[]>, options: BuildOptions, sample: TrainingExample[], rng: Rng): QueryModelParams {
   const { dims: D, decoderHidden: Hd, buckets } = options
   const H = D
-  const shape = { buckets, hidden: H, dims: D, decoderHidden: Hd }
-  const probe: QueryModelParams = { ...shape, E: embedding, Wq: identity(D), bq: new Float32Array(D), Wd: new Float32Array(H * Hd), bd: new Float32Array(Hd), P: new Float32Array(0), U: new Float32Array(0), beta: new Float32Array(0) }
   // Scale the table so a typical query's bag has unit norm: the decoder then starts in tanh's linear range.
   let meanNorm = 0
   const n = Math.min(sample.length, 500)
   for (let i = 0; i < n; i++) {
-    const h = forwardHidden(probe, sample[i].features)
+    const h = new Float64Array(H)
+    const { ids, values } = sample[i].features
+    for (let k = 0; k < ids.length; k++) for (let j = 0; j < H; j++) h[j] += values[k] * embedding[ids[k] * H + j]
     meanNorm += Math.hypot(...h) / n
   }
   if (meanNorm > 0) for (let i = 0; i < embedding.length; i++) embedding[i] /= meanNorm
   const random = (count: number, std: number) => Float32Array.from({ length: count }, () => gaussian(rng) * std)
-  const internal = internalNodes(tree).length
   return {
-    ...shape,
+    buckets, hidden: H, dims: D, decoderHidden: Hd,
     E: embedding,
     Wq: identity(D),
     bq: new Float32Array(D),
-    Wd: random(H * Hd, 1 / Math.sqrt(H)),
+    Ed: randomProjection(embedding, buckets, H, Hd, rng),
     bd: new Float32Array(Hd),
-    P: random(internal * Hd, 0.1),
-    U: random((tree.size - 1) * Hd, 1 / Math.sqrt(Hd)),
+    P: random(internalNodes(tree).length * Hd, 0.1),
+    // Small: the memory terms start near zero, so the decoder starts as the centroid prior.
+    U: random((tree.size - 1) * Hd, 0.01),
     beta: new Float32Array(tree.size - 1),
+    M: nodeCentroids(tree, docVectors, members, D),
+    gamma: Float32Array.of(INITIAL_GAMMA),
   }
 }
 
-function forwardHidden(p: QueryModelParams, features: SparseFeatures): number[] {
-  const h = new Array(p.hidden).fill(0)
-  for (let k = 0; k < features.ids.length; k++) for (let i = 0; i < p.hidden; i++) h[i] += features.values[k] * p.E[features.ids[k] * p.hidden + i]
-  return h
+/** table · R for a random H × Hd matrix R: the decoder's memory starts as a projection of the query's. */
+function randomProjection(table: Float32Array, rows: number, H: number, Hd: number, rng: Rng): Float32Array {
+  const R = Float32Array.from({ length: H * Hd }, () => gaussian(rng) / Math.sqrt(H))
+  const out = new Float32Array(rows * Hd)
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < H; i++) {
+      const x = table[r * H + i]
+      if (x === 0) continue
+      for (let j = 0; j < Hd; j++) out[r * Hd + j] += x * R[i * Hd + j]
+    }
+  }
+  return out
+}
+
+/** Unit mean direction of every non-root node's documents (row c − 1 for node c). */
+function nodeCentroids(tree: ClusterTree, docVectors: Float32Array, members: Map<number, number[]>, dims: number): Float32Array {
+  const sums = new Float64Array(tree.size * dims)
+  for (const [leaf, docs] of members) for (const doc of docs) for (let j = 0; j < dims; j++) sums[leaf * dims + j] += docVectors[doc * dims + j]
+  // Children come after their parents in breadth-first order: fold sums upwards from the end.
+  for (let node = tree.size - 1; node > 0; node--) for (let j = 0; j < dims; j++) sums[tree.parent[node] * dims + j] += sums[node * dims + j]
+  const M = new Float32Array((tree.size - 1) * dims)
+  for (let node = 1; node < tree.size; node++) {
+    const norm = Math.hypot(...sums.subarray(node * dims, (node + 1) * dims)) || 1
+    for (let j = 0; j < dims; j++) M[(node - 1) * dims + j] = sums[node * dims + j] / norm
+  }
+  return M
 }
 
 function identity(n: number): Float32Array {
@@ -201,72 +241,84 @@ function identity(n: number): Float32Array {
   return m
 }
 
-/** Picks α (and the beam needed to cover the probe budget) by MRR@10 on held-out pseudo-queries. */
-function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, members: Map<number, number[]>, docs: QuantizedRows, heldOut: TrainingExample[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
-  const leaves = members.size
-  const meanLeaf = docs.rows / leaves
-  const beam = Math.min(leaves, Math.ceil(options.probeDocs / meanLeaf) + 8)
-  const shardOf = new Map<number, { vectors: Int8Array; scales: Float32Array; docs: number[] }>()
-  for (const [node, list] of members) {
-    const vectors = new Int8Array(list.length * docs.dims)
-    const scales = new Float32Array(list.length)
-    list.forEach((doc, r) => {
-      vectors.set(docs.values.subarray(doc * docs.dims, (doc + 1) * docs.dims), r * docs.dims)
-      scales[r] = docs.scales[doc]
-    })
-    shardOf.set(node, { vectors, scales, docs: list })
-  }
-  const outputs = heldOut.map((e) => forward(params, tree, e.features))
-  let best = { alpha: 0, mrr10: -1 }
-  for (const alpha of ALPHAS) {
-    const defaults = { alpha, beam, probeDocs: options.probeDocs }
-    let mrr = 0
-    heldOut.forEach((example, i) => {
-      const query = queryVector(outputs[i].query)
-      const probed = planProbe(tree, outputs[i].logits, (node) => shardOf.get(node)!.docs.length, defaults)
-      const top = new TopK<Hit>(10)
-      for (const cluster of probed) scoreCluster(query, shardOf.get(cluster.node)!, cluster, alpha, top)
-      const rank = top.sorted().findIndex((h) => shardOf.get(h.item.node)!.docs[h.item.row] === example.doc)
-      if (rank >= 0) mrr += 1 / (rank + 1)
-    })
-    mrr /= Math.max(heldOut.length, 1)
-    reporter.log(`tune: α=${alpha} held-out MRR@10 ${mrr.toFixed(4)}`)
-    if (mrr > best.mrr10 + 1e-9) best = { alpha, mrr10: mrr }
-  }
-  return { defaults: { alpha: best.alpha, beam, probeDocs: options.probeDocs }, mrr10: best.mrr10 }
+/** A leaf's shard as scored: its documents (corpus indices), int8 vectors and postings. */
+interface LeafShard extends ScoredVectors {
+  node: number
+  docs: number[]
 }
 
-async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, members: Map<number, number[]>, vectors: QuantizedRows, modelBytes: Uint8Array, featurizer: FeaturizerConfig, search: SearchDefaults) {
+function leafShards(tree: ClusterTree, members: Map<number, number[]>, vectors: QuantizedRows, lexical: LexicalCorpus): Map<number, LeafShard> {
+  const shards = new Map<number, LeafShard>()
+  for (const node of tree.leaves) {
+    const docs = members.get(node) ?? []
+    const shardVectors = new Int8Array(docs.length * vectors.dims)
+    const scales = new Float32Array(docs.length)
+    docs.forEach((doc, r) => {
+      shardVectors.set(vectors.values.subarray(doc * vectors.dims, (doc + 1) * vectors.dims), r * vectors.dims)
+      scales[r] = vectors.scales[doc]
+    })
+    shards.set(node, { node, docs, vectors: shardVectors, scales, postings: postingsFor(lexical, docs) })
+  }
+  return shards
+}
+
+interface HeldOutQuery extends TrainingExample {
+  text: string
+}
+
+/** Picks α and β (and the beam that covers the probe budget) by MRR@10 on held-out pseudo-queries. */
+function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, lexicalConfig: LexicalConfig, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
+  const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
+  const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
+  const routed = heldOut.map((example) => {
+    const out = forward(params, tree, example.features)
+    const probed = planProbe(tree, out.logits, (node) => leaves.get(node)!.docs.length, { alpha: 0, beta: 0, beam, probeDocs: options.probeDocs })
+    const shards = probed.map((c) => leaves.get(c.node)!)
+    return { example, query: queryVector(out.query), probed, shards, lexical: lexicalQuery(example.text, lexicalConfig, shards) }
+  })
+  let best = { alpha: 0, beta: 0, mrr10: -1 }
+  for (const alpha of ALPHAS) {
+    for (const beta of BETAS) {
+      let mrr = 0
+      for (const r of routed) {
+        const top = new TopK<Hit>(10)
+        r.probed.forEach((cluster, i) => scoreCluster(r.query, r.lexical, r.shards[i], cluster, { alpha, beta }, lexicalConfig, top))
+        const rank = top.sorted().findIndex((h) => leaves.get(h.item.node)!.docs[h.item.row] === r.example.doc)
+        if (rank >= 0) mrr += 1 / (rank + 1)
+      }
+      mrr /= Math.max(routed.length, 1)
+      if (mrr > best.mrr10 + 1e-9) best = { alpha, beta, mrr10: mrr }
+    }
+  }
+  reporter.log(`tune: α=${best.alpha} β=${best.beta}, held-out MRR@10 ${best.mrr10.toFixed(4)} over ${routed.length} pseudo-queries`)
+  return { defaults: { alpha: best.alpha, beta: best.beta, beam, probeDocs: options.probeDocs }, mrr10: best.mrr10 }
+}
+
+async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, modelBytes: Uint8Array, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults) {
   const dir = resolve(options.out)
   const staging = `${dir}.building-${process.pid}`
   rmSync(staging, { recursive: true, force: true })
   mkdirSync(join(staging, 'shards'), { recursive: true })
   const shards: ShardEntry[] = []
-  for (const node of tree.leaves) {
-    const list = members.get(node) ?? []
-    const cid = clusterId(tree, node)
-    const shardVectors = new Int8Array(list.length * vectors.dims)
-    const scales = new Float32Array(list.length)
-    list.forEach((doc, r) => {
-      shardVectors.set(vectors.values.subarray(doc * vectors.dims, (doc + 1) * vectors.dims), r * vectors.dims)
-      scales[r] = vectors.scales[doc]
-    })
+  for (const leaf of leaves.values()) {
+    const cid = clusterId(tree, leaf.node)
     const bytes = encodeShard({
       cid,
-      dims: vectors.dims,
-      ids: list.map((d) => docs[d].id),
-      titles: list.map((d) => docs[d].title),
-      snippets: list.map((d) => snippet(docs[d].text)),
-      vectors: shardVectors,
-      scales,
+      dims: options.dims,
+      ids: leaf.docs.map((d) => docs[d].id),
+      titles: leaf.docs.map((d) => docs[d].title),
+      snippets: leaf.docs.map((d) => snippet(docs[d].text)),
+      vectors: leaf.vectors,
+      scales: leaf.scales,
+      postings: leaf.postings,
     })
     const key = `shards/${cid.join('-')}.msgpack`
     writeFileSync(join(staging, key), bytes)
-    shards.push({ cid, node, key, docs: list.length, bytes: bytes.length, sha256: await sha256Hex(bytes) })
+    shards.push({ cid, node: leaf.node, key, docs: leaf.docs.length, bytes: bytes.length, sha256: await sha256Hex(bytes) })
   }
   writeFileSync(join(staging, 'model.onnx'), modelBytes)
   const modelSha = await sha256Hex(modelBytes)
-  const content = { shards: shards.map((s) => s.sha256), model: modelSha, search, featurizer }
+  const content = { shards: shards.map((s) => s.sha256), model: modelSha, search, featurizer, lexical }
   const contentHash = (await sha256Hex(new TextEncoder().encode(JSON.stringify(content)))).slice(0, 12)
   const createdAt = new Date().toISOString()
   const manifest: Manifest = parseManifest({
@@ -276,9 +328,10 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     version: `${createdAt.replace(/[-:]/g, '').slice(0, 15)}-${contentHash}`,
     createdAt,
     docs: docs.length,
-    dims: vectors.dims,
+    dims: options.dims,
     vectors: { quantization: 'int8-per-vector-scale', normalized: true },
     featurizer,
+    lexical,
     model: { key: 'model.onnx', bytes: modelBytes.length, sha256: modelSha, hidden: options.dims, decoderHidden: options.decoderHidden, quantization: 'int8-weights' },
     tree: { parent: Array.from(tree.parent) },
     search,

@@ -6,7 +6,7 @@
 import onnxProto from 'onnx-proto'
 import type { ClusterTree } from '../../src/core/tree.ts'
 import type { QuantizedQueryModel } from '../../src/core/query-model.ts'
-import { MODEL_IO, parentRows } from '../../src/core/query-model.ts'
+import { MODEL_IO, NORM_EPSILON, parentRows } from '../../src/core/query-model.ts'
 import type { QuantizedRows } from '../../src/core/quant.ts'
 
 const { onnx } = onnxProto
@@ -71,19 +71,23 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
   const { hidden, dims, decoderHidden } = model
   const nodesOut = tree.size - 1
   const Wq = dequantized('Wq', model.Wq, 1)
-  const Wd = dequantized('Wd', model.Wd, 1)
   const P = dequantized('P', model.P, 0)
   const U = dequantized('U', model.U, 0)
+  const M = dequantized('M', model.M, 0)
   const initializer = [
     int8s('E_q', [model.E.rows, hidden], model.E.values),
     floats('E_scale', [model.E.rows], model.E.scales),
+    int8s('Ed_q', [model.Ed.rows, decoderHidden], model.Ed.values),
+    floats('Ed_scale', [model.Ed.rows], model.Ed.scales),
     floats('bq', [dims], model.bq),
     floats('bd', [decoderHidden], model.bd),
     floats('beta', [nodesOut], model.beta),
+    floats('gamma', [1], model.gamma),
+    floats('epsilon', [1], Float32Array.of(NORM_EPSILON)),
     int32s('parent_rows', [nodesOut], parentRows(tree)),
     int64s('axis0', [0]),
     int64s('axis1', [1]),
-    ...Wq.initializers, ...Wd.initializers, ...P.initializers, ...U.initializers,
+    ...Wq.initializers, ...P.initializers, ...U.initializers, ...M.initializers,
   ]
   const { ids, weights } = MODEL_IO
   const nodes = [
@@ -100,9 +104,15 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
     node('MatMul', ['h', 'Wq'], ['hWq']),
     node('Add', ['hWq', 'bq'], [MODEL_IO.query]),
     // Prefix states of every internal node, then one logit per non-root node.
-    Wd.node,
-    node('MatMul', ['h', 'Wd'], ['hWd']),
-    node('Add', ['hWd', 'bd'], ['g']),
+    // The decoder's own bag, weighted like the query's: g = Σ w_i · s_d[f_i] · Ed_q[f_i] + bd.
+    node('Gather', ['Ed_q', ids], ['drows_q'], { axis: 0 }),
+    node('Cast', ['drows_q'], ['drows_f'], { to: T.FLOAT }),
+    node('Gather', ['Ed_scale', ids], ['drow_scale'], { axis: 0 }),
+    node('Mul', ['drow_scale', weights], ['drow_weight']),
+    node('Unsqueeze', ['drow_weight', 'axis1'], ['drow_weight_col']),
+    node('Mul', ['drows_f', 'drow_weight_col'], ['drows_weighted']),
+    node('ReduceSum', ['drows_weighted', 'axis0'], ['g_bag'], { keepdims: 1 }),
+    node('Add', ['g_bag', 'bd'], ['g']),
     P.node,
     node('Add', ['g', 'P'], ['g_plus_P']),
     node('Tanh', ['g_plus_P'], ['states']),
@@ -110,7 +120,18 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
     U.node,
     node('Mul', ['parent_states', 'U'], ['state_U']),
     node('ReduceSum', ['state_U', 'axis1'], ['state_dot_U'], { keepdims: 0 }),
-    node('Add', ['state_dot_U', 'beta'], [MODEL_IO.logits]),
+    node('Add', ['state_dot_U', 'beta'], ['memory_logits']),
+    // Nearest-centroid prior: γ · q̂·μ_c.
+    node('Mul', [MODEL_IO.query, MODEL_IO.query], ['query_sq']),
+    node('ReduceSum', ['query_sq', 'axis1'], ['query_norm_sq'], { keepdims: 1 }),
+    node('Sqrt', ['query_norm_sq'], ['query_norm']),
+    node('Add', ['query_norm', 'epsilon'], ['query_norm_eps']),
+    node('Div', [MODEL_IO.query, 'query_norm_eps'], ['unit_query']),
+    M.node,
+    node('Mul', ['M', 'unit_query'], ['M_times_unit']),
+    node('ReduceSum', ['M_times_unit', 'axis1'], ['centroid_sim'], { keepdims: 0 }),
+    node('Mul', ['centroid_sim', 'gamma'], ['centroid_prior']),
+    node('Add', ['memory_logits', 'centroid_prior'], [MODEL_IO.logits]),
   ]
   const graph = onnx.GraphProto.create({
     name: 'gdr_query_model',

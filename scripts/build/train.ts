@@ -9,14 +9,18 @@
 
 import type { SparseFeatures } from '../../src/core/featurizer.ts'
 import type { ClusterTree } from '../../src/core/tree.ts'
-import { pathNodes } from '../../src/core/tree.ts'
 import type { QueryModelParams } from '../../src/core/query-model.ts'
-import { affine, embedBag, internalNodes } from '../../src/core/query-model.ts'
+import { affine, embedBag, internalNodes, NORM_EPSILON } from '../../src/core/query-model.ts'
 import { type Rng, randomInt, shuffle } from './random.ts'
 
 export interface TrainingExample {
   features: SparseFeatures
   doc: number
+  /**
+   * Leaves where a full-corpus search finds this query's best documents (leaf → weight,
+   * summing to 1): the routing the decoder should learn besides the positive's own leaf.
+   */
+  routeTo?: Map<number, number>
 }
 
 export interface TrainingOptions {
@@ -30,6 +34,8 @@ export interface TrainingOptions {
   denseWeight: number
   /** Small corpora get more epochs: training runs at least this many optimizer steps. */
   minSteps: number
+  /** Share of the cluster-ID target given to the positive's leaf; the rest follows `routeTo`. */
+  positiveShare: number
 }
 
 export const DEFAULT_TRAINING: TrainingOptions = {
@@ -41,6 +47,23 @@ export const DEFAULT_TRAINING: TrainingOptions = {
   clusterNegatives: 10,
   denseWeight: 1,
   minSteps: 400,
+  positiveShare: 0.25,
+}
+
+/**
+ * The cluster-ID target as, for every internal node, the weight each child should get:
+ * the positive's path carries `positiveShare`, the routed leaves the rest. A parent's
+ * children's weights sum to the parent's own weight.
+ */
+export function routingTargets(tree: ClusterTree, positiveLeaf: number, routeTo: Map<number, number> | undefined, positiveShare: number): Map<number, number> {
+  const weight = new Map<number, number>()
+  const add = (leaf: number, w: number) => {
+    for (let n = leaf; n > 0; n = tree.parent[n]) weight.set(n, (weight.get(n) ?? 0) + w)
+  }
+  const share = routeTo && routeTo.size > 0 ? positiveShare : 1
+  add(positiveLeaf, share)
+  if (share < 1) for (const [leaf, w] of routeTo!) add(leaf, (1 - share) * w)
+  return weight
 }
 
 /** Epochs to run: as asked, or more when the corpus is too small to reach `minSteps`. */
@@ -58,28 +81,32 @@ export interface TrainingData {
   members: Map<number, number[]>
 }
 
-/** Gradients of the dense parameters; the embedding table's are kept per touched row. */
+/** Gradients of the trained parameters; the embedding table's are kept per touched row. M is frozen. */
 export interface Gradients {
   E: Map<number, Float32Array>
+  Ed: Map<number, Float32Array>
   Wq: Float32Array
   bq: Float32Array
-  Wd: Float32Array
   bd: Float32Array
   P: Float32Array
   U: Float32Array
   beta: Float32Array
+  gamma: Float32Array
 }
+
+export const DENSE_PARAMETERS = ['Wq', 'bq', 'bd', 'P', 'U', 'beta', 'gamma'] as const
 
 export function zeroGradients(p: QueryModelParams): Gradients {
   return {
     E: new Map(),
+    Ed: new Map(),
     Wq: new Float32Array(p.Wq.length),
     bq: new Float32Array(p.bq.length),
-    Wd: new Float32Array(p.Wd.length),
     bd: new Float32Array(p.bd.length),
     P: new Float32Array(p.P.length),
     U: new Float32Array(p.U.length),
     beta: new Float32Array(p.beta.length),
+    gamma: new Float32Array(1),
   }
 }
 
@@ -94,37 +121,60 @@ export interface LossParts {
  */
 export function accumulateExample(p: QueryModelParams, data: TrainingData, rowOfNode: Int32Array, example: TrainingExample, candidates: number[], options: TrainingOptions, grads: Gradients): LossParts {
   const { hidden: H, dims: D, decoderHidden: Hd } = p
-  const h = embedBag(p, example.features)
+  const h = embedBag(p.E, H, example.features)
   const dh = new Float64Array(H)
 
-  // Inter-cluster: −Σ_levels log p(token | query, prefix).
-  const g = affine(h, p.Wd, p.bd)
+  // The query vector and its unit direction q̂ = u / (|u| + ε), shared by both losses.
+  const u = affine(h, p.Wq, p.bq)
+  let norm = 0
+  for (let j = 0; j < D; j++) norm += u[j] * u[j]
+  norm = Math.sqrt(norm)
+  const denom = norm + NORM_EPSILON
+  const qn = new Float64Array(D)
+  for (let j = 0; j < D; j++) qn[j] = u[j] / denom
+  const dqn = new Float64Array(D)
+
+  // Inter-cluster: cross-entropy of each level's token given the prefix, against the
+  // positive's path and the routed leaves (soft targets, teacher-forced on their prefixes).
+  const g = embedBag(p.Ed, Hd, example.features)
+  for (let j = 0; j < Hd; j++) g[j] += p.bd[j]
   const dg = new Float64Array(Hd)
+  const gamma = p.gamma[0]
+  const targets = routingTargets(data.tree, data.leafOf[example.doc], example.routeTo, options.positiveShare)
+  const parents = new Set<number>([0])
+  for (const node of targets.keys()) if (data.tree.childStart[node] >= 0) parents.add(node)
   let clusterLoss = 0
-  for (const node of pathNodes(data.tree, data.leafOf[example.doc])) {
-    const parent = data.tree.parent[node]
+  for (const parent of parents) {
+    const mass = parent === 0 ? 1 : targets.get(parent)!
     const row = rowOfNode[parent]
     const state = new Float64Array(Hd)
     for (let j = 0; j < Hd; j++) state[j] = Math.tanh(g[j] + p.P[row * Hd + j])
     const start = data.tree.childStart[parent]
     const end = data.tree.childEnd[parent]
     const logits = new Float64Array(end - start)
+    const sims = new Float64Array(end - start)
     for (let c = start; c < end; c++) {
       let z = p.beta[c - 1]
       for (let j = 0; j < Hd; j++) z += state[j] * p.U[(c - 1) * Hd + j]
-      logits[c - start] = z
+      let sim = 0
+      for (let j = 0; j < D; j++) sim += qn[j] * p.M[(c - 1) * D + j]
+      sims[c - start] = sim
+      logits[c - start] = z + gamma * sim
     }
     const probs = softmax(logits)
-    clusterLoss -= Math.log(Math.max(probs[node - start], 1e-30))
     const dState = new Float64Array(Hd)
     for (let c = start; c < end; c++) {
-      const dz = probs[c - start] - (c === node ? 1 : 0)
+      const target = targets.get(c) ?? 0
+      if (target > 0) clusterLoss -= target * Math.log(Math.max(probs[c - start], 1e-30))
+      const dz = mass * probs[c - start] - target
       grads.beta[c - 1] += dz
+      grads.gamma[0] += dz * sims[c - start]
       const base = (c - 1) * Hd
       for (let j = 0; j < Hd; j++) {
         grads.U[base + j] += dz * state[j]
         dState[j] += dz * p.U[base + j]
       }
+      for (let j = 0; j < D; j++) dqn[j] += dz * gamma * p.M[(c - 1) * D + j]
     }
     for (let j = 0; j < Hd; j++) {
       const da = dState[j] * (1 - state[j] * state[j])
@@ -133,22 +183,8 @@ export function accumulateExample(p: QueryModelParams, data: TrainingData, rowOf
     }
   }
   for (let j = 0; j < Hd; j++) grads.bd[j] += dg[j]
-  for (let i = 0; i < H; i++) {
-    let s = 0
-    for (let j = 0; j < Hd; j++) {
-      grads.Wd[i * Hd + j] += h[i] * dg[j]
-      s += p.Wd[i * Hd + j] * dg[j]
-    }
-    dh[i] += s
-  }
 
-  // Intra-cluster: InfoNCE of cos(q, d)/τ, positive first.
-  const u = affine(h, p.Wq, p.bq)
-  let norm = 0
-  for (let j = 0; j < D; j++) norm += u[j] * u[j]
-  norm = Math.sqrt(norm) || 1e-12
-  const qn = new Float64Array(D)
-  for (let j = 0; j < D; j++) qn[j] = u[j] / norm
+  // Intra-cluster: InfoNCE of q̂·d/τ, positive first.
   const tau = options.temperature
   const scores = new Float64Array(candidates.length)
   candidates.forEach((doc, c) => {
@@ -159,15 +195,17 @@ export function accumulateExample(p: QueryModelParams, data: TrainingData, rowOf
   const probs = softmax(scores)
   const w = options.denseWeight
   const denseLoss = -Math.log(Math.max(probs[0], 1e-30))
-  const dqn = new Float64Array(D)
   candidates.forEach((doc, c) => {
     const ds = (w * (probs[c] - (c === 0 ? 1 : 0))) / tau
     for (let j = 0; j < D; j++) dqn[j] += ds * data.docVectors[doc * D + j]
   })
-  let qDotDq = 0
-  for (let j = 0; j < D; j++) qDotDq += qn[j] * dqn[j]
+
+  // Through the normalization: ∂q̂_j/∂u_k = δ_jk/(n+ε) − u_j·u_k / (n·(n+ε)²).
+  let uDotDq = 0
+  for (let j = 0; j < D; j++) uDotDq += u[j] * dqn[j]
   const du = new Float64Array(D)
-  for (let j = 0; j < D; j++) du[j] = (dqn[j] - qn[j] * qDotDq) / norm
+  const radial = norm > 0 ? uDotDq / (norm * denom * denom) : 0
+  for (let j = 0; j < D; j++) du[j] = dqn[j] / denom - u[j] * radial
   for (let j = 0; j < D; j++) grads.bq[j] += du[j]
   for (let i = 0; i < H; i++) {
     let s = 0
@@ -178,14 +216,18 @@ export function accumulateExample(p: QueryModelParams, data: TrainingData, rowOf
     dh[i] += s
   }
 
-  // The bag: ∂h/∂E[f] = w_f.
-  const { ids, values } = example.features
-  for (let k = 0; k < ids.length; k++) {
-    let row = grads.E.get(ids[k])
-    if (!row) grads.E.set(ids[k], (row = new Float32Array(H)))
-    for (let i = 0; i < H; i++) row[i] += values[k] * dh[i]
-  }
+  // The bags: ∂h/∂E[f] = ∂g/∂Ed[f] = w_f.
+  addToRows(grads.E, example.features, dh)
+  addToRows(grads.Ed, example.features, dg)
   return { cluster: clusterLoss, dense: w * denseLoss }
+}
+
+function addToRows(rows: Map<number, Float32Array>, features: TrainingExample['features'], grad: Float64Array): void {
+  for (let k = 0; k < features.ids.length; k++) {
+    let row = rows.get(features.ids[k])
+    if (!row) rows.set(features.ids[k], (row = new Float32Array(grad.length)))
+    for (let i = 0; i < grad.length; i++) row[i] += features.values[k] * grad[i]
+  }
 }
 
 function softmax(logits: Float64Array): Float64Array {
@@ -218,41 +260,62 @@ export function candidatesFor(example: TrainingExample, batch: TrainingExample[]
   return candidates
 }
 
+/** Lazy Adam over the rows of an embedding table: only rows a batch touched move. */
+class RowAdam {
+  private readonly m = new Map<number, Float32Array>()
+  private readonly v = new Map<number, Float32Array>()
+  private readonly steps = new Map<number, number>()
+  constructor(
+    private readonly width: number,
+    private readonly learningRate: number,
+  ) {}
+
+  step(table: Float32Array, grads: Map<number, Float32Array>, scale: number): void {
+    const W = this.width
+    const lr = this.learningRate
+    for (const [row, grad] of grads) {
+      let m = this.m.get(row)
+      let v = this.v.get(row)
+      if (!m || !v) {
+        this.m.set(row, (m = new Float32Array(W)))
+        this.v.set(row, (v = new Float32Array(W)))
+      }
+      // Bias correction by the row's own step count.
+      const t = (this.steps.get(row) ?? 0) + 1
+      this.steps.set(row, t)
+      const c1 = 1 - 0.9 ** t
+      const c2 = 1 - 0.999 ** t
+      for (let i = 0; i < W; i++) {
+        const gi = grad[i] * scale
+        m[i] = 0.9 * m[i] + 0.1 * gi
+        v[i] = 0.999 * v[i] + 0.001 * gi * gi
+        table[row * W + i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + 1e-8)
+      }
+    }
+  }
+}
+
 class Adam {
   private m = new Map<string, Float32Array>()
   private v = new Map<string, Float32Array>()
   private t = 0
-  private readonly eRowsM = new Map<number, Float32Array>()
-  private readonly eRowsV = new Map<number, Float32Array>()
-  private readonly eRowStep = new Map<number, number>()
-  constructor(private readonly options: TrainingOptions) {}
+  private readonly queryRows: RowAdam
+  private readonly decoderRows: RowAdam
+  constructor(
+    private readonly options: TrainingOptions,
+    p: QueryModelParams,
+  ) {
+    this.queryRows = new RowAdam(p.hidden, options.embeddingLearningRate)
+    this.decoderRows = new RowAdam(p.decoderHidden, options.learningRate)
+  }
 
   step(p: QueryModelParams, grads: Gradients, scale: number): void {
     this.t++
-    for (const name of ['Wq', 'bq', 'Wd', 'bd', 'P', 'U', 'beta'] as const) {
+    for (const name of DENSE_PARAMETERS) {
       this.update(name, p[name], grads[name], scale, this.options.learningRate)
     }
-    const H = p.hidden
-    const { embeddingLearningRate: lr } = this.options
-    for (const [row, grad] of grads.E) {
-      let m = this.eRowsM.get(row)
-      let v = this.eRowsV.get(row)
-      if (!m || !v) {
-        this.eRowsM.set(row, (m = new Float32Array(H)))
-        this.eRowsV.set(row, (v = new Float32Array(H)))
-      }
-      // Lazy Adam: bias correction by the row's own step count.
-      const t = (this.eRowStep.get(row) ?? 0) + 1
-      this.eRowStep.set(row, t)
-      const c1 = 1 - 0.9 ** t
-      const c2 = 1 - 0.999 ** t
-      for (let i = 0; i < H; i++) {
-        const gi = grad[i] * scale
-        m[i] = 0.9 * m[i] + 0.1 * gi
-        v[i] = 0.999 * v[i] + 0.001 * gi * gi
-        p.E[row * H + i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + 1e-8)
-      }
-    }
+    this.queryRows.step(p.E, grads.E, scale)
+    this.decoderRows.step(p.Ed, grads.Ed, scale)
   }
 
   private update(name: string, param: Float32Array, grad: Float32Array, scale: number, lr: number): void {
@@ -282,7 +345,7 @@ export interface EpochReport {
 }
 
 export function train(p: QueryModelParams, data: TrainingData, examples: TrainingExample[], options: TrainingOptions, rng: Rng, onBatch?: (done: number, total: number) => void, onEpoch?: (report: EpochReport) => void): void {
-  const adam = new Adam(options)
+  const adam = new Adam(options, p)
   const rowOfNode = rowOfNodes(data.tree)
   const order = examples.map((_, i) => i)
   const epochs = epochsFor(options, examples.length)

@@ -53,9 +53,22 @@ export const ModelEntrySchema = z.object({
   quantization: z.literal('int8-weights'),
 })
 
+export const LexicalConfigSchema = z.object({
+  kind: z.literal('bm25'),
+  k1: z.number().positive(),
+  b: z.number().min(0).max(1),
+  /** Mean document length in terms, over the whole corpus. */
+  avgDocLength: z.number().nonnegative(),
+  /** Seed of the 32-bit term hash. */
+  seed: z.number().int().nonnegative(),
+})
+export type LexicalConfig = z.infer<typeof LexicalConfigSchema>
+
 export const SearchDefaultsSchema = z.object({
   /** Weight of the cluster probability in the fused score (GDR's α). */
   alpha: z.number().nonnegative(),
+  /** Weight of the normalized BM25 score of the probed documents (0 = dense only). */
+  beta: z.number().nonnegative(),
   /** Beam width of the constrained cluster-ID decoder. */
   beam: z.number().int().positive(),
   /** Probe budget: decoded clusters are read until this many documents are covered. */
@@ -73,6 +86,7 @@ export const ManifestSchema = z.object({
   dims: z.number().int().positive(),
   vectors: z.object({ quantization: z.literal('int8-per-vector-scale'), normalized: z.boolean() }),
   featurizer: FeaturizerConfigSchema,
+  lexical: LexicalConfigSchema,
   model: ModelEntrySchema,
   tree: TreeSchema,
   search: SearchDefaultsSchema,

@@ -4,13 +4,16 @@
 //
 //   h  = Σ_i w_i · E[f_i]                      bag of hashed n-gram embeddings  (H)
 //   q  = h·Wq + bq                             query vector, in document space (D)
-//   g  = h·Wd + bd                             decoder input                    (Hd)
+//   g  = Σ_i w_i · Ed[f_i] + bd                decoder input, its own memory    (Hd)
 //   S_n = tanh(g + P_n)                        prefix state of internal node n  (Hd)
-//   logit_c = S_parent(c) · U_c + β_c          for every non-root tree node c
+//   q̂  = q / (|q| + ε)
+//   logit_c = S_parent(c) · U_c + β_c + γ · q̂·μ_c   for every non-root tree node c
 //
 // The decoder is prefix-aware: the distribution over a node's children depends on
 // the prefix through S_n. Because the tree's size is fixed by a memory budget, all
 // prefix states are computed in one pass and beam search walks them in TypeScript.
+// μ_c is the (frozen) centroid of node c's documents: γ·q̂·μ_c is the nearest-centroid
+// prior the decoder starts from, and the memory terms (P, U, β) learn to correct it.
 
 import type { ClusterTree } from './tree.ts'
 import type { SparseFeatures } from './featurizer.ts'
@@ -33,15 +36,22 @@ export interface QueryModelParams extends QueryModelShape {
   /** hidden × dims, bq: dims */
   Wq: Float32Array
   bq: Float32Array
-  /** hidden × decoderHidden, bd: decoderHidden */
-  Wd: Float32Array
+  /** buckets × decoderHidden: the decoder's own n-gram memory; bd: decoderHidden */
+  Ed: Float32Array
   bd: Float32Array
   /** internal nodes × decoderHidden, in the order of `internalNodes(tree)` */
   P: Float32Array
   /** (tree.size − 1) × decoderHidden, row c−1 for node c; beta: tree.size − 1 */
   U: Float32Array
   beta: Float32Array
+  /** (tree.size − 1) × dims: unit centroid of node c's documents (row c−1); not trained. */
+  M: Float32Array
+  /** [γ]: weight of the centroid prior. */
+  gamma: Float32Array
 }
+
+/** Keeps q̂ finite for a query whose vector is zero. */
+export const NORM_EPSILON = 1e-6
 
 export interface QueryModelOutput {
   hidden: Float32Array
@@ -67,8 +77,10 @@ export function parentRows(tree: ClusterTree): Int32Array {
   return rows
 }
 
-export function embedBag(params: QueryModelParams, features: SparseFeatures): Float32Array {
-  const { hidden, E } = params
+/** Σ_i w_i · table[f_i] for a table with `width` columns. */
+export function embedBag(table: Float32Array, width: number, features: SparseFeatures): Float32Array {
+  const hidden = width
+  const E = table
   const h = new Float32Array(hidden)
   for (let i = 0; i < features.ids.length; i++) {
     const w = features.values[i]
@@ -107,14 +119,31 @@ export function childLogit(params: QueryModelParams, state: Float32Array, node: 
   return sum
 }
 
+/** γ · q̂·μ_c: the nearest-centroid prior of node c. */
+export function centroidPrior(params: QueryModelParams, unitQuery: ArrayLike<number>, node: number): number {
+  const D = params.dims
+  let dot = 0
+  for (let j = 0; j < D; j++) dot += unitQuery[j] * params.M[(node - 1) * D + j]
+  return params.gamma[0] * dot
+}
+
+export function unitVector(v: Float32Array): Float32Array {
+  let norm = 0
+  for (let j = 0; j < v.length; j++) norm += v[j] * v[j]
+  norm = Math.sqrt(norm) + NORM_EPSILON
+  return v.map((x) => x / norm)
+}
+
 export function forward(params: QueryModelParams, tree: ClusterTree, features: SparseFeatures): QueryModelOutput {
-  const hidden = embedBag(params, features)
+  const hidden = embedBag(params.E, params.hidden, features)
   const query = affine(hidden, params.Wq, params.bq)
-  const g = affine(hidden, params.Wd, params.bd)
+  const unit = unitVector(query)
+  const g = embedBag(params.Ed, params.decoderHidden, features)
+  for (let j = 0; j < g.length; j++) g[j] += params.bd[j]
   const states = Array.from(internalNodes(tree), (_, row) => prefixState(params, g, row))
   const rows = parentRows(tree)
   const logits = new Float32Array(tree.size - 1)
-  for (let c = 1; c < tree.size; c++) logits[c - 1] = childLogit(params, states[rows[c - 1]], c)
+  for (let c = 1; c < tree.size; c++) logits[c - 1] = childLogit(params, states[rows[c - 1]], c) + centroidPrior(params, unit, c)
   return { hidden, query, logits }
 }
 
@@ -123,11 +152,13 @@ export interface QuantizedQueryModel extends QueryModelShape {
   E: QuantizedRows // per row (bucket)
   Wq: QuantizedRows // per column (output unit)
   bq: Float32Array
-  Wd: QuantizedRows // per column
+  Ed: QuantizedRows // per row (bucket)
   bd: Float32Array
   P: QuantizedRows // per row (internal node)
   U: QuantizedRows // per row (node)
   beta: Float32Array
+  M: QuantizedRows // per row (node)
+  gamma: Float32Array
 }
 
 export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {
@@ -138,11 +169,13 @@ export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {
     E: quantizeRows(p.E, buckets, hidden),
     Wq: quantizeColumns(p.Wq, hidden, dims),
     bq: p.bq,
-    Wd: quantizeColumns(p.Wd, hidden, decoderHidden),
+    Ed: quantizeRows(p.Ed, buckets, decoderHidden),
     bd: p.bd,
     P: quantizeRows(p.P, rowsOf(p.P, decoderHidden), decoderHidden),
     U: quantizeRows(p.U, rowsOf(p.U, decoderHidden), decoderHidden),
     beta: p.beta,
+    M: quantizeRows(p.M, rowsOf(p.M, dims), dims),
+    gamma: p.gamma,
   }
 }
 
@@ -154,10 +187,12 @@ export function dequantizeModel(q: QuantizedQueryModel): QueryModelParams {
     E: dequantizeRows(q.E),
     Wq: dequantizeColumns(q.Wq),
     bq: q.bq,
-    Wd: dequantizeColumns(q.Wd),
+    Ed: dequantizeRows(q.Ed),
     bd: q.bd,
     P: dequantizeRows(q.P),
     U: dequantizeRows(q.U),
     beta: q.beta,
+    M: dequantizeRows(q.M),
+    gamma: q.gamma,
   }
 }

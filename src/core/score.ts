@@ -25,11 +25,6 @@ export function beamProbabilities(logProbs: number[]): number[] {
   return exps.map((e) => e / sum)
 }
 
-/** Final score of a document: its dense score plus α times its cluster's beam probability. */
-export function fuse(dense: number, clusterProb: number, alpha: number): number {
-  return dense + alpha * clusterProb
-}
-
 export interface Scored<T> {
   item: T
   score: number

@@ -3,9 +3,10 @@
 // the shards to probe within the budget, score their documents, fuse.
 
 import type { ClusterTree } from './tree.ts'
-import type { SearchDefaults } from './manifest.ts'
+import type { LexicalConfig, SearchDefaults } from './manifest.ts'
 import { beamSearch } from './beam.ts'
-import { beamProbabilities, dotInt8, fuse, l2normalize, TopK } from './score.ts'
+import { beamProbabilities, dotInt8, l2normalize, TopK } from './score.ts'
+import { addLexicalScores, analyze, maxLexicalScore, queryIdf, termCounts, type ShardPostings } from './lexical.ts'
 
 export interface ProbedCluster {
   node: number
@@ -31,10 +32,11 @@ export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: 
   return probed
 }
 
-/** What the fine step needs of a shard: int8 vectors with per-row scales. */
+/** What the fine step needs of a shard: int8 vectors with per-row scales, and BM25 postings. */
 export interface ScoredVectors {
   vectors: Int8Array
   scales: Float32Array
+  postings: ShardPostings
 }
 
 export interface Hit {
@@ -42,17 +44,41 @@ export interface Hit {
   row: number
   node: number
   dense: number
+  lexical: number
 }
 
-/** Scores one shard's documents into `top`: dense q·d plus α × cluster probability. */
-export function scoreCluster(query: Float32Array, shard: ScoredVectors, cluster: ProbedCluster, alpha: number, top: TopK<Hit>): void {
+/** A query's lexical side: term counts and the factor that maps its BM25 into [0, 1]. */
+export interface LexicalQuery {
+  counts: Map<number, number>
+  scale: number
+}
+
+/** Analyzes the query; the normalizer uses the idf the probed shards know. */
+export function lexicalQuery(text: string, config: LexicalConfig, shards: ScoredVectors[]): LexicalQuery {
+  const counts = termCounts(analyze(text, config))
+  const max = maxLexicalScore(counts, queryIdf(counts, shards.map((s) => s.postings)), config)
+  return { counts, scale: max > 0 ? 1 / max : 0 }
+}
+
+export interface FusionWeights {
+  alpha: number
+  beta: number
+}
+
+/**
+ * Scores one shard's documents into `top`:
+ * q·d (dense, in [−1, 1]) + β · BM25 / max BM25 (in [0, 1]) + α · p(cluster).
+ */
+export function scoreCluster(query: Float32Array, lexical: LexicalQuery, shard: ScoredVectors, cluster: ProbedCluster, weights: FusionWeights, config: LexicalConfig, top: TopK<Hit>): void {
   const dims = query.length
   const rows = shard.scales.length
-  const bonus = fuse(0, cluster.prob, alpha)
+  const lexicalScores = new Float32Array(rows)
+  if (weights.beta > 0 && lexical.scale > 0) addLexicalScores(lexical.counts, shard.postings, lexical.scale, config, lexicalScores)
+  const bonus = weights.alpha * cluster.prob
   for (let row = 0; row < rows; row++) {
     const dense = dotInt8(query, shard.vectors, row * dims) * shard.scales[row]
-    const score = dense + bonus
-    if (score > top.threshold) top.push({ row, node: cluster.node, dense }, score)
+    const score = dense + weights.beta * lexicalScores[row] + bonus
+    if (score > top.threshold) top.push({ row, node: cluster.node, dense, lexical: lexicalScores[row] }, score)
   }
 }
 

@@ -2,6 +2,7 @@
 // vectors, msgpack-encoded with the vectors as one binary blob.
 
 import { Packr } from 'msgpackr'
+import type { ShardPostings } from './lexical.ts'
 
 export const SHARD_FORMAT = 1
 
@@ -15,6 +16,8 @@ export interface Shard {
   vectors: Int8Array
   /** One dequantization scale per vector. */
   scales: Float32Array
+  /** BM25 postings of the shard's documents. */
+  postings: ShardPostings
 }
 
 // Record extensions compile decoders with `new Function`, which deployed Workers refuse.
@@ -24,11 +27,32 @@ export class ShardDecodeError extends Error {
   override name = 'ShardDecodeError'
 }
 
+/** Typed arrays travel as little-endian bytes, whatever the machine. */
+function littleEndian(values: Float32Array | Uint32Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4)
+  const view = new DataView(bytes.buffer)
+  if (values instanceof Float32Array) values.forEach((v, i) => view.setFloat32(i * 4, v, true))
+  else values.forEach((v, i) => view.setUint32(i * 4, v, true))
+  return bytes
+}
+
+function readFloat32(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.byteLength / 4)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true)
+  return out
+}
+
+function readUint32(bytes: Uint8Array): Uint32Array {
+  const out = new Uint32Array(bytes.byteLength / 4)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true)
+  return out
+}
+
 export function encodeShard(shard: Shard): Uint8Array {
   checkShape(shard)
-  const scales = new Uint8Array(shard.scales.length * 4)
-  const view = new DataView(scales.buffer)
-  shard.scales.forEach((s, i) => view.setFloat32(i * 4, s, true))
+  const { postings } = shard
   const packed = packr.pack({
     format: SHARD_FORMAT,
     cid: shard.cid,
@@ -37,7 +61,12 @@ export function encodeShard(shard: Shard): Uint8Array {
     titles: shard.titles,
     snippets: shard.snippets,
     vectors: new Uint8Array(shard.vectors.buffer, shard.vectors.byteOffset, shard.vectors.byteLength),
-    scales,
+    scales: littleEndian(shard.scales),
+    terms: littleEndian(postings.terms),
+    idf: littleEndian(postings.idf),
+    postingStart: littleEndian(postings.postingStart),
+    postingRows: littleEndian(postings.rows),
+    postingWeights: postings.weights,
   })
   return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
 }
@@ -60,21 +89,28 @@ export function decodeShard(bytes: Uint8Array): Shard {
   const ids = stringList(r.ids, 'ids')
   const titles = stringList(r.titles, 'titles')
   const snippets = stringList(r.snippets, 'snippets')
-  if (!(r.vectors instanceof Uint8Array) || !(r.scales instanceof Uint8Array)) throw new ShardDecodeError('shard vectors and scales must be binary')
-  const vectorBytes = r.vectors
-  const scaleBytes = r.scales
+  const binary = ['vectors', 'scales', 'terms', 'idf', 'postingStart', 'postingRows', 'postingWeights'] as const
+  for (const field of binary) {
+    if (!(r[field] instanceof Uint8Array)) throw new ShardDecodeError(`shard ${field} must be binary`)
+    if (field !== 'vectors' && field !== 'postingWeights' && (r[field] as Uint8Array).byteLength % 4 !== 0) throw new ShardDecodeError(`shard ${field} is truncated`)
+  }
+  const vectorBytes = r.vectors as Uint8Array
   // Int8 needs no alignment, so the vectors are a view, not a copy.
   const vectors = new Int8Array(vectorBytes.buffer, vectorBytes.byteOffset, vectorBytes.byteLength)
-  const scales = new Float32Array(scaleBytes.byteLength / 4)
-  const view = new DataView(scaleBytes.buffer, scaleBytes.byteOffset, scaleBytes.byteLength)
-  for (let i = 0; i < scales.length; i++) scales[i] = view.getFloat32(i * 4, true)
-  const shard: Shard = { cid, dims: dims as number, ids, titles, snippets, vectors, scales }
+  const scales = readFloat32(r.scales as Uint8Array)
+  const postings: ShardPostings = {
+    terms: readUint32(r.terms as Uint8Array),
+    idf: readFloat32(r.idf as Uint8Array),
+    postingStart: readUint32(r.postingStart as Uint8Array),
+    rows: readUint32(r.postingRows as Uint8Array),
+    weights: r.postingWeights as Uint8Array,
+  }
+  const shard: Shard = { cid, dims: dims as number, ids, titles, snippets, vectors, scales, postings }
   try {
     checkShape(shard)
   } catch (error) {
     throw new ShardDecodeError((error as Error).message)
   }
-  if (scaleBytes.byteLength !== ids.length * 4) throw new ShardDecodeError('shard scales do not match its documents')
   return shard
 }
 
@@ -89,6 +125,20 @@ function checkShape(shard: Shard): void {
   if (shard.vectors.length !== n * shard.dims) throw new Error(`shard vectors: expected ${n}×${shard.dims} values, got ${shard.vectors.length}`)
   if (shard.scales.length !== n) throw new Error('shard scales: one per document expected')
   for (let i = 0; i < n; i++) if (!Number.isFinite(shard.scales[i])) throw new Error('shard scales must be finite')
+  checkPostings(shard.postings, n)
+}
+
+// Postings index rows and each other: out-of-range values would read past arrays while scoring.
+function checkPostings(p: ShardPostings, rows: number): void {
+  const terms = p.terms.length
+  if (p.idf.length !== terms || p.postingStart.length !== terms + 1) throw new Error('shard postings: term tables differ in length')
+  if (p.postingStart[0] !== 0 || p.postingStart[terms] !== p.rows.length || p.rows.length !== p.weights.length) throw new Error('shard postings: offsets do not match the postings')
+  for (let i = 0; i < terms; i++) {
+    if (p.postingStart[i] > p.postingStart[i + 1]) throw new Error('shard postings: offsets must not decrease')
+    if (i > 0 && p.terms[i] <= p.terms[i - 1]) throw new Error('shard postings: terms must be sorted and unique')
+    if (!Number.isFinite(p.idf[i])) throw new Error('shard postings: idf must be finite')
+  }
+  for (let i = 0; i < p.rows.length; i++) if (p.rows[i] >= rows) throw new Error('shard postings: row out of range')
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {

@@ -4,7 +4,7 @@
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
-import { planProbe, queryVector, scoreCluster, type Hit } from '../core/search.ts'
+import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
@@ -34,8 +34,9 @@ export async function search(env: Env, index: LoadedIndex, q: string, k: number)
   const probed = planProbe(tree, outputs.logits, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search)
   // All probed shards are read from R2 in parallel.
   const shards = await Promise.all(probed.map((c) => getShard(env, index.prefix, index.shardByNode.get(c.node)!)))
+  const lexical = lexicalQuery(q, manifest.lexical, shards)
   const top = new TopK<Hit>(k)
-  probed.forEach((cluster, i) => scoreCluster(query, shards[i], cluster, manifest.search.alpha, top))
+  probed.forEach((cluster, i) => scoreCluster(query, lexical, shards[i], cluster, manifest.search, manifest.lexical, top))
   const shardOf = new Map(probed.map((c, i) => [c.node, shards[i]]))
   return {
     results: top.sorted().map(({ item, score }) => {

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { beamSearch, conditionalLogProbs } from '../../src/core/beam.ts'
 import { buildTree, clusterId, isLeaf, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
 import { parseManifest } from '../../src/core/manifest.ts'
+import { manifestWith, shardAt } from './manifest-fixture.ts'
 
 /** A random BFS-ordered tree: each node in the frontier gets 0..4 children (the root at least 1). */
 const treeArbitrary = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 40 }).map((fanouts) => {
@@ -85,21 +86,12 @@ describe('constrained beam search', () => {
 })
 
 describe('manifest tree invariants', () => {
-  const base = {
-    format: 'gdr-index', formatVersion: 1, name: 'x', version: 'v1', createdAt: '', docs: 0, dims: 4,
-    vectors: { quantization: 'int8-per-vector-scale', normalized: true },
-    featurizer: { kind: 'hashed-ngrams', buckets: 16, seed: 1, wordBigrams: true, charNgrams: [3, 5], weights: { word: 1, bigram: 1, char: 1 }, maxTokens: 10, maxTokenLength: 10 },
-    model: { key: 'm', bytes: 1, sha256: 'a'.repeat(64), hidden: 4, decoderHidden: 4, quantization: 'int8-weights' },
-    search: { alpha: 0, beam: 1, probeDocs: 1 },
-  }
-  const shard = (node: number) => ({ cid: [node - 1], node, key: `s${node}`, docs: 0, bytes: 1, sha256: 'b'.repeat(64) })
-
   it('accepts a BFS tree with one shard per leaf', () => {
-    expect(() => parseManifest({ ...base, tree: { parent: [-1, 0, 0] }, shards: [shard(1), shard(2)] })).not.toThrow()
+    expect(() => parseManifest(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1), shardAt(2)]))).not.toThrow()
   })
 
   it('rejects a leaf without a shard and a tree out of order', () => {
-    expect(() => parseManifest({ ...base, tree: { parent: [-1, 0, 0] }, shards: [shard(1)] })).toThrow(/exactly one shard/)
-    expect(() => parseManifest({ ...base, tree: { parent: [-1, 0, 1, 0] }, shards: [shard(2), shard(3)] })).toThrow(/breadth-first/)
+    expect(() => parseManifest(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1)]))).toThrow(/exactly one shard/)
+    expect(() => parseManifest(manifestWith({ parent: [-1, 0, 1, 0] }, [shardAt(2), shardAt(3)]))).toThrow(/breadth-first/)
   })
 })

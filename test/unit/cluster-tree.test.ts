@@ -3,6 +3,7 @@ import { buildClusterTree } from '../../scripts/build/cluster-tree.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
 import { buildTree } from '../../src/core/tree.ts'
 import { parseManifest } from '../../src/core/manifest.ts'
+import { manifestWith } from './manifest-fixture.ts'
 
 function blobs(count: number, dims: number, centers: number, seed: number): Float32Array {
   const rng = createRng(seed)
@@ -53,17 +54,7 @@ describe('hierarchical balanced k-means', () => {
       const tree = buildTree(result.tree)
       const shards = Array.from(tree.leaves, (node) => ({ cid: [0], node, key: `s${node}`, docs: 1, bytes: 1, sha256: 'c'.repeat(64) }))
       expect(tree.childStart[0]).toBe(1) // the root always branches
-      expect(() =>
-        parseManifest({
-          format: 'gdr-index', formatVersion: 1, name: 'x', version: 'v', createdAt: '', docs: count, dims,
-          vectors: { quantization: 'int8-per-vector-scale', normalized: true },
-          featurizer: { kind: 'hashed-ngrams', buckets: 16, seed: 1, wordBigrams: true, charNgrams: [3, 5], weights: { word: 1, bigram: 1, char: 1 }, maxTokens: 10, maxTokenLength: 10 },
-          model: { key: 'm', bytes: 1, sha256: 'a'.repeat(64), hidden: 4, decoderHidden: 4, quantization: 'int8-weights' },
-          search: { alpha: 0, beam: 1, probeDocs: 1 },
-          tree: result.tree,
-          shards,
-        }),
-      ).not.toThrow()
+      expect(() => parseManifest(manifestWith(result.tree, shards))).not.toThrow()
     }
   })
 })

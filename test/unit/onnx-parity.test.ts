@@ -21,11 +21,13 @@ describe('ONNX export ↔ reference forward pass', () => {
     E: random(shape.buckets * shape.hidden, 0.2),
     Wq: random(shape.hidden * shape.dims, 0.3),
     bq: random(shape.dims, 0.1),
-    Wd: random(shape.hidden * shape.decoderHidden, 0.3),
+    Ed: random(shape.buckets * shape.decoderHidden, 0.3),
     bd: random(shape.decoderHidden, 0.1),
     P: random(internalNodes(tree).length * shape.decoderHidden, 0.5),
     U: random((tree.size - 1) * shape.decoderHidden, 0.5),
     beta: random(tree.size - 1, 0.1),
+    M: random((tree.size - 1) * shape.dims, 0.3),
+    gamma: Float32Array.of(2.5),
   }
   const quantized = quantizeModel(params)
   const reference = dequantizeModel(quantized)
@@ -59,7 +61,7 @@ describe('ONNX export ↔ reference forward pass', () => {
 
   it('stores weights as int8: the file is about a quarter of the float size', () => {
     const bytes = exportOnnx(quantized, tree).length
-    const floatBytes = 4 * (params.E.length + params.Wq.length + params.Wd.length + params.P.length + params.U.length)
+    const floatBytes = 4 * (params.E.length + params.Ed.length + params.Wq.length + params.P.length + params.U.length + params.M.length)
     expect(bytes).toBeLessThan(floatBytes * 0.3)
   })
 

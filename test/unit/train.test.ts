@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildTree } from '../../src/core/tree.ts'
 import { internalNodes, type QueryModelParams } from '../../src/core/query-model.ts'
-import { accumulateExample, DEFAULT_TRAINING, epochsFor, rowOfNodes, zeroGradients, type TrainingData, type TrainingExample } from '../../scripts/build/train.ts'
+import { accumulateExample, DEFAULT_TRAINING, DENSE_PARAMETERS, epochsFor, routingTargets, rowOfNodes, zeroGradients, type TrainingData, type TrainingExample } from '../../scripts/build/train.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
 
 const tree = buildTree({ parent: [-1, 0, 0, 0, 1, 1, 2, 2, 3, 3, 3] })
@@ -19,11 +19,13 @@ function setup() {
     E: f32(shape.buckets * shape.hidden),
     Wq: f32(shape.hidden * shape.dims),
     bq: f32(shape.dims),
-    Wd: f32(shape.hidden * shape.decoderHidden),
+    Ed: f32(shape.buckets * shape.decoderHidden),
     bd: f32(shape.decoderHidden),
     P: f32(internalNodes(tree).length * shape.decoderHidden),
     U: f32((tree.size - 1) * shape.decoderHidden),
     beta: f32(tree.size - 1),
+    M: f32((tree.size - 1) * shape.dims),
+    gamma: Float32Array.of(1.7),
   }
   const docs = 6
   const docVectors = new Float32Array(docs * shape.dims)
@@ -36,11 +38,13 @@ function setup() {
   const members = new Map<number, number[]>()
   leafOf.forEach((leaf, d) => members.set(leaf, [...(members.get(leaf) ?? []), d]))
   const data: TrainingData = { tree, docVectors, leafOf, members }
-  const example: TrainingExample = { features: { ids: Int32Array.from([1, 4, 6]), values: Float32Array.from([0.7, 1.3, 0.4]) }, doc: 4 }
+  // Routed to two other leaves besides the positive's: soft targets on several prefixes.
+  const routeTo = new Map([[leaves[0], 0.6], [leaves[3], 0.4]])
+  const example: TrainingExample = { features: { ids: Int32Array.from([1, 4, 6]), values: Float32Array.from([0.7, 1.3, 0.4]) }, doc: 4, routeTo }
   return { params, data, example, candidates: [4, 0, 2, 5] }
 }
 
-const options = { ...DEFAULT_TRAINING, temperature: 0.5, denseWeight: 0.7 }
+const options = { ...DEFAULT_TRAINING, temperature: 0.5, denseWeight: 0.7, positiveShare: 0.3 }
 
 function totalLoss(s: ReturnType<typeof setup>): number {
   const loss = accumulateExample(s.params, s.data, rowOfNodes(tree), s.example, s.candidates, options, zeroGradients(s.params))
@@ -52,7 +56,7 @@ describe('trainer gradients', () => {
   const grads = zeroGradients(s.params)
   accumulateExample(s.params, s.data, rowOfNodes(tree), s.example, s.candidates, options, grads)
 
-  const check = (name: 'Wq' | 'bq' | 'Wd' | 'bd' | 'P' | 'U' | 'beta', analytic: Float32Array) => {
+  const check = (name: (typeof DENSE_PARAMETERS)[number], analytic: Float32Array) => {
     const param = s.params[name]
     let checked = 0
     for (let i = 0; i < param.length; i++) {
@@ -70,18 +74,19 @@ describe('trainer gradients', () => {
     return checked
   }
 
-  it.each(['Wq', 'bq', 'Wd', 'bd', 'P', 'U', 'beta'] as const)('∂loss/∂%s matches finite differences', (name) => {
+  it.each(DENSE_PARAMETERS)('∂loss/∂%s matches finite differences', (name) => {
     expect(check(name, grads[name])).toBeGreaterThan(0)
   })
 
-  it('∂loss/∂E matches finite differences on the rows the query touches, and is absent elsewhere', () => {
-    const { E } = s.params
+  it.each(['E', 'Ed'] as const)('∂loss/∂%s matches finite differences on the rows the query touches, and is absent elsewhere', (name) => {
+    const E = s.params[name]
+    const width = name === 'E' ? shape.hidden : shape.decoderHidden
     let checked = 0
     for (let row = 0; row < shape.buckets; row++) {
-      const analytic = grads.E.get(row)
+      const analytic = grads[name].get(row)
       expect(analytic !== undefined, `row ${row}`).toBe(Array.from(s.example.features.ids).includes(row))
-      for (let j = 0; j < shape.hidden; j++) {
-        const i = row * shape.hidden + j
+      for (let j = 0; j < width; j++) {
+        const i = row * width + j
         const saved = E[i]
         E[i] = saved + 1e-2
         const up = totalLoss(s)
@@ -94,6 +99,25 @@ describe('trainer gradients', () => {
       }
     }
     expect(checked).toBeGreaterThan(0)
+  })
+})
+
+describe('routing targets', () => {
+  it('split the target between the positive path and the routed leaves, consistently down the tree', () => {
+    const targets = routingTargets(tree, leaves[1], new Map([[leaves[1], 0.5], [leaves[4], 0.5]]), 0.4)
+    expect(targets.get(leaves[1])).toBeCloseTo(0.4 + 0.3)
+    expect(targets.get(leaves[4])).toBeCloseTo(0.3)
+    for (let node = 0; node < tree.size; node++) {
+      if (tree.childStart[node] < 0) continue
+      let children = 0
+      for (let c = tree.childStart[node]; c < tree.childEnd[node]; c++) children += targets.get(c) ?? 0
+      expect(children).toBeCloseTo(node === 0 ? 1 : (targets.get(node) ?? 0))
+    }
+  })
+
+  it('put everything on the positive path without routed leaves', () => {
+    const targets = routingTargets(tree, leaves[2], undefined, 0.4)
+    expect(targets.get(leaves[2])).toBe(1)
   })
 })
 

@@ -1,0 +1,61 @@
+// Where should a query be routed? To the leaves holding the documents a full search
+// (dense + lexical, no routing) ranks best. Those leaves become soft cluster-ID targets,
+// so the decoder learns to route where the fine step will find the best answers,
+// including lexical matches that a centroid cannot see.
+
+import type { LexicalConfig } from '../../src/core/manifest.ts'
+import { forward, type QueryModelParams } from '../../src/core/query-model.ts'
+import { lexicalQuery, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { TopK } from '../../src/core/score.ts'
+import type { ClusterTree } from '../../src/core/tree.ts'
+import type { TrainingExample } from './train.ts'
+
+export interface TeacherOptions {
+  /** Documents of the full search whose leaves become targets. */
+  topDocs: number
+  /** Lexical weight of the teacher's fused score: the β tuned for the untrained model. */
+  beta: number
+  /** On large corpora, only this many leaves (nearest by centroid) are searched. */
+  maxLeaves: number
+}
+
+export const DEFAULT_TEACHER: Omit<TeacherOptions, 'beta'> = { topDocs: 10, maxLeaves: 64 }
+
+export interface TeacherLeaf extends ScoredVectors {
+  node: number
+}
+
+/** Sets `routeTo` on every example: its top documents' leaves, weighted by 1/rank. */
+export function assignRoutes(examples: (TrainingExample & { text: string })[], params: QueryModelParams, tree: ClusterTree, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): void {
+  const dims = params.dims
+  examples.forEach((example, i) => {
+    if (i % 500 === 0) onProgress?.(i)
+    const query = queryVector(forward(params, tree, example.features).query)
+    const searched = leaves.length <= options.maxLeaves ? leaves : nearestLeaves(query, leaves, params, dims, options.maxLeaves)
+    const lexicalTerms = lexicalQuery(example.text, lexical, searched)
+    const top = new TopK<Hit>(options.topDocs)
+    for (const leaf of searched) scoreCluster(query, lexicalTerms, leaf, { node: leaf.node, logProb: 0, prob: 0 }, { alpha: 0, beta: options.beta }, lexical, top)
+    const routeTo = new Map<number, number>()
+    let total = 0
+    top.sorted().forEach((hit, rank) => {
+      const w = 1 / (rank + 1)
+      routeTo.set(hit.item.node, (routeTo.get(hit.item.node) ?? 0) + w)
+      total += w
+    })
+    for (const [leaf, w] of routeTo) routeTo.set(leaf, w / total)
+    example.routeTo = routeTo
+  })
+}
+
+function nearestLeaves(query: Float32Array, leaves: TeacherLeaf[], params: QueryModelParams, dims: number, count: number): TeacherLeaf[] {
+  const similarity = (leaf: TeacherLeaf) => {
+    let s = 0
+    for (let j = 0; j < dims; j++) s += query[j] * params.M[(leaf.node - 1) * dims + j]
+    return s
+  }
+  return leaves
+    .map((leaf) => ({ leaf, s: similarity(leaf) }))
+    .sort((a, b) => b.s - a.s)
+    .slice(0, count)
+    .map((x) => x.leaf)
+}

@@ -1,0 +1,137 @@
+// The lexical term scored inside the probed clusters: BM25 over stemmed words.
+// Terms are hashed to 32 bits (no vocabulary to ship); each shard carries its own
+// postings and the global idf of its terms, so the Worker needs no global table:
+// a query term absent from every probed shard cannot score there anyway.
+
+import stem from 'wink-porter2-stemmer'
+import { hashString } from './featurizer.ts'
+import type { LexicalConfig } from './manifest.ts'
+
+/**
+ * NLTK's English stopwords (the apostrophe forms left out: the tokenizer splits
+ * "don't" into "don", "t", both listed). With Porter2 stems this BM25 lands within
+ * ±0.007 of the reference BM25 numbers; Lucene's 33-word list lands 0.01–0.02 lower.
+ */
+export const ENGLISH_STOPWORDS: ReadonlySet<string> = new Set(
+  (
+    'i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers herself ' +
+    'it its itself they them their theirs themselves what which who whom this that these those am is are was were be ' +
+    'been being have has had having do does did doing a an the and but if or because as until while of at by for with ' +
+    'about against between into through during before after above below to from up down in out on off over under again ' +
+    'further then once here there when where why how all any both each few more most other some such no nor not only own ' +
+    'same so than too very s t can will just don should now d ll m o re ve y ain aren couldn didn doesn hadn hasn haven ' +
+    'isn ma mightn mustn needn shan shouldn wasn weren won wouldn'
+  ).split(' '),
+)
+
+// Stemming dominates analysis; words repeat, so remember their stems (bounded).
+const stems = new Map<string, string>()
+function cachedStem(word: string): string {
+  let s = stems.get(word)
+  if (s === undefined) {
+    if (stems.size > 100_000) stems.clear()
+    stems.set(word, (s = stem(word)))
+  }
+  return s
+}
+
+const WORD = /[\p{L}\p{M}\p{N}]+/gu
+const MAX_TERMS = 1024
+
+/** Stemmed, hashed terms of a text, in order, repeats kept. Never throws. */
+export function analyze(text: string, config: LexicalConfig): number[] {
+  const terms: number[] = []
+  for (const match of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
+    const word = match[0].slice(0, 64)
+    if (ENGLISH_STOPWORDS.has(word)) continue
+    terms.push(hashString(cachedStem(word), config.seed))
+    if (terms.length >= MAX_TERMS * 8) break
+  }
+  return terms
+}
+
+/** Term → count, for a query (repeats add weight, as in BM25). */
+export function termCounts(terms: number[]): Map<number, number> {
+  const counts = new Map<number, number>()
+  for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1)
+  return counts
+}
+
+export function inverseDocumentFrequency(docs: number, df: number): number {
+  return Math.log(1 + (docs - df + 0.5) / (df + 0.5))
+}
+
+/** BM25's document side, tf·(k1+1) / (tf + k1·(1 − b + b·len/avgLen)), in [0, k1+1). */
+export function termWeight(tf: number, length: number, config: LexicalConfig): number {
+  const norm = config.k1 * (1 - config.b + (config.b * length) / Math.max(config.avgDocLength, 1e-9))
+  return (tf * (config.k1 + 1)) / (tf + norm)
+}
+
+/** A shard's postings: sorted term hashes, each with its global idf and (row, weight) postings. */
+export interface ShardPostings {
+  terms: Uint32Array
+  idf: Float32Array
+  /** postingStart[i]..postingStart[i+1] are term i's postings. */
+  postingStart: Uint32Array
+  rows: Uint32Array
+  /** termWeight quantized to 0..255 over [0, k1 + 1]. */
+  weights: Uint8Array
+}
+
+export function quantizeWeight(weight: number, config: LexicalConfig): number {
+  return Math.max(1, Math.min(255, Math.round((weight / (config.k1 + 1)) * 255)))
+}
+
+export function dequantizeWeight(q: number, config: LexicalConfig): number {
+  return (q / 255) * (config.k1 + 1)
+}
+
+function findTerm(terms: Uint32Array, term: number): number {
+  let lo = 0
+  let hi = terms.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const t = terms[mid]
+    if (t === term) return mid
+    if (t < term) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
+}
+
+/** The idf of each query term as known to these shards (absent terms are left out). */
+export function queryIdf(query: Map<number, number>, shards: ShardPostings[]): Map<number, number> {
+  const idf = new Map<number, number>()
+  for (const term of query.keys()) {
+    for (const shard of shards) {
+      const i = findTerm(shard.terms, term)
+      if (i >= 0) {
+        idf.set(term, shard.idf[i])
+        break
+      }
+    }
+  }
+  return idf
+}
+
+/**
+ * Adds `scale` × BM25 of every document of a shard into `out` (indexed by row).
+ * With scale = 1 / Σ idf·(k1+1) the lexical score lies in [0, 1], like the dense one.
+ */
+export function addLexicalScores(query: Map<number, number>, shard: ShardPostings, scale: number, config: LexicalConfig, out: Float32Array): void {
+  for (const [term, count] of query) {
+    const i = findTerm(shard.terms, term)
+    if (i < 0) continue
+    const factor = scale * count * shard.idf[i]
+    for (let p = shard.postingStart[i]; p < shard.postingStart[i + 1]; p++) {
+      out[shard.rows[p]] += factor * dequantizeWeight(shard.weights[p], config)
+    }
+  }
+}
+
+/** The largest BM25 a document could reach for this query: the normalizer. */
+export function maxLexicalScore(query: Map<number, number>, idf: Map<number, number>, config: LexicalConfig): number {
+  let max = 0
+  for (const [term, count] of query) max += count * (idf.get(term) ?? 0) * (config.k1 + 1)
+  return max
+}
