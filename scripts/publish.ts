@@ -51,7 +51,7 @@ export async function publishFolder(dir: string, store: ObjectStore, reporter: R
   })
   const seconds = Math.max((Date.now() - started) / 1000, 0.001)
   stage.done(
-    `${summary.name}@${summary.version}: ${summary.uploaded} uploaded (${mib(summary.bytes)}, ${mib(summary.bytes / seconds)}/s), ` +
+    `${summary.name}@${summary.version}: ${summary.uploaded} uploaded (${formatBytes(summary.bytes)}, ${formatBytes(summary.bytes / seconds)}/s), ` +
       `${summary.skipped} already there; ${summary.pointerKey} → ${summary.version}`,
   )
   return summary
@@ -61,14 +61,22 @@ export async function publishFolder(dir: string, store: ObjectStore, reporter: R
 export async function dryRunFolder(dir: string, store: ObjectStore | null, target: Partial<PublishTarget> = {}, write: (line: string) => unknown = (line) => process.stdout.write(line + '\n')): Promise<{ upload: number; skip: number; bytes: number }> {
   const plan = await planFolder(dir, target)
   const rows = await previewPublish(plan, store)
-  for (const { object, stored } of rows) write(`${stored ? 'skip  ' : 'upload'}  ${object.key}  ${object.bytes} B`)
+  for (const { object, stored } of rows) write(`${stored ? 'skip  ' : 'upload'}  ${object.key}  ${formatBytes(object.bytes)}`)
   const upload = rows.filter((r) => !r.stored)
   const bytes = upload.reduce((s, r) => s + r.object.bytes, 0)
   write(`then   ${plan.pointerKey} → ${plan.manifest.version}`)
-  write(`dry run: ${upload.length} to upload (${mib(bytes)}), ${rows.length - upload.length} already there${store ? '' : ' (store not consulted)'}; nothing was written`)
+  write(`dry run: ${upload.length} to upload (${formatBytes(bytes)}), ${rows.length - upload.length} already there${store ? '' : ' (store not consulted)'}; nothing was written`)
   return { upload: upload.length, skip: rows.length - upload.length, bytes }
 }
 
-export function mib(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`
+/** 812 B, 23.9 KiB, 6.3 MiB, 1.2 GiB. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`
 }

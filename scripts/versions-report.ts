@@ -1,14 +1,14 @@
 // Plain-text tables for `gdr versions` and `gdr gc` (stdout, one row per version).
 
 import type { VersionInfo } from '../src/core/versions.ts'
-import { mib } from './publish.ts'
+import { formatBytes } from './publish.ts'
 
 export function versionTable(versions: VersionInfo[]): string[] {
   const rows = versions.map((v) => [
     v.version,
     v.manifest ? String(v.manifest.docs) : '-',
     String(v.objects),
-    mib(v.bytes),
+    formatBytes(v.bytes),
     v.manifest ? shortDate(v.manifest.createdAt) : '-',
     shortDate(v.lastUploaded.toISOString()),
     v.problem ? `incomplete: ${v.problem}` : v.pointers.length ? `← ${v.pointers.join(', ')}` : '',
