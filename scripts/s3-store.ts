@@ -77,14 +77,24 @@ export class S3Store implements ObjectStore {
     if (options.delimiter) query.set('delimiter', options.delimiter)
     if (options.cursor) query.set('continuation-token', options.cursor)
     if (options.limit) query.set('max-keys', String(options.limit))
-    const response = await this.client.fetch(`${this.base}?${query}`, { method: 'GET' })
+    const response = await this.fetch('LIST', options.prefix ?? '', `${this.base}?${query}`, { method: 'GET' })
     await this.expectOk(response, 'LIST', options.prefix ?? '')
     return parseListObjectsV2(await response.text())
   }
 
   private send(method: string, key: string, init: { body?: Uint8Array; headers?: Record<string, string> } = {}): Promise<Response> {
     const url = `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}`
-    return this.client.fetch(url, { method, headers: init.headers, body: init.body })
+    return this.fetch(method, key, url, { method, headers: init.headers, body: init.body })
+  }
+
+  /** Signed fetch; a network failure becomes one line naming the request and endpoint. */
+  private async fetch(method: string, key: string, url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.client.fetch(url, init)
+    } catch (error) {
+      const reason = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message
+      throw new S3Error(`${method} ${this.config.bucket}/${key}: ${reason} (endpoint ${this.config.endpoint})`)
+    }
   }
 
   private async expectOk(response: Response, method: string, key: string): Promise<void> {

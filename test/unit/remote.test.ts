@@ -68,6 +68,11 @@ describe('S3Store', () => {
     await expect(wrong.put('t/x', 'x')).rejects.toThrow(new S3Error(`PUT ${BUCKET}/t/x: HTTP 403 AccessDenied`))
   })
 
+  it('names the request and endpoint when the endpoint cannot be reached', async () => {
+    const nowhere = new S3Store({ endpoint: 'http://127.0.0.1:1', bucket: BUCKET, ...CREDENTIALS })
+    await expect(nowhere.head('t/x')).rejects.toThrow(/^HEAD gdr-index\/t\/x: .+ \(endpoint http:\/\/127\.0\.0\.1:1\)$/)
+  })
+
   it('parses ListObjectsV2 with escaped keys and a continuation token', () => {
     const page = parseListObjectsV2(
       '<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>a&amp;b</NextContinuationToken>' +
