@@ -4,8 +4,8 @@ import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { Env } from './env.ts'
 import { errorBody, ServiceError } from './errors.ts'
-import { currentIndex } from './index-store.ts'
-import { search } from './search.ts'
+import { acquireIndex, currentIndex } from './index-store.ts'
+import { search, type SearchResponse } from './search.ts'
 
 export const MAX_QUERY_CHARS = 1000
 export const MAX_K = 100
@@ -35,9 +35,7 @@ app.get('/v1/index', async (c) => {
 
 app.get('/search', async (c) => {
   const params = parseParams({ q: c.req.query('q'), k: c.req.query('k') })
-  // Captured once: the whole request runs on this version even if the pointer moves meanwhile.
-  const index = await currentIndex(c.env, executionContext(c))
-  return c.json(await search(c.env, index, params.q, params.k))
+  return c.json(await searchCurrent(c, params))
 })
 
 app.post('/search', async (c) => {
@@ -48,8 +46,7 @@ app.post('/search', async (c) => {
     throw new ServiceError(400, 'bad_request', 'body must be JSON: {"q": string, "k"?: number}')
   }
   const params = parseParams(body)
-  const index = await currentIndex(c.env, executionContext(c))
-  return c.json(await search(c.env, index, params.q, params.k))
+  return c.json(await searchCurrent(c, params))
 })
 
 app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
@@ -59,6 +56,16 @@ app.onError((error, c) => {
   console.error('unhandled', error)
   return c.json(errorBody('internal', 'internal error'), 500)
 })
+
+// The version is taken once: the whole request runs on it even if the pointer moves meanwhile.
+async function searchCurrent(c: Context<{ Bindings: Env }>, params: z.infer<typeof SearchParams>): Promise<SearchResponse> {
+  const lease = await acquireIndex(c.env, executionContext(c))
+  try {
+    return await search(c.env, lease.index, params.q, params.k)
+  } finally {
+    lease.done()
+  }
+}
 
 // Hono throws when there is none (app.fetch called without one).
 function executionContext(c: Context): Pick<ExecutionContext, 'waitUntil'> | undefined {

@@ -6,7 +6,9 @@
 // fully loaded, so no request waits for a model load after the first. A
 // request keeps the LoadedIndex it started with and finishes on that version.
 // A new version that fails to load is logged and the old one keeps serving;
-// the next pointer check tries again.
+// the next pointer check tries again. A replaced version's ONNX session is
+// released once the last request holding it is done (ORT memory is not
+// garbage-collected).
 
 import { keys, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
@@ -50,17 +52,65 @@ const served = new Map<string, Served>()
 const firstLoads = new Map<string, Promise<LoadedIndex>>()
 const firstLoadFailures = new Map<string, { at: number; error: ServiceError }>()
 
-/** The index version this request runs on. `ctx` keeps a background pointer check alive past the response. */
-export function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedIndex> {
+/** The index version served now. `ctx` keeps a background pointer check alive past the response. */
+export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedIndex> {
   const settings = settingsOf(env)
+  return pickServed(env, settings, ctx) ?? firstLoad(env, settings)
+}
+
+/** A version held for one request: its session stays usable until `done()`, even if a newer version is swapped in meanwhile. */
+export interface Lease {
+  index: LoadedIndex
+  done(): void
+}
+
+// Requests holding each version, and versions already replaced.
+const holders = new WeakMap<LoadedIndex, number>()
+const replaced = new WeakSet<LoadedIndex>()
+
+export async function acquireIndex(env: Env, ctx?: WaitUntil): Promise<Lease> {
+  const settings = settingsOf(env)
+  const picked = pickServed(env, settings, ctx)
+  if (picked) return hold(picked)
+  const loaded = await firstLoad(env, settings)
+  // Picked and held in one synchronous step: nothing can replace it in between.
+  return hold(served.get(settings.pointerKey)?.index ?? loaded)
+}
+
+function hold(index: LoadedIndex): Lease {
+  holders.set(index, (holders.get(index) ?? 0) + 1)
+  let released = false
+  return {
+    index,
+    done: () => {
+      if (released) return
+      released = true
+      const left = holders.get(index)! - 1
+      holders.set(index, left)
+      if (left === 0 && replaced.has(index)) releaseSession(index)
+    },
+  }
+}
+
+function retire(index: LoadedIndex): void {
+  replaced.add(index)
+  if (!holders.get(index)) releaseSession(index)
+}
+
+function releaseSession(index: LoadedIndex): void {
+  index.session.release().catch((error: unknown) => console.warn(`releasing the session of ${index.manifest.version}: ${(error as Error).message}`))
+}
+
+/** The served version, starting a background pointer check when one is due; undefined before the first load. */
+function pickServed(env: Env, settings: Settings, ctx?: WaitUntil): LoadedIndex | undefined {
   const state = served.get(settings.pointerKey)
-  if (!state) return firstLoad(env, settings)
+  if (!state) return undefined
   if (!state.refreshing && Date.now() - state.checkedAt >= settings.ttlMs) {
     state.checkedAt = Date.now()
     state.refreshing = refresh(env, settings, state).finally(() => (state.refreshing = undefined))
     ctx?.waitUntil(state.refreshing)
   }
-  return Promise.resolve(state.index)
+  return state.index
 }
 
 function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
@@ -98,7 +148,10 @@ async function refresh(env: Env, settings: Settings, state: Served): Promise<voi
       state.index.pointer = pointer // republished as is: only publishedAt changed
       return
     }
-    state.index = await loadVersion(env, settings, pointer)
+    const next = await loadVersion(env, settings, pointer)
+    const previous = state.index
+    state.index = next
+    retire(previous)
   } catch (error) {
     console.error(`could not switch ${settings.pointerKey} to a new version; still serving ${state.index.manifest.version}: ${(error as Error).message}`)
   }

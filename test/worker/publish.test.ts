@@ -6,7 +6,11 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import worker from '../../src/worker/index.ts'
 import type { Env } from '../../src/worker/env.ts'
+import { acquireIndex, type LoadedIndex } from '../../src/worker/index-store.ts'
+import { Tensor } from '../../src/worker/ort.ts'
+import { featurize } from '../../src/core/featurizer.ts'
 import { keys } from '../../src/core/manifest.ts'
+import { MODEL_IO } from '../../src/core/query-model.ts'
 import { checkVersion, collectGarbage, listVersions, rollback } from '../../src/core/versions.ts'
 import { failingAfter, recording, SimulatedFailure } from '../support/store-wrappers.ts'
 import { derivedVersion, manifestOf, publishIndex, type ProvidedIndex } from './fixtures.ts'
@@ -139,6 +143,28 @@ describe('publishing while serving', () => {
     expect(rerun.puts.at(-1)).toBe(keys.pointer(name))
     await untilServed(testEnv, v2.version)
     expect((await search(testEnv)).results.every((r) => r.id.endsWith('.v2'))).toBe(true)
+  })
+})
+
+/** One inference on a version's model. */
+function runModel(index: LoadedIndex) {
+  const f = featurize(QUERY, index.manifest.featurizer)
+  return index.session.run({ [MODEL_IO.ids]: new Tensor('int32', f.ids, [f.ids.length]), [MODEL_IO.weights]: new Tensor('float32', f.values, [f.values.length]) })
+}
+
+describe('replaced versions', () => {
+  it("releases a replaced version's model only when the last request holding it is done", async () => {
+    const name = 'release'
+    await publishIndex(env.INDEX, v1, { name })
+    const testEnv: Env = { INDEX: env.INDEX, INDEX_NAME: name, POINTER_TTL_SECONDS: '0' }
+    const lease = await acquireIndex(testEnv)
+    expect(lease.index.manifest.version).toBe(v1.version)
+    await publishIndex(env.INDEX, v2, { name })
+    await untilServed(testEnv, v2.version)
+    // Replaced but still held: a request that is running on v1 can still use its model.
+    expect((await runModel(lease.index))[MODEL_IO.query].dims.at(-1)).toBe(manifestOf(v1).dims)
+    lease.done()
+    await expect(runModel(lease.index)).rejects.toThrow()
   })
 })
 
