@@ -35,6 +35,15 @@ function powerOfTwo(value: string) {
   return n
 }
 
+/** --local / --remote / --env / --index-name, shared by publish, versions, rollback and gc. */
+function targetOptions(command: Command, envHelp: string, indexNameHelp = "index name; default: the environment's INDEX_NAME"): Command {
+  return command
+    .option('--local', 'the local R2 of `wrangler dev` (the default)')
+    .option('--remote', `the real R2 bucket, over its S3 API (credentials from ${'$'}R2_ACCOUNT_ID, ${'$'}R2_ACCESS_KEY_ID, ${'$'}R2_SECRET_ACCESS_KEY)`)
+    .option('--env <name>', envHelp)
+    .option('--index-name <name>', indexNameHelp)
+}
+
 function program(): Command {
   const cli = new Command('gdr')
     .description('Generative dense retrieval at the edge: build an index, publish it to R2, serve it from a Worker')
@@ -64,14 +73,14 @@ function program(): Command {
       reporter.log(`held-out pseudo-query MRR@10 ${summary.heldOut.mrr10.toFixed(3)} (${summary.heldOut.queries} queries, α=${summary.manifest.search.alpha}); ${stages}`)
     })
 
-  cli
-    .command('publish')
-    .description('upload an index folder under its version prefix, verify every object, then move the pointer')
-    .requiredOption('--index <dir>', 'index folder written by gdr build')
-    .option('--local', 'the local R2 of `wrangler dev` (the default)')
-    .option('--remote', `the real R2 bucket, over its S3 API (credentials from ${'$'}R2_ACCOUNT_ID, ${'$'}R2_ACCESS_KEY_ID, ${'$'}R2_SECRET_ACCESS_KEY)`)
-    .option('--env <name>', 'wrangler environment whose bucket and pointer to publish to (e.g. preview)')
-    .option('--index-name <name>', "index name (R2 prefix); default: the manifest's name")
+  targetOptions(
+    cli
+      .command('publish')
+      .description('upload an index folder under its version prefix, verify every object, then move the pointer')
+      .requiredOption('--index <dir>', 'index folder written by gdr build'),
+    'wrangler environment whose bucket and pointer to publish to (e.g. preview)',
+    "index name (R2 prefix); default: the manifest's name",
+  )
     .option('--dry-run', 'print what would be uploaded and skipped; write nothing', false)
     .option('--quiet', 'no progress output', false)
     .action(async (opts) => {
@@ -101,13 +110,10 @@ function program(): Command {
       })
     })
 
-  cli
-    .command('versions')
-    .description('list the published versions of an index: size, docs, dates, which pointers name them')
-    .option('--index-name <name>', "index name; default: the environment's INDEX_NAME")
-    .option('--local', 'the local R2 of `wrangler dev` (the default)')
-    .option('--remote', 'the real R2 bucket (see gdr publish --help)')
-    .option('--env <name>', 'wrangler environment whose bucket to read')
+  targetOptions(
+    cli.command('versions').description('list the published versions of an index: size, docs, dates, which pointers name them'),
+    'wrangler environment whose bucket to read',
+  )
     .option('--json', 'JSON on stdout', false)
     .action(async (opts) => {
       const target = await resolveTarget(opts)
@@ -118,29 +124,26 @@ function program(): Command {
       process.stdout.write(versionTable(versions).join('\n') + '\n')
     })
 
-  cli
-    .command('rollback')
-    .description("move the environment's pointer to a version already published (refuses an incomplete one)")
-    .requiredOption('--to <version>', 'the version to serve')
-    .option('--index-name <name>', "index name; default: the environment's INDEX_NAME")
-    .option('--local', 'the local R2 of `wrangler dev` (the default)')
-    .option('--remote', 'the real R2 bucket (see gdr publish --help)')
-    .option('--env <name>', 'wrangler environment whose pointer to move (e.g. preview)')
-    .action(async (opts) => {
+  targetOptions(
+    cli
+      .command('rollback')
+      .description("move the environment's pointer to a version already published (refuses an incomplete one)")
+      .requiredOption('--to <version>', 'the version to serve'),
+    'wrangler environment whose pointer to move (e.g. preview)',
+  ).action(async (opts) => {
       const target = await resolveTarget(opts)
       const name: string = opts.indexName ?? target.indexName
       const { previous, pointer } = await withStore(target, (store) => rollback(store, name, target.pointer, opts.to))
       process.stdout.write(`${name}/${target.pointer}: ${previous?.version ?? '(none)'} → ${pointer.version} in ${target.label}\n`)
     })
 
-  cli
-    .command('gc')
-    .description('delete old versions: keeps the most recent ones and every version a pointer names')
-    .requiredOption('--keep <n>', 'how many of the most recently published versions to keep', integer(0))
-    .option('--index-name <name>', "index name; default: the environment's INDEX_NAME")
-    .option('--local', 'the local R2 of `wrangler dev` (the default)')
-    .option('--remote', 'the real R2 bucket (see gdr publish --help)')
-    .option('--env <name>', 'wrangler environment whose bucket to clean')
+  targetOptions(
+    cli
+      .command('gc')
+      .description('delete old versions: keeps the most recent ones and every version a pointer names')
+      .requiredOption('--keep <n>', 'how many of the most recently published versions to keep', integer(0)),
+    'wrangler environment whose bucket to clean',
+  )
     .option('--dry-run', 'print what would be deleted; delete nothing', false)
     .action(async (opts) => {
       const target = await resolveTarget(opts)
