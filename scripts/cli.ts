@@ -5,8 +5,12 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
 import { CorpusError } from './build/corpus.ts'
 import { createReporter } from './progress.ts'
-import { IndexFolderError, publishIndex, readIndexManifest } from './publish.ts'
+import { dryRunFolder, IndexFolderError, publishFolder, readIndexManifest } from './publish.ts'
 import { withLocalBucket } from './local-r2.ts'
+import { remoteStore, resolveTarget, TargetError, withStore } from './targets.ts'
+import { versionsAsJson, versionTable } from './versions-report.ts'
+import { PublishError } from '../src/core/publish.ts'
+import { collectGarbage, listVersions, rollback, VersionError } from '../src/core/versions.ts'
 import { startDevServer } from './serve.ts'
 import { runDemo } from './demo.ts'
 
@@ -15,7 +19,7 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-const EXPECTED_ERRORS = [UsageError, CorpusError, IndexFolderError]
+const EXPECTED_ERRORS = [UsageError, CorpusError, IndexFolderError, PublishError, TargetError, VersionError]
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string) => {
@@ -29,6 +33,15 @@ function powerOfTwo(value: string) {
   const n = integer(2, 1 << 22)(value)
   if ((n & (n - 1)) !== 0) throw new InvalidArgumentError('expected a power of two')
   return n
+}
+
+/** --local / --remote / --env / --index-name, shared by publish, versions, rollback and gc. */
+function targetOptions(command: Command, envHelp: string, indexNameHelp = "index name; default: the environment's INDEX_NAME"): Command {
+  return command
+    .option('--local', 'the local R2 of `wrangler dev` (the default)')
+    .option('--remote', `the real R2 bucket, over its S3 API (credentials from ${'$'}R2_ACCOUNT_ID, ${'$'}R2_ACCESS_KEY_ID, ${'$'}R2_SECRET_ACCESS_KEY)`)
+    .option('--env <name>', envHelp)
+    .option('--index-name <name>', indexNameHelp)
 }
 
 function program(): Command {
@@ -60,16 +73,85 @@ function program(): Command {
       reporter.log(`held-out pseudo-query MRR@10 ${summary.heldOut.mrr10.toFixed(3)} (${summary.heldOut.queries} queries, α=${summary.manifest.search.alpha}); ${stages}`)
     })
 
-  cli
-    .command('publish')
-    .description('upload an index folder to the local R2 of `wrangler dev`, then point the Worker at it')
-    .requiredOption('--index <dir>', 'index folder written by gdr build')
-    .option('--local', 'publish to the local R2 state (the default; remote R2 is not supported yet)', true)
+  targetOptions(
+    cli
+      .command('publish')
+      .description('upload an index folder under its version prefix, verify every object, then move the pointer')
+      .requiredOption('--index <dir>', 'index folder written by gdr build'),
+    'wrangler environment whose bucket and pointer to publish to (e.g. preview)',
+    "index name (R2 prefix); default: the manifest's name",
+  )
+    .option('--dry-run', 'print what would be uploaded and skipped; write nothing', false)
     .option('--quiet', 'no progress output', false)
     .action(async (opts) => {
       const reporter = createReporter(opts.quiet)
-      readIndexManifest(opts.index) // fail fast, before starting the local runtime
-      await withLocalBucket((bucket) => publishIndex(opts.index, bucket, reporter))
+      const manifest = readIndexManifest(opts.index) // fail fast, before starting the local runtime
+      const target = await resolveTarget(opts)
+      const name: string = opts.indexName ?? manifest.name
+      if (name !== target.indexName) {
+        reporter.log(`note: the Worker${target.env ? ` of env ${target.env}` : ''} serves INDEX_NAME "${target.indexName}", this publishes "${name}" (use --index-name to change)`)
+      }
+      const publishTarget = { name, pointer: target.pointer }
+      if (opts.dryRun) {
+        const store = target.remote ? remoteStore(target) : undefined
+        if (store && 'missing' in store) {
+          reporter.log(`dry run against ${target.label}: ${store.missing.join(', ')} not set, so the bucket is not consulted`)
+          await dryRunFolder(opts.index, null, publishTarget)
+        } else if (store) {
+          await dryRunFolder(opts.index, store, publishTarget)
+        } else {
+          await withLocalBucket((bucket) => dryRunFolder(opts.index, bucket, publishTarget), target.env)
+        }
+        return
+      }
+      await withStore(target, (store) => {
+        reporter.log(`publishing ${name}@${manifest.version} to ${target.label}`)
+        return publishFolder(opts.index, store, reporter, publishTarget)
+      })
+    })
+
+  targetOptions(
+    cli.command('versions').description('list the published versions of an index: size, docs, dates, which pointers name them'),
+    'wrangler environment whose bucket to read',
+  )
+    .option('--json', 'JSON on stdout', false)
+    .action(async (opts) => {
+      const target = await resolveTarget(opts)
+      const name: string = opts.indexName ?? target.indexName
+      const versions = await withStore(target, (store) => listVersions(store, name))
+      if (opts.json) return void process.stdout.write(versionsAsJson(versions) + '\n')
+      if (versions.length === 0) throw new UsageError(`no versions of "${name}" in ${target.label}`)
+      process.stdout.write(versionTable(versions).join('\n') + '\n')
+    })
+
+  targetOptions(
+    cli
+      .command('rollback')
+      .description("move the environment's pointer to a version already published (refuses an incomplete one)")
+      .requiredOption('--to <version>', 'the version to serve'),
+    'wrangler environment whose pointer to move (e.g. preview)',
+  ).action(async (opts) => {
+      const target = await resolveTarget(opts)
+      const name: string = opts.indexName ?? target.indexName
+      const { previous, pointer } = await withStore(target, (store) => rollback(store, name, target.pointer, opts.to))
+      process.stdout.write(`${name}/${target.pointer}: ${previous?.version ?? '(none)'} → ${pointer.version} in ${target.label}\n`)
+    })
+
+  targetOptions(
+    cli
+      .command('gc')
+      .description('delete old versions: keeps the most recent ones and every version a pointer names')
+      .requiredOption('--keep <n>', 'how many of the most recently published versions to keep', integer(0)),
+    'wrangler environment whose bucket to clean',
+  )
+    .option('--dry-run', 'print what would be deleted; delete nothing', false)
+    .action(async (opts) => {
+      const target = await resolveTarget(opts)
+      const name: string = opts.indexName ?? target.indexName
+      const { deleted, kept } = await withStore(target, (store) => collectGarbage(store, name, opts.keep, { dryRun: opts.dryRun }))
+      for (const v of deleted) process.stdout.write(`${opts.dryRun ? 'would delete' : 'deleted'}  ${v.version}  (${v.objects} objects)\n`)
+      for (const v of kept) process.stdout.write(`kept          ${v.version}${v.pointers.length ? `  ← ${v.pointers.join(', ')}` : ''}\n`)
+      process.stdout.write(`${name} in ${target.label}: ${deleted.length} ${opts.dryRun ? 'would be deleted' : 'deleted'}, ${kept.length} kept\n`)
     })
 
   cli
@@ -83,7 +165,7 @@ function program(): Command {
       let name: string = opts.name
       if (opts.index) {
         name = readIndexManifest(opts.index).name
-        await withLocalBucket((bucket) => publishIndex(opts.index, bucket, reporter))
+        await withLocalBucket((bucket) => publishFolder(opts.index, bucket, reporter))
       }
       const server = await startDevServer({ port: opts.port, indexName: name })
       reporter.log(`serving "${name}" at ${server.url}  (try: curl '${server.url}/search?q=hello&k=5')`)

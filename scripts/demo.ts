@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
 import { collectDemoCorpus } from './demo-corpus.ts'
 import { createReporter } from './progress.ts'
-import { publishIndex } from './publish.ts'
+import { publishFolder } from './publish.ts'
 import { PROJECT_ROOT, withLocalBucket } from './local-r2.ts'
 import { startDevServer } from './serve.ts'
 
@@ -26,7 +26,7 @@ export async function runDemo(options: { port: number }): Promise<void> {
     reporter.log(`demo corpus: ${docs.length} sections of package documentation → ${DEMO_CORPUS}`)
     await buildIndex({ ...DEFAULT_BUILD, name: DEMO_NAME, corpus: DEMO_CORPUS, out: DEMO_DIR }, reporter)
   }
-  await withLocalBucket((bucket) => publishIndex(DEMO_DIR, bucket, reporter))
+  await withLocalBucket((bucket) => publishFolder(DEMO_DIR, bucket, reporter))
   const server = await startDevServer({ port: options.port, indexName: DEMO_NAME, quiet: true })
   const example = `${server.url.replace('127.0.0.1', 'localhost')}/search?q=${encodeURIComponent(EXAMPLE_QUERY).replace(/%20/g, '+')}&k=5`
   reporter.log(`\ngdr-edge demo is running at ${server.url.replace('127.0.0.1', 'localhost')}`)

@@ -5,7 +5,8 @@
 import cliProgress from 'cli-progress'
 
 export interface Stage {
-  tick(done: number): void
+  /** `detail`: a short note shown after the bar (e.g. objects done). */
+  tick(done: number, detail?: string): void
   done(summary?: string): void
 }
 
@@ -32,14 +33,14 @@ export function createReporter(quiet = false): Reporter {
         }
       }
       const bar = new cliProgress.SingleBar(
-        { format: `${name.padEnd(12)} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | {duration_formatted}`, stream: process.stderr, hideCursor: true },
+        { format: `${name.padEnd(12)} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | {duration_formatted} {detail}`, stream: process.stderr, hideCursor: true },
         cliProgress.Presets.shades_classic,
       )
-      bar.start(Math.max(total, 1), 0, { rate: '0' })
+      bar.start(Math.max(total, 1), 0, { rate: '0', detail: '' })
       return {
-        tick: (done) => {
+        tick: (done, detail) => {
           const seconds = (Date.now() - started) / 1000
-          bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toString() : '0' })
+          bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toString() : '0', detail: detail ?? '' })
         },
         done: (summary) => {
           bar.update(Math.max(total, 1))

@@ -1,27 +1,21 @@
-// `gdr publish`: uploads an index folder under its versioned prefix, verifies
-// every object by reading it back, and only then moves the pointer, so readers
-// see the old version or the new one, never a mix. Objects already present
-// with the same sha256 are skipped, so an interrupted publish can be rerun.
+// `gdr publish` in Node: reads an index folder from disk and runs the shared
+// publish code (src/core/publish.ts) against a store, with a progress bar, or
+// prints what it would do (--dry-run).
 
 import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { keys, parseManifest, type Manifest, type Pointer } from '../src/core/manifest.ts'
-import { sha256Hex } from '../src/core/shard-codec.ts'
+import { parseManifest, DEFAULT_POINTER, type Manifest } from '../src/core/manifest.ts'
+import type { ObjectStore } from '../src/core/object-store.ts'
+import { MANIFEST_FILE, planPublish, previewPublish, publish, type IndexFiles, type PublishPlan, type PublishSummary, type PublishTarget } from '../src/core/publish.ts'
 import type { Reporter } from './progress.ts'
-
-/** The part of an R2 bucket binding that publishing uses (R2Bucket satisfies it). */
-export interface ObjectStore {
-  head(key: string): Promise<{ customMetadata?: Record<string, string> } | null>
-  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>
-  put(key: string, value: Uint8Array | string, options?: { customMetadata?: Record<string, string>; httpMetadata?: { contentType?: string } }): Promise<unknown>
-}
 
 export class IndexFolderError extends Error {
   override name = 'IndexFolderError'
 }
 
 export function readIndexManifest(dir: string): Manifest {
-  const path = join(resolve(dir), 'manifest.json')
+  const path = join(resolve(dir), MANIFEST_FILE)
   let json: unknown
   try {
     json = JSON.parse(readFileSync(path, 'utf8'))
@@ -35,61 +29,54 @@ export function readIndexManifest(dir: string): Manifest {
   }
 }
 
-interface PlannedObject {
-  key: string
-  file: string
-  sha256: string
-  bytes: number
-  contentType: string
+export function folderFiles(dir: string): IndexFiles {
+  const root = resolve(dir)
+  return { read: async (path) => new Uint8Array(await readFile(join(root, path))) }
 }
 
-export interface PublishSummary {
-  version: string
-  uploaded: number
-  skipped: number
-  bytes: number
-}
-
-export async function publishIndex(dir: string, store: ObjectStore, reporter: Reporter): Promise<PublishSummary> {
+/** The plan for an index folder; the target name defaults to the manifest's. */
+export async function planFolder(dir: string, target: Partial<PublishTarget> = {}): Promise<PublishPlan> {
   const manifest = readIndexManifest(dir)
-  const prefix = keys.versionPrefix(manifest.name, manifest.version)
-  const manifestText = readFileSync(join(resolve(dir), 'manifest.json'))
-  const objects: PlannedObject[] = [
-    { key: prefix + manifest.model.key, file: manifest.model.key, sha256: manifest.model.sha256, bytes: manifest.model.bytes, contentType: 'application/octet-stream' },
-    ...manifest.shards.map((s) => ({ key: prefix + s.key, file: s.key, sha256: s.sha256, bytes: s.bytes, contentType: 'application/msgpack' })),
-    // The manifest goes last: a version is complete once its manifest is there.
-    { key: keys.manifest(manifest.name, manifest.version), file: 'manifest.json', sha256: await sha256Hex(manifestText), bytes: manifestText.length, contentType: 'application/json' },
-  ]
-  // Check the whole folder first: a damaged index must not reach the store at all.
-  for (const object of objects) {
-    const actual = await sha256Hex(readFileSync(join(resolve(dir), object.file)))
-    if (actual !== object.sha256) throw new IndexFolderError(`${object.file} does not match the manifest's sha256: the index folder is damaged, rebuild it`)
-  }
-  const stage = reporter.stage('publish', objects.length, 'objects')
-  let uploaded = 0
-  let skipped = 0
-  let bytes = 0
-  for (const [i, object] of objects.entries()) {
-    const existing = await store.head(object.key)
-    if (existing?.customMetadata?.sha256 === object.sha256) {
-      skipped++
-    } else {
-      const body = readFileSync(join(resolve(dir), object.file))
-      await store.put(object.key, body, { customMetadata: { sha256: object.sha256 }, httpMetadata: { contentType: object.contentType } })
-      await verifyStored(store, object)
-      uploaded++
-      bytes += body.length
-    }
-    stage.tick(i + 1)
-  }
-  const pointer: Pointer = { version: manifest.version, manifest: keys.manifest(manifest.name, manifest.version), publishedAt: new Date().toISOString() }
-  await store.put(keys.pointer(manifest.name), JSON.stringify(pointer), { httpMetadata: { contentType: 'application/json' } })
-  stage.done(`${manifest.name}@${manifest.version}: ${uploaded} uploaded (${(bytes / 1048576).toFixed(1)} MiB), ${skipped} already there`)
-  return { version: manifest.version, uploaded, skipped, bytes }
+  const manifestBytes = new Uint8Array(readFileSync(join(resolve(dir), MANIFEST_FILE)))
+  return planPublish(manifestBytes, { name: target.name ?? manifest.name, pointer: target.pointer ?? DEFAULT_POINTER })
 }
 
-async function verifyStored(store: ObjectStore, object: PlannedObject): Promise<void> {
-  const stored = await store.get(object.key)
-  const sha = stored ? await sha256Hex(new Uint8Array(await stored.arrayBuffer())) : 'missing'
-  if (sha !== object.sha256) throw new Error(`upload of ${object.key} did not verify (read back ${sha.slice(0, 12)}…); rerun gdr publish`)
+export async function publishFolder(dir: string, store: ObjectStore, reporter: Reporter, target: Partial<PublishTarget> = {}): Promise<PublishSummary> {
+  const plan = await planFolder(dir, target)
+  const totalBytes = plan.objects.reduce((s, o) => s + o.bytes, 0)
+  const stage = reporter.stage('publish', Math.ceil(totalBytes / 1024), 'KiB')
+  const started = Date.now()
+  const summary = await publish(plan, folderFiles(dir), store, {
+    onProgress: (p) => stage.tick(Math.ceil(p.bytes / 1024), `${p.objects}/${p.totalObjects} objects, ${p.skipped} already there`),
+  })
+  const seconds = Math.max((Date.now() - started) / 1000, 0.001)
+  stage.done(
+    `${summary.name}@${summary.version}: ${summary.uploaded} uploaded (${formatBytes(summary.bytes)}, ${formatBytes(summary.bytes / seconds)}/s), ` +
+      `${summary.skipped} already there; ${summary.pointerKey} → ${summary.version}`,
+  )
+  return summary
+}
+
+/** `--dry-run`: one line per object on stdout, nothing written. `store` null = not consulted. */
+export async function dryRunFolder(dir: string, store: ObjectStore | null, target: Partial<PublishTarget> = {}, write: (line: string) => unknown = (line) => process.stdout.write(line + '\n')): Promise<{ upload: number; skip: number; bytes: number }> {
+  const plan = await planFolder(dir, target)
+  const rows = await previewPublish(plan, store)
+  for (const { object, stored } of rows) write(`${stored ? 'skip  ' : 'upload'}  ${object.key}  ${formatBytes(object.bytes)}`)
+  const upload = rows.filter((r) => !r.stored)
+  const bytes = upload.reduce((s, r) => s + r.object.bytes, 0)
+  write(`then   ${plan.pointerKey} → ${plan.manifest.version}`)
+  write(`dry run: ${upload.length} to upload (${formatBytes(bytes)}), ${rows.length - upload.length} already there${store ? '' : ' (store not consulted)'}; nothing was written`)
+  return { upload: upload.length, skip: rows.length - upload.length, bytes }
+}
+
+/** 812 B, 23.9 KiB, 6.3 MiB, 1.2 GiB. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`
 }

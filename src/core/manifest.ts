@@ -102,9 +102,17 @@ export const PointerSchema = z.object({
 })
 export type Pointer = z.infer<typeof PointerSchema>
 
-/** R2 keys of an index: every version under its own prefix, one pointer per index name. */
+/** The pointer production reads; other deployments (preview) read their own pointer beside it. */
+export const DEFAULT_POINTER = 'current'
+export const POINTER_NAME = /^[a-z0-9][a-z0-9_-]*$/
+
+/**
+ * R2 keys of an index: every version under its own prefix, and named pointers
+ * (`current`, `preview`, …) beside them, each naming one version.
+ */
 export const keys = {
-  pointer: (name: string) => `${name}/current.json`,
+  pointer: (name: string, pointer: string = DEFAULT_POINTER) => `${name}/${pointer}.json`,
+  versionsPrefix: (name: string) => `${name}/versions/`,
   versionPrefix: (name: string, version: string) => `${name}/versions/${version}/`,
   manifest: (name: string, version: string) => `${name}/versions/${version}/manifest.json`,
 }

@@ -1,11 +1,11 @@
 // HTTP routes. Every error is JSON `{error: {code, message}}`, never a stack trace.
 
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { Env } from './env.ts'
 import { errorBody, ServiceError } from './errors.ts'
-import { loadIndex } from './index-store.ts'
-import { search } from './search.ts'
+import { acquireIndex, currentIndex } from './index-store.ts'
+import { search, type SearchResponse } from './search.ts'
 
 export const MAX_QUERY_CHARS = 1000
 export const MAX_K = 100
@@ -20,10 +20,22 @@ export const app = new Hono<{ Bindings: Env }>()
 
 app.get('/healthz', (c) => c.json({ ok: true }))
 
+// The version being served: what a publish or rollback has switched to.
+app.get('/v1/index', async (c) => {
+  const { name, pointer, manifest } = await currentIndex(c.env, executionContext(c))
+  return c.json({
+    name,
+    version: manifest.version,
+    docs: manifest.docs,
+    shards: manifest.shards.length,
+    createdAt: manifest.createdAt,
+    publishedAt: pointer.publishedAt,
+  })
+})
+
 app.get('/search', async (c) => {
   const params = parseParams({ q: c.req.query('q'), k: c.req.query('k') })
-  const index = await loadIndex(c.env)
-  return c.json(await search(c.env, index, params.q, params.k))
+  return c.json(await searchCurrent(c, params))
 })
 
 app.post('/search', async (c) => {
@@ -34,8 +46,7 @@ app.post('/search', async (c) => {
     throw new ServiceError(400, 'bad_request', 'body must be JSON: {"q": string, "k"?: number}')
   }
   const params = parseParams(body)
-  const index = await loadIndex(c.env)
-  return c.json(await search(c.env, index, params.q, params.k))
+  return c.json(await searchCurrent(c, params))
 })
 
 app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
@@ -45,6 +56,25 @@ app.onError((error, c) => {
   console.error('unhandled', error)
   return c.json(errorBody('internal', 'internal error'), 500)
 })
+
+// The version is taken once: the whole request runs on it even if the pointer moves meanwhile.
+async function searchCurrent(c: Context<{ Bindings: Env }>, params: z.infer<typeof SearchParams>): Promise<SearchResponse> {
+  const lease = await acquireIndex(c.env, executionContext(c))
+  try {
+    return await search(c.env, lease.index, params.q, params.k)
+  } finally {
+    lease.done()
+  }
+}
+
+// Hono throws when there is none (app.fetch called without one).
+function executionContext(c: Context): Pick<ExecutionContext, 'waitUntil'> | undefined {
+  try {
+    return c.executionCtx
+  } catch {
+    return undefined
+  }
+}
 
 function parseParams(input: unknown): z.infer<typeof SearchParams> {
   const result = SearchParams.safeParse(input ?? {})

@@ -1,15 +1,26 @@
-// Loads what a query needs before any shard: the pointer, the manifest and the
-// model, once per isolate. Concurrent first requests share one load; a failed
-// load is forgotten after a short pause so a later request retries it.
+// Which index version a request runs on. The first request of an isolate loads
+// the version the pointer names (pointer → manifest → verified model); later
+// requests get it at once. The pointer is re-read at most every
+// POINTER_TTL_SECONDS, in the background (ctx.waitUntil): a new version is
+// loaded while requests keep getting the old one, and is swapped in only once
+// fully loaded, so no request waits for a model load after the first. A
+// request keeps the LoadedIndex it started with and finishes on that version.
+// A new version that fails to load is logged and the old one keeps serving;
+// the next pointer check tries again. A replaced version's ONNX session is
+// released once the last request holding it is done (ORT memory is not
+// garbage-collected).
 
-import { keys, parseManifest, PointerSchema, type Manifest, type ShardEntry } from '../core/manifest.ts'
+import { keys, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { sha256Hex } from '../core/shard-codec.ts'
 import { createSession, type InferenceSession } from './ort.ts'
-import { DEFAULT_INDEX_NAME, type Env } from './env.ts'
+import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 
 export interface LoadedIndex {
+  name: string
+  /** The pointer this version was read from, as it was then. */
+  pointer: Pointer
   manifest: Manifest
   tree: ClusterTree
   session: InferenceSession
@@ -18,43 +29,177 @@ export interface LoadedIndex {
   shardByNode: Map<number, ShardEntry>
 }
 
+type WaitUntil = Pick<ExecutionContext, 'waitUntil'>
+
+interface Settings {
+  name: string
+  pointerKey: string
+  ttlMs: number
+}
+
+interface Served {
+  index: LoadedIndex
+  /** When the pointer was last read (or a read started). */
+  checkedAt: number
+  refreshing?: Promise<void>
+}
+
+/** After a failed first load, requests fail fast for this long instead of all retrying at once. */
 const RETRY_AFTER_MS = 2000
 
-let loading: Promise<LoadedIndex> | undefined
-let failedAt = 0
-let lastError: ServiceError | undefined
+// Per isolate, by pointer key: what is served, first loads in flight, recent first-load failures.
+const served = new Map<string, Served>()
+const firstLoads = new Map<string, Promise<LoadedIndex>>()
+const firstLoadFailures = new Map<string, { at: number; error: ServiceError }>()
 
-export function loadIndex(env: Env): Promise<LoadedIndex> {
-  if (!loading && lastError && Date.now() - failedAt < RETRY_AFTER_MS) return Promise.reject(lastError)
+/** The index version served now. `ctx` keeps a background pointer check alive past the response. */
+export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedIndex> {
+  const settings = settingsOf(env)
+  return pickServed(env, settings, ctx) ?? firstLoad(env, settings)
+}
+
+/** A version held for one request: its session stays usable until `done()`, even if a newer version is swapped in meanwhile. */
+export interface Lease {
+  index: LoadedIndex
+  done(): void
+}
+
+// Requests holding each version, and versions already replaced.
+const holders = new WeakMap<LoadedIndex, number>()
+const replaced = new WeakSet<LoadedIndex>()
+
+export async function acquireIndex(env: Env, ctx?: WaitUntil): Promise<Lease> {
+  const settings = settingsOf(env)
+  const picked = pickServed(env, settings, ctx)
+  if (picked) return hold(picked)
+  const loaded = await firstLoad(env, settings)
+  // Picked and held in one synchronous step: nothing can replace it in between.
+  return hold(served.get(settings.pointerKey)?.index ?? loaded)
+}
+
+function hold(index: LoadedIndex): Lease {
+  holders.set(index, (holders.get(index) ?? 0) + 1)
+  let released = false
+  return {
+    index,
+    done: () => {
+      if (released) return
+      released = true
+      const left = holders.get(index)! - 1
+      holders.set(index, left)
+      if (left === 0 && replaced.has(index)) releaseSession(index)
+    },
+  }
+}
+
+function retire(index: LoadedIndex): void {
+  replaced.add(index)
+  if (!holders.get(index)) releaseSession(index)
+}
+
+function releaseSession(index: LoadedIndex): void {
+  index.session.release().catch((error: unknown) => console.warn(`releasing the session of ${index.manifest.version}: ${(error as Error).message}`))
+}
+
+/** The served version, starting a background pointer check when one is due; undefined before the first load. */
+function pickServed(env: Env, settings: Settings, ctx?: WaitUntil): LoadedIndex | undefined {
+  const state = served.get(settings.pointerKey)
+  if (!state) return undefined
+  if (!state.refreshing && Date.now() - state.checkedAt >= settings.ttlMs) {
+    state.checkedAt = Date.now()
+    state.refreshing = refresh(env, settings, state).finally(() => (state.refreshing = undefined))
+    ctx?.waitUntil(state.refreshing)
+  }
+  return state.index
+}
+
+function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
+  const key = settings.pointerKey
+  const failure = firstLoadFailures.get(key)
+  if (failure && Date.now() - failure.at < RETRY_AFTER_MS) return Promise.reject(failure.error)
+  let loading = firstLoads.get(key)
   if (!loading) {
-    loading = readIndex(env).catch((error: unknown) => {
-      loading = undefined
-      failedAt = Date.now()
-      lastError = error instanceof ServiceError ? error : new ServiceError(503, 'index_unavailable', `index failed to load: ${(error as Error).message}`)
-      throw lastError
-    })
+    loading = (async () => {
+      try {
+        const pointer = await readPointer(env, settings)
+        if (!pointer) throw new ServiceError(503, 'index_unavailable', `no index published under "${settings.name}" (missing ${key})`)
+        const index = await loadVersion(env, settings, pointer)
+        served.set(key, { index, checkedAt: Date.now() })
+        firstLoadFailures.delete(key)
+        return index
+      } catch (error) {
+        const serviceError = asServiceError(error)
+        firstLoadFailures.set(key, { at: Date.now(), error: serviceError })
+        throw serviceError
+      } finally {
+        firstLoads.delete(key)
+      }
+    })()
+    firstLoads.set(key, loading)
   }
   return loading
 }
 
-async function readIndex(env: Env): Promise<LoadedIndex> {
-  const name = env.INDEX_NAME || DEFAULT_INDEX_NAME
-  const pointerObject = await env.INDEX.get(keys.pointer(name))
-  if (!pointerObject) throw new ServiceError(503, 'index_unavailable', `no index published under "${name}" (missing ${keys.pointer(name)})`)
-  const pointer = PointerSchema.parse(await pointerObject.json())
+async function refresh(env: Env, settings: Settings, state: Served): Promise<void> {
+  try {
+    const pointer = await readPointer(env, settings)
+    if (!pointer) return void console.warn(`pointer ${settings.pointerKey} is gone; still serving ${state.index.manifest.version}`)
+    if (pointer.version === state.index.pointer.version) {
+      state.index.pointer = pointer // republished as is: only publishedAt changed
+      return
+    }
+    const next = await loadVersion(env, settings, pointer)
+    const previous = state.index
+    state.index = next
+    retire(previous)
+  } catch (error) {
+    console.error(`could not switch ${settings.pointerKey} to a new version; still serving ${state.index.manifest.version}: ${(error as Error).message}`)
+  }
+}
+
+async function readPointer(env: Env, settings: Settings): Promise<Pointer | null> {
+  const object = await env.INDEX.get(settings.pointerKey)
+  if (!object) return null
+  const parsed = PointerSchema.safeParse(await object.json().catch(() => undefined))
+  if (!parsed.success) throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} is malformed`)
+  return parsed.data
+}
+
+async function loadVersion(env: Env, settings: Settings, pointer: Pointer): Promise<LoadedIndex> {
+  // The prefix, and so every shard cache key, is derived from the version: a pointer elsewhere would break that.
+  if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
+    throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
+  }
   const manifestObject = await env.INDEX.get(pointer.manifest)
   if (!manifestObject) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
   const manifest = parseManifest(await manifestObject.json())
-  const prefix = keys.versionPrefix(name, manifest.version)
+  if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
+  const prefix = keys.versionPrefix(settings.name, manifest.version)
   const modelBytes = await readVerified(env, prefix + manifest.model.key, manifest.model.sha256)
   const session = await createSession(modelBytes)
   return {
+    name: settings.name,
+    pointer,
     manifest,
     tree: buildTree(manifest.tree),
     session,
     prefix,
     shardByNode: new Map(manifest.shards.map((s) => [s.node, s])),
   }
+}
+
+function settingsOf(env: Env): Settings {
+  const name = env.INDEX_NAME || DEFAULT_INDEX_NAME
+  const pointerName = env.INDEX_POINTER || DEFAULT_POINTER
+  if (!POINTER_NAME.test(pointerName)) throw new ServiceError(500, 'internal', `INDEX_POINTER "${pointerName}" is not a valid pointer name`)
+  const rawTtl = env.POINTER_TTL_SECONDS
+  const ttl = rawTtl === undefined || rawTtl === '' ? DEFAULT_POINTER_TTL_SECONDS : Number(rawTtl)
+  if (!Number.isFinite(ttl) || ttl < 0) throw new ServiceError(500, 'internal', `POINTER_TTL_SECONDS "${rawTtl}" is not a non-negative number`)
+  return { name, pointerKey: keys.pointer(name, pointerName), ttlMs: ttl * 1000 }
+}
+
+function asServiceError(error: unknown): ServiceError {
+  return error instanceof ServiceError ? error : new ServiceError(503, 'index_unavailable', `index failed to load: ${(error as Error).message}`)
 }
 
 /** Reads an object and checks it against the manifest's digest. */

@@ -1,5 +1,9 @@
 // Shapes of what global-setup.ts provides to the workerd tests, and how they use it.
-import { keys, type Manifest, type Pointer } from '../../src/core/manifest.ts'
+import type { Manifest } from '../../src/core/manifest.ts'
+import { DEFAULT_POINTER } from '../../src/core/manifest.ts'
+import type { ObjectStore } from '../../src/core/object-store.ts'
+import { MANIFEST_FILE, planPublish, publish, type IndexFiles, type PublishSummary } from '../../src/core/publish.ts'
+import { decodeShard, encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
 
 export interface ProvidedIndex {
   name: string
@@ -27,14 +31,54 @@ export function decodeBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 }
 
+export function encodeBase64(bytes: Uint8Array): string {
+  let text = ''
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(text)
+}
+
 export function manifestOf(index: ProvidedIndex): Manifest {
-  return JSON.parse(new TextDecoder().decode(decodeBase64(index.files['manifest.json'])))
+  return JSON.parse(new TextDecoder().decode(decodeBase64(index.files[MANIFEST_FILE])))
+}
+
+/** The index folder as the publish code reads it. */
+export function filesOf(index: ProvidedIndex): IndexFiles {
+  return {
+    read: async (path) => {
+      if (!(path in index.files)) throw new Error(`no file ${path}`)
+      return decodeBase64(index.files[path])
+    },
+  }
+}
+
+/** Publishes with the real publish code (src/core/publish.ts), as `gdr publish` does. */
+export async function publishIndex(store: ObjectStore, index: ProvidedIndex, target: { name?: string; pointer?: string } = {}): Promise<PublishSummary> {
+  const plan = await planPublish(decodeBase64(index.files[MANIFEST_FILE]), { name: target.name ?? index.name, pointer: target.pointer ?? DEFAULT_POINTER })
+  return publish(plan, filesOf(index), store)
 }
 
 /** Lays the index out in R2 as `gdr publish` does: objects under the version prefix, then the pointer. */
 export async function putIndex(bucket: R2Bucket, index: ProvidedIndex): Promise<void> {
-  const prefix = keys.versionPrefix(index.name, index.version)
-  for (const [path, base64] of Object.entries(index.files)) await bucket.put(prefix + path, decodeBase64(base64))
-  const pointer: Pointer = { version: index.version, manifest: keys.manifest(index.name, index.version), publishedAt: new Date().toISOString() }
-  await bucket.put(keys.pointer(index.name), JSON.stringify(pointer))
+  await publishIndex(bucket, index)
+}
+
+/**
+ * Another version of the same index: every document id gets `suffix`, so its
+ * results are told apart from the original's while ranking identically. Shard
+ * keys stay the same and only their bytes change, as between two real builds.
+ */
+export async function derivedVersion(index: ProvidedIndex, suffix: string): Promise<ProvidedIndex> {
+  const manifest = manifestOf(index)
+  const files = { ...index.files }
+  for (const entry of manifest.shards) {
+    const shard = decodeShard(decodeBase64(files[entry.key]))
+    const bytes = encodeShard({ ...shard, ids: shard.ids.map((id) => id + suffix) })
+    files[entry.key] = encodeBase64(bytes)
+    entry.bytes = bytes.length
+    entry.sha256 = await sha256Hex(bytes)
+  }
+  const version = `${manifest.version}${suffix}`
+  files[MANIFEST_FILE] = encodeBase64(new TextEncoder().encode(JSON.stringify({ ...manifest, version, createdAt: new Date().toISOString() })))
+  const titles = Object.fromEntries(Object.entries(index.titles).map(([id, title]) => [id + suffix, title]))
+  return { name: index.name, version, titles, files }
 }
