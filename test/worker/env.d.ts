@@ -4,6 +4,10 @@ declare global {
     interface Env {
       INDEX: R2Bucket
       INDEX_NAME?: string
+      SEARCH_API_KEY?: string
+      CORS_ORIGINS?: string
+      MAX_QUERY_CHARS?: string
+      SHARD_TIMEOUT_MS?: string
     }
     interface GlobalProps {
       mainModule: typeof import('../../src/worker/index.ts')
