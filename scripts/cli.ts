@@ -9,6 +9,7 @@ import { IndexFolderError, publishIndex, readIndexManifest } from './publish.ts'
 import { withLocalBucket } from './local-r2.ts'
 import { startDevServer } from './serve.ts'
 import { runDemo } from './demo.ts'
+import { registerLoadCommand } from './load.ts'
 
 /** An error whose message is the whole story for the user: printed as one line, no stack. */
 export class UsageError extends Error {
@@ -99,6 +100,7 @@ function program(): Command {
       await runDemo({ port: opts.port ?? (process.env.PORT ? integer(1, 65535)(process.env.PORT) : 8787) })
     })
 
+  registerLoadCommand(cli)
   return cli
 }
 
