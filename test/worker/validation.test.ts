@@ -126,6 +126,13 @@ describe('routes', () => {
     }
   })
 
+  it('answers HEAD like GET, without a body', async () => {
+    const response = await viaWorker('/search?q=bread', { method: 'HEAD' })
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('')
+    expect((await viaWorker('/search?q=', { method: 'HEAD' })).status).toBe(400)
+  })
+
   it('answers unknown routes with a JSON 404', async () => {
     for (const path of ['/', '/search/x', '/v0/search', '/%ED%A0%80', '/healthz/../../etc/passwd']) await expectError(await viaWorker(path), 404, 'not_found', path)
   })
