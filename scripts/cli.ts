@@ -13,6 +13,7 @@ import { PublishError } from '../src/core/publish.ts'
 import { collectGarbage, listVersions, rollback, VersionError } from '../src/core/versions.ts'
 import { startDevServer } from './serve.ts'
 import { runDemo } from './demo.ts'
+import { registerLoadCommand } from './load.ts'
 
 /** An error whose message is the whole story for the user: printed as one line, no stack. */
 export class UsageError extends Error {
@@ -181,6 +182,7 @@ function program(): Command {
       await runDemo({ port: opts.port ?? (process.env.PORT ? integer(1, 65535)(process.env.PORT) : 8787) })
     })
 
+  registerLoadCommand(cli)
   return cli
 }
 

@@ -1,22 +1,22 @@
-// HTTP routes. Every error is JSON `{error: {code, message}}`, never a stack trace.
+// HTTP routes. Every error is JSON `{error: {code, message}}` with the status
+// its code implies (errors.ts), never a stack trace. The Worker only reads R2.
 
 import { Hono, type Context } from 'hono'
-import { z } from 'zod'
+import { HTTPException } from 'hono/http-exception'
 import type { Env } from './env.ts'
 import { errorBody, ServiceError } from './errors.ts'
+import { apiKeyCheck, bodySizeLimit, corsPolicy } from './access.ts'
 import { acquireIndex, currentIndex } from './index-store.ts'
-import { search, type SearchResponse } from './search.ts'
-
-export const MAX_QUERY_CHARS = 1000
-export const MAX_K = 100
-export const DEFAULT_K = 10
-
-const SearchParams = z.object({
-  q: z.string().trim().min(1, 'q must not be empty').max(MAX_QUERY_CHARS, `q must be at most ${MAX_QUERY_CHARS} characters`),
-  k: z.coerce.number().int('k must be an integer').min(1).max(MAX_K).default(DEFAULT_K),
-})
+import { search } from './search.ts'
+import { parseGetParams, parsePostParams, type SearchParams } from './search-params.ts'
+import { settingsOf } from './settings.ts'
 
 export const app = new Hono<{ Bindings: Env }>()
+
+// In this order: preflights need no key, and no body is read for a caller without one.
+app.use('*', corsPolicy)
+app.use('*', apiKeyCheck)
+app.use('*', bodySizeLimit)
 
 app.get('/healthz', (c) => c.json({ ok: true }))
 
@@ -34,34 +34,33 @@ app.get('/v1/index', async (c) => {
 })
 
 app.get('/search', async (c) => {
-  const params = parseParams({ q: c.req.query('q'), k: c.req.query('k') })
-  return c.json(await searchCurrent(c, params))
+  const settings = settingsOf(c.env)
+  return c.json(await answer(c, parseGetParams(c.req.url, settings.maxQueryChars), settings.shardTimeoutMs))
 })
 
 app.post('/search', async (c) => {
+  const settings = settingsOf(c.env)
+  const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  if (mediaType !== 'application/json') throw ServiceError.of('unsupported_media_type', 'POST /search needs "Content-Type: application/json"')
   let body: unknown
   try {
-    body = await c.req.json()
+    body = JSON.parse(await c.req.text())
   } catch {
-    throw new ServiceError(400, 'bad_request', 'body must be JSON: {"q": string, "k"?: number}')
+    throw ServiceError.of('bad_request', 'body must be JSON: {"q": string, "k"?: integer}')
   }
-  const params = parseParams(body)
-  return c.json(await searchCurrent(c, params))
+  return c.json(await answer(c, parsePostParams(body, settings.maxQueryChars), settings.shardTimeoutMs))
 })
 
-app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
-
-app.onError((error, c) => {
-  if (error instanceof ServiceError) return c.json(errorBody(error.code, error.message), error.status)
-  console.error('unhandled', error)
-  return c.json(errorBody('internal', 'internal error'), 500)
+app.all('/search', (c) => {
+  c.header('Allow', 'GET, HEAD, POST, OPTIONS')
+  return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed on /search; use GET or POST`), 405)
 })
 
 // The version is taken once: the whole request runs on it even if the pointer moves meanwhile.
-async function searchCurrent(c: Context<{ Bindings: Env }>, params: z.infer<typeof SearchParams>): Promise<SearchResponse> {
+async function answer(c: Context<{ Bindings: Env }>, params: SearchParams, shardTimeoutMs: number) {
   const lease = await acquireIndex(c.env, executionContext(c))
   try {
-    return await search(c.env, lease.index, params.q, params.k)
+    return await search(c.env, lease.index, { q: params.q, k: params.k, shardTimeoutMs })
   } finally {
     lease.done()
   }
@@ -76,12 +75,12 @@ function executionContext(c: Context): Pick<ExecutionContext, 'waitUntil'> | und
   }
 }
 
-function parseParams(input: unknown): z.infer<typeof SearchParams> {
-  const result = SearchParams.safeParse(input ?? {})
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    const field = issue.path.join('.') || 'request'
-    throw new ServiceError(400, 'bad_request', `${field}: ${issue.message}`)
-  }
-  return result.data
-}
+app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
+
+app.onError((error, c) => {
+  if (error instanceof ServiceError) return c.json(errorBody(error.code, error.message), error.status)
+  // Raised by hono's middleware (their responses are already JSON, see access.ts).
+  if (error instanceof HTTPException) return error.getResponse()
+  console.error('unhandled', error)
+  return c.json(errorBody('internal', 'internal error'), 500)
+})

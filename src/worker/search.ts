@@ -1,16 +1,19 @@
 // One query through the whole GDR path: featurize → int8 model in WASM →
 // constrained beam search over cluster IDs → read only those shards → dense
-// scoring fused with the cluster probability.
+// scoring fused with the cluster probability. A shard that cannot be read is
+// skipped and named, and the answer comes from the others (`degraded`).
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
-import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit } from '../core/search.ts'
+import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
+import type { Shard } from '../core/shard-codec.ts'
 import { clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
+import { ServiceError } from './errors.ts'
 import type { LoadedIndex } from './index-store.ts'
 import { Tensor } from './ort.ts'
-import { getShard } from './shard-cache.ts'
+import { getShard, ShardFault, type ShardFaultReason } from './shard-cache.ts'
 
 export interface SearchResult {
   id: string
@@ -19,34 +22,73 @@ export interface SearchResult {
   score: number
 }
 
+export interface SkippedCluster {
+  cid: number[]
+  reason: ShardFaultReason
+}
+
 export interface SearchResponse {
   results: SearchResult[]
+  /** The clusters whose documents were scored. */
   clusters: { cid: number[]; prob: number; docs: number }[]
+  /** True when some decoded clusters could not be read: results come from the others only. */
+  degraded: boolean
+  skipped: SkippedCluster[]
   index: string
   took_ms: number
 }
 
-export async function search(env: Env, index: LoadedIndex, q: string, k: number): Promise<SearchResponse> {
+export interface SearchOptions {
+  q: string
+  k: number
+  shardTimeoutMs: number
+}
+
+export async function search(env: Env, index: LoadedIndex, options: SearchOptions): Promise<SearchResponse> {
   const started = Date.now()
   const { manifest, tree } = index
-  const outputs = await runModel(index, q)
+  const outputs = await runModel(index, options.q)
   const query = queryVector(outputs.query)
   const probed = planProbe(tree, outputs.logits, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search)
-  // All probed shards are read from R2 in parallel.
-  const shards = await Promise.all(probed.map((c) => getShard(env, index.prefix, index.shardByNode.get(c.node)!)))
-  const lexical = lexicalQuery(q, manifest.lexical, shards)
-  const top = new TopK<Hit>(k)
-  probed.forEach((cluster, i) => scoreCluster(query, lexical, shards[i], cluster, manifest.search, manifest.lexical, top))
-  const shardOf = new Map(probed.map((c, i) => [c.node, shards[i]]))
+  const { read, skipped } = await readShards(env, index, probed, options.shardTimeoutMs)
+  if (read.length === 0) {
+    throw ServiceError.of('shards_unavailable', `none of the ${probed.length} clusters this query needs could be read (${skipped.map((s) => s.reason).join(', ')})`)
+  }
+  const lexical = lexicalQuery(options.q, manifest.lexical, read.map((r) => r.shard))
+  const top = new TopK<Hit>(options.k)
+  for (const { cluster, shard } of read) scoreCluster(query, lexical, shard, cluster, manifest.search, manifest.lexical, top)
+  const shardOf = new Map(read.map(({ cluster, shard }) => [cluster.node, shard]))
   return {
     results: top.sorted().map(({ item, score }) => {
       const shard = shardOf.get(item.node)!
       return { id: shard.ids[item.row], title: shard.titles[item.row], snippet: shard.snippets[item.row], score }
     }),
-    clusters: probed.map((c) => ({ cid: clusterId(tree, c.node), prob: c.prob, docs: index.shardByNode.get(c.node)?.docs ?? 0 })),
+    clusters: read.map(({ cluster, shard }) => ({ cid: clusterId(tree, cluster.node), prob: cluster.prob, docs: shard.ids.length })),
+    degraded: skipped.length > 0,
+    skipped,
     index: manifest.version,
     took_ms: Date.now() - started,
   }
+}
+
+/** All probed shards in parallel, each within the deadline; failures become `skipped`. */
+async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[], deadlineMs: number) {
+  const settled = await Promise.allSettled(
+    probed.map((cluster) => {
+      const entry = index.shardByNode.get(cluster.node)!
+      return getShard(env.INDEX, index.prefix + entry.key, { entry, dims: index.manifest.dims }, deadlineMs)
+    }),
+  )
+  const read: { cluster: ProbedCluster; shard: Shard }[] = []
+  const skipped: SkippedCluster[] = []
+  settled.forEach((outcome, i) => {
+    const cluster = probed[i]
+    if (outcome.status === 'fulfilled') return void read.push({ cluster, shard: outcome.value })
+    const fault = outcome.reason instanceof ShardFault ? outcome.reason : new ShardFault('unreadable', String(outcome.reason))
+    console.warn(`skipping cluster ${clusterId(index.tree, cluster.node).join('-')}: ${fault.message}`)
+    skipped.push({ cid: clusterId(index.tree, cluster.node), reason: fault.reason })
+  })
+  return { read, skipped }
 }
 
 // onnxruntime-web runs one inference at a time per session; queue the rest.

@@ -1,37 +1,113 @@
 // Decoded shards kept in the isolate, keyed by their full R2 key (which names
 // the index version, so versions can never mix), evicted least-recently-used
-// past a byte budget. Only verified, decoded shards are kept.
+// past a byte budget. Only verified, decoded shards are kept: a read that
+// fails, or that misses its deadline, is forgotten so a later request retries it.
 
-import { decodeShard, type Shard } from '../core/shard-codec.ts'
+import { decodeShard, sha256Hex, ShardDecodeError, type Shard } from '../core/shard-codec.ts'
 import type { ShardEntry } from '../core/manifest.ts'
-import type { Env } from './env.ts'
-import { readVerified } from './index-store.ts'
+import type { ReadOnlyBucket } from './env.ts'
 
 const BUDGET_BYTES = 48 * 1024 * 1024
+
+/** Why a shard could not be used; reported to clients in `skipped`. */
+export type ShardFaultReason = 'missing' | 'corrupt' | 'timeout' | 'unreadable'
+
+export class ShardFault extends Error {
+  override name = 'ShardFault'
+  constructor(
+    readonly reason: ShardFaultReason,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** What a shard must be to be used, beyond its bytes' digest. */
+export interface ShardExpectation {
+  entry: ShardEntry
+  /** Vector dimensions of the index. */
+  dims: number
+}
 
 interface Entry {
   shard: Promise<Shard>
   bytes: number
+  settled: boolean
 }
 
 const cache = new Map<string, Entry>()
 let cachedBytes = 0
 
-export function getShard(env: Env, prefix: string, entry: ShardEntry): Promise<Shard> {
-  const key = prefix + entry.key
-  const hit = cache.get(key)
-  if (hit) {
+/** Keys of the shards held (or being read), least recently used first. For tests and diagnostics. */
+export function cachedShardKeys(): string[] {
+  return [...cache.keys()]
+}
+
+/**
+ * The decoded shard at `key`, from the cache or R2. Rejects with a ShardFault;
+ * after `deadlineMs` the caller stops waiting (and an unfinished read is
+ * dropped from the cache, so one stuck read cannot fail later requests too).
+ */
+export function getShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation, deadlineMs: number): Promise<Shard> {
+  let record = cache.get(key)
+  if (record) {
     // Re-insert: Map iteration order is our recency order.
     cache.delete(key)
-    cache.set(key, hit)
-    return hit.shard
+    cache.set(key, record)
+  } else {
+    record = startRead(bucket, key, expect)
   }
-  const shard = readVerified(env, key, entry.sha256).then(decodeShard)
-  const record: Entry = { shard, bytes: entry.bytes }
+  return record.settled ? record.shard : withDeadline(key, record, deadlineMs)
+}
+
+function startRead(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Entry {
+  const record: Entry = { shard: readShard(bucket, key, expect), bytes: expect.entry.bytes, settled: false }
   cache.set(key, record)
-  cachedBytes += entry.bytes
-  shard.catch(() => forget(key, record))
+  cachedBytes += record.bytes
+  record.shard.then(
+    () => (record.settled = true),
+    () => {
+      record.settled = true
+      forget(key, record)
+    },
+  )
   evict()
+  return record
+}
+
+function withDeadline(key: string, record: Entry, deadlineMs: number): Promise<Shard> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      if (!record.settled) forget(key, record)
+      reject(new ShardFault('timeout', `shard ${key} was not read within ${deadlineMs} ms`))
+    }, deadlineMs)
+  })
+  return Promise.race([record.shard, timeout]).finally(() => clearTimeout(timer))
+}
+
+async function readShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Promise<Shard> {
+  let bytes: Uint8Array
+  try {
+    const object = await bucket.get(key)
+    if (!object) throw new ShardFault('missing', `shard ${key} is missing`)
+    bytes = new Uint8Array(await object.arrayBuffer())
+  } catch (error) {
+    if (error instanceof ShardFault) throw error
+    throw new ShardFault('unreadable', `shard ${key} could not be read: ${(error as Error).message}`)
+  }
+  if ((await sha256Hex(bytes)) !== expect.entry.sha256) throw new ShardFault('corrupt', `shard ${key} does not match its sha256`)
+  let shard: Shard
+  try {
+    shard = decodeShard(bytes)
+  } catch (error) {
+    if (error instanceof ShardDecodeError) throw new ShardFault('corrupt', `shard ${key} does not decode: ${error.message}`)
+    throw error
+  }
+  // A verified shard from a different build would be scored with the wrong geometry.
+  if (shard.dims !== expect.dims || shard.ids.length !== expect.entry.docs) {
+    throw new ShardFault('corrupt', `shard ${key} holds ${shard.ids.length}×${shard.dims}, the manifest says ${expect.entry.docs}×${expect.dims}`)
+  }
   return shard
 }
 

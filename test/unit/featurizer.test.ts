@@ -47,6 +47,23 @@ describe('featurizer', () => {
     )
   })
 
+  it('never throws on any UTF-16 (lone surrogates included) and stays within the table', () => {
+    const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)), maxLength: 200 })
+    fc.assert(
+      fc.property(fc.oneof(anyUtf16, fc.string({ unit: 'grapheme', maxLength: 50 })), (text) => {
+        const a = featurize(text, config)
+        const b = featurize(text, config)
+        expect(Array.from(a.ids)).toEqual(Array.from(b.ids))
+        expect(Array.from(a.values)).toEqual(Array.from(b.values))
+        expect(a.ids.length).toBe(a.values.length)
+        for (let i = 0; i < a.ids.length; i++) {
+          expect(a.ids[i] >= 0 && a.ids[i] < config.buckets && (i === 0 || a.ids[i] > a.ids[i - 1])).toBe(true)
+          expect(a.values[i] > 0 && Number.isFinite(a.values[i])).toBe(true)
+        }
+      }),
+    )
+  })
+
   it('handles lone surrogates, NUL, RTL and combining marks', () => {
     for (const text of ['\uD800', 'a\u0000b', 'שלום עולם', 'e\u0301te\u0301', '🙂🙂']) {
       expect(() => featurize(text, config)).not.toThrow()

@@ -95,6 +95,23 @@ describe('shard codec', () => {
     )
   })
 
+  it('rejects arbitrary bytes with a ShardDecodeError, or decodes them to a consistent shard', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), shardArbitrary.map((s) => encodeShard(s).map((b, i) => (i % 7 === 3 ? b ^ 0x80 : b)))), (bytes) => {
+        let shard: Shard
+        try {
+          shard = decodeShard(bytes)
+        } catch (error) {
+          expect(error).toBeInstanceOf(ShardDecodeError)
+          return
+        }
+        expect(shard.titles.length).toBe(shard.ids.length)
+        expect(shard.vectors.length).toBe(shard.ids.length * shard.dims)
+        expect(shard.scales.length).toBe(shard.ids.length)
+      }),
+    )
+  })
+
   it('refuses to encode inconsistent shards', () => {
     const shard: Shard = { cid: [0], dims: 4, ids: ['a'], titles: ['t'], snippets: ['s'], vectors: new Int8Array(3), scales: new Float32Array(1), postings: emptyPostings() }
     expect(() => encodeShard(shard)).toThrow(/expected 1×4/)

@@ -7,6 +7,10 @@ declare global {
       INDEX_NAME?: string
       INDEX_POINTER?: string
       POINTER_TTL_SECONDS?: string
+      SEARCH_API_KEY?: string
+      CORS_ORIGINS?: string
+      MAX_QUERY_CHARS?: string
+      SHARD_TIMEOUT_MS?: string
     }
     interface GlobalProps {
       mainModule: typeof import('../../src/worker/index.ts')

@@ -1,0 +1,77 @@
+// The Worker's settings, parsed once per env object from its string vars and
+// secrets. A bad value is an operator's mistake: it fails every request with
+// 500 `misconfigured` (details in the log) rather than being silently ignored.
+
+import { z } from 'zod'
+import type { Env } from './env.ts'
+import { ServiceError } from './errors.ts'
+
+export const DEFAULTS = {
+  maxQueryChars: 1000,
+  shardTimeoutMs: 2000,
+  corsOrigins: '*',
+} as const
+
+/** Characters hono's bearer-auth accepts in a token (RFC 6750 token68); any other key could never match. */
+const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/
+
+const positiveInteger = (max: number) => z.string().trim().regex(/^\d+$/, 'expected a positive integer').transform(Number).pipe(z.number().int().min(1).max(max))
+
+const SettingsSchema = z.object({
+  MAX_QUERY_CHARS: positiveInteger(100_000).default(DEFAULTS.maxQueryChars),
+  SHARD_TIMEOUT_MS: positiveInteger(60_000).default(DEFAULTS.shardTimeoutMs),
+  CORS_ORIGINS: z
+    .string()
+    .default(DEFAULTS.corsOrigins)
+    .transform((text) => text.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.union([z.tuple([z.literal('*')]), z.array(z.string().refine(isOrigin, 'expected origins like https://example.com (scheme://host[:port])')).min(1)])),
+  SEARCH_API_KEY: z.string().regex(TOKEN68, 'must be made of A-Z a-z 0-9 . _ ~ + / - (then optional =)').optional(),
+})
+
+function isOrigin(text: string): boolean {
+  return URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && new URL(text).origin === text
+}
+
+export interface Settings {
+  maxQueryChars: number
+  shardTimeoutMs: number
+  /** `'*'` or the exact origins allowed. */
+  corsOrigins: '*' | string[]
+  /** Undefined: search is public. */
+  apiKey: string | undefined
+}
+
+const parsed = new WeakMap<Env, Settings | ServiceError>()
+
+export function settingsOf(env: Env): Settings {
+  let settings = parsed.get(env)
+  if (!settings) {
+    settings = parseSettings(env)
+    parsed.set(env, settings)
+  }
+  if (settings instanceof ServiceError) throw settings
+  return settings
+}
+
+function parseSettings(env: Env): Settings | ServiceError {
+  const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v)
+  const result = SettingsSchema.safeParse({
+    MAX_QUERY_CHARS: blankToUndefined(env.MAX_QUERY_CHARS),
+    SHARD_TIMEOUT_MS: blankToUndefined(env.SHARD_TIMEOUT_MS),
+    CORS_ORIGINS: blankToUndefined(env.CORS_ORIGINS),
+    SEARCH_API_KEY: blankToUndefined(env.SEARCH_API_KEY),
+  })
+  if (!result.success) {
+    // Never echo the value: it may be the secret.
+    const names = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')
+    console.error(`settings rejected: ${names}`)
+    return ServiceError.of('misconfigured', 'the service is misconfigured; see its log')
+  }
+  const s = result.data
+  return {
+    maxQueryChars: s.MAX_QUERY_CHARS,
+    shardTimeoutMs: s.SHARD_TIMEOUT_MS,
+    corsOrigins: s.CORS_ORIGINS[0] === '*' ? '*' : s.CORS_ORIGINS,
+    apiKey: s.SEARCH_API_KEY,
+  }
+}

@@ -1,0 +1,210 @@
+// Broken storage, one running Worker: missing and corrupt shards give degraded
+// answers from the other clusters; a missing manifest or model gives 503 and is
+// retried after the pause, not on every request; a stuck shard read times out.
+// Each block runs its own fresh copy of the Worker's modules (vi.resetModules),
+// so its caches start empty, as in a new isolate, whatever ran before.
+import { env } from 'cloudflare:workers'
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import { keys, type ShardEntry } from '../../src/core/manifest.ts'
+import { decodeShard } from '../../src/core/shard-codec.ts'
+import type { Env } from '../../src/worker/env.ts'
+import { decodeBase64, manifestOf, putIndex } from './fixtures.ts'
+import { expectError, expectResults, viaWorker, type Call } from './http.ts'
+
+const index = inject('tinyIndex')
+const manifest = manifestOf(index)
+const cidKey = (cid: number[]) => cid.join('-')
+
+/** env.INDEX, counting reads per key, with reads of chosen keys held until released. */
+function instrumentedBucket() {
+  const reads = new Map<string, number>()
+  const stalled = new Map<string, Promise<void>>()
+  const bucket = new Proxy(env.INDEX, {
+    get(target, property) {
+      if (property !== 'get') return Reflect.get(target, property).bind(target)
+      return async (key: string) => {
+        reads.set(key, (reads.get(key) ?? 0) + 1)
+        await stalled.get(key)
+        return target.get(key)
+      }
+    },
+  })
+  const stall = (key: string) => {
+    let release!: () => void
+    stalled.set(key, new Promise<void>((resolve) => (release = resolve)))
+    return () => {
+      stalled.delete(key)
+      release()
+    }
+  }
+  return { bucket, reads: (key: string) => reads.get(key) ?? 0, stall }
+}
+
+/** A Worker as a new isolate would start it, serving `name` from an instrumented bucket. */
+async function freshWorker(name: string, vars: Partial<Env> = {}) {
+  vi.resetModules()
+  const { app } = await import('../../src/worker/app.ts')
+  const r2 = instrumentedBucket()
+  const workerEnv: Env = { ...(env as Env), INDEX_NAME: name, ...vars, INDEX: r2.bucket }
+  const call: Call = async (path, init) => app.fetch(new Request(`https://gdr.test${path}`, init), workerEnv)
+  const prefix = keys.versionPrefix(name, index.version)
+  const file = (path: string) => decodeBase64(index.files[path])
+  const storage = {
+    prefix,
+    remove: (path: string) => env.INDEX.delete(prefix + path),
+    restore: (path: string) => env.INDEX.put(prefix + path, file(path)),
+    corrupt: (path: string) => {
+      const bytes = file(path)
+      bytes[bytes.length >> 1] ^= 0x5a
+      return env.INDEX.put(prefix + path, bytes)
+    },
+  }
+  await putIndex(env.INDEX, { ...index, name })
+  return { call, r2, storage }
+}
+
+const search = (q: string) => `/search?q=${encodeURIComponent(q)}&k=10`
+const docIdsOf = (shard: ShardEntry) => decodeShard(decodeBase64(index.files[shard.key])).ids
+
+/** Which clusters each title query probes on the healthy index (probing is deterministic). */
+const probedBy = new Map<string, Set<string>>()
+let broken: { missing: ShardEntry; corrupt: ShardEntry; qMissing: string; qCorrupt: string; qHealthy: string }
+
+beforeAll(async () => {
+  await putIndex(env.INDEX, index)
+  for (const title of Object.values(index.titles)) {
+    const body = await expectResults(await viaWorker(search(title)))
+    probedBy.set(title, new Set(body.clusters.map((c) => cidKey(c.cid))))
+  }
+  // Two shards, each probed (with at least one other cluster) by a query that avoids the other,
+  // and a query that touches neither.
+  const queries = [...probedBy]
+  const probing = (shard: ShardEntry, avoid: ShardEntry) =>
+    queries.find(([, cids]) => cids.has(cidKey(shard.cid)) && !cids.has(cidKey(avoid.cid)) && cids.size >= 2)?.[0]
+  for (const missing of manifest.shards) {
+    for (const corrupt of manifest.shards) {
+      if (missing === corrupt) continue
+      const qMissing = probing(missing, corrupt)
+      const qCorrupt = probing(corrupt, missing)
+      const qHealthy = queries.find(([, cids]) => !cids.has(cidKey(missing.cid)) && !cids.has(cidKey(corrupt.cid)))?.[0]
+      if (qMissing && qCorrupt && qHealthy && !broken) broken = { missing, corrupt, qMissing, qCorrupt, qHealthy }
+    }
+  }
+  expect(broken, 'the tiny index has two shards to break independently').toBeDefined()
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('one Worker through broken storage and back', () => {
+  let worker: Awaited<ReturnType<typeof freshWorker>>
+
+  beforeAll(async () => {
+    worker = await freshWorker('faults-lifecycle')
+  })
+
+  it('answers 503 while the manifest or the model is missing, retries only after the pause, then recovers', async () => {
+    const { call, r2, storage } = worker
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const pointer = keys.pointer('faults-lifecycle')
+    await storage.remove('manifest.json')
+    expect(await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')).toMatch(/manifest/)
+    expect(r2.reads(pointer)).toBe(1)
+    expect((await call('/healthz')).status).toBe(200)
+
+    // Restored, but within the pause: still 503, and R2 is not asked again.
+    await storage.restore('manifest.json')
+    await storage.corrupt(manifest.model.key)
+    for (let i = 0; i < 3; i++) await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')
+    expect(r2.reads(pointer)).toBe(1)
+
+    // After the pause the next request retries: now the model fails its digest.
+    vi.setSystemTime(Date.now() + 2100)
+    expect(await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')).toMatch(/sha256/)
+    expect(r2.reads(pointer)).toBe(2)
+
+    await storage.restore(manifest.model.key)
+    vi.setSystemTime(Date.now() + 2100)
+    const body = await expectResults(await call(search(broken.qHealthy)))
+    expect(body.degraded).toBe(false)
+    expect(body.results[0].title).toBe(broken.qHealthy)
+  })
+
+  it('answers from the other clusters when one shard is missing and another corrupt, naming both', async () => {
+    const { call, r2, storage } = worker
+    await storage.remove(broken.missing.key)
+    await storage.corrupt(broken.corrupt.key)
+
+    for (const [q, shard, reason] of [
+      [broken.qMissing, broken.missing, 'missing'],
+      [broken.qCorrupt, broken.corrupt, 'corrupt'],
+    ] as const) {
+      const body = await expectResults(await call(search(q)), q)
+      expect(body.degraded).toBe(true)
+      expect(body.skipped).toEqual([{ cid: shard.cid, reason }])
+      expect(body.clusters.map((c) => cidKey(c.cid))).not.toContain(cidKey(shard.cid))
+      expect(body.clusters.length).toBe(probedBy.get(q)!.size - 1)
+      expect(body.results.length).toBeGreaterThan(0)
+      const lost = new Set(docIdsOf(shard))
+      for (const r of body.results) expect(lost.has(r.id), r.id).toBe(false)
+    }
+    // Nothing broken is cached: every request reads the broken shards again.
+    const before = r2.reads(storage.prefix + broken.corrupt.key)
+    await expectResults(await call(search(broken.qCorrupt)))
+    expect(r2.reads(storage.prefix + broken.corrupt.key)).toBe(before + 1)
+  })
+
+  it('recovers as soon as the shards are restored', async () => {
+    const { call, storage } = worker
+    await storage.restore(broken.missing.key)
+    await storage.restore(broken.corrupt.key)
+    for (const q of [broken.qMissing, broken.qCorrupt]) {
+      const body = await expectResults(await call(search(q)), q)
+      expect(body.degraded).toBe(false)
+      expect(body.skipped).toEqual([])
+      expect(body.results[0].title).toBe(q)
+    }
+  })
+
+  // Needs the pointer TTL of issue 4: today a loaded index is kept for the isolate's life,
+  // so a manifest removed after loading is only noticed by a new isolate.
+  it.todo('answers 503 when the manifest is removed after loading, and recovers when it is restored')
+})
+
+describe('a Worker whose shards are all unreadable', () => {
+  it('answers 503 shards_unavailable, keeps serving /healthz, and recovers', async () => {
+    const { call, storage } = await freshWorker('faults-all-shards')
+    for (const shard of manifest.shards) await storage.remove(shard.key)
+    const message = await expectError(await call(search(broken.qHealthy)), 503, 'shards_unavailable')
+    expect(message).toMatch(/missing/)
+    expect((await call('/healthz')).status).toBe(200)
+    for (const shard of manifest.shards) await storage.restore(shard.key)
+    expect((await expectResults(await call(search(broken.qHealthy)))).degraded).toBe(false)
+  })
+})
+
+describe('a Worker with a stuck R2 read', () => {
+  it('skips the shard after SHARD_TIMEOUT_MS, retries it on the next request, and recovers', async () => {
+    const { call, r2, storage } = await freshWorker('faults-timeout', { SHARD_TIMEOUT_MS: '150' })
+    await expectResults(await call('/search?q=warmup+the+model')) // load the index first
+    const key = storage.prefix + broken.missing.key
+    const release = r2.stall(key)
+
+    const started = Date.now()
+    const body = await expectResults(await call(search(broken.qMissing)))
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(body.degraded).toBe(true)
+    expect(body.skipped).toEqual([{ cid: broken.missing.cid, reason: 'timeout' }])
+
+    // The stuck read is not what later requests wait on: each starts its own.
+    const again = await expectResults(await call(search(broken.qMissing)))
+    expect(again.skipped).toEqual([{ cid: broken.missing.cid, reason: 'timeout' }])
+    expect(r2.reads(key)).toBe(2)
+
+    release()
+    const recovered = await expectResults(await call(search(broken.qMissing)))
+    expect(recovered.degraded).toBe(false)
+    expect(recovered.results[0].title).toBe(broken.qMissing)
+  })
+})
