@@ -46,6 +46,16 @@ interface Served {
 
 /** After a failed first load, requests fail fast for this long instead of all retrying at once. */
 const RETRY_AFTER_MS = 2000
+/** A stuck R2 read while loading fails the load (503, retried later) instead of hanging every request. */
+const LOAD_READ_DEADLINE_MS = 10_000
+
+function withDeadline<T>(read: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ServiceError(503, 'index_unavailable', `${what} was not read within ${LOAD_READ_DEADLINE_MS} ms`)), LOAD_READ_DEADLINE_MS)
+  })
+  return Promise.race([read, deadline]).finally(() => clearTimeout(timer))
+}
 
 // Per isolate, by pointer key: what is served, first loads in flight, recent first-load failures.
 const served = new Map<string, Served>()
@@ -146,6 +156,13 @@ async function refresh(env: Env, settings: Settings, state: Served): Promise<voi
     if (!pointer) return void console.warn(`pointer ${settings.pointerKey} is gone; still serving ${state.index.manifest.version}`)
     if (pointer.version === state.index.pointer.version) {
       state.index.pointer = pointer // republished as is: only publishedAt changed
+      // A version whose manifest was deleted is no longer published: stop serving it,
+      // so requests get 503 (and retry after the pause) until it is back.
+      if (!(await withDeadline(env.INDEX.head(pointer.manifest), `manifest ${pointer.manifest}`))) {
+        console.error(`manifest ${pointer.manifest} is gone; no longer serving ${state.index.manifest.version}`)
+        if (served.get(settings.pointerKey) === state) served.delete(settings.pointerKey)
+        retire(state.index)
+      }
       return
     }
     const next = await loadVersion(env, settings, pointer)
@@ -158,7 +175,7 @@ async function refresh(env: Env, settings: Settings, state: Served): Promise<voi
 }
 
 async function readPointer(env: Env, settings: Settings): Promise<Pointer | null> {
-  const object = await env.INDEX.get(settings.pointerKey)
+  const object = await withDeadline(env.INDEX.get(settings.pointerKey), `pointer ${settings.pointerKey}`)
   if (!object) return null
   const parsed = PointerSchema.safeParse(await object.json().catch(() => undefined))
   if (!parsed.success) throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} is malformed`)
@@ -170,7 +187,7 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer): Prom
   if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
     throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
   }
-  const manifestObject = await env.INDEX.get(pointer.manifest)
+  const manifestObject = await withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`)
   if (!manifestObject) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
   const manifest = parseManifest(await manifestObject.json())
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
@@ -204,9 +221,13 @@ function asServiceError(error: unknown): ServiceError {
 
 /** Reads an object and checks it against the manifest's digest. */
 export async function readVerified(env: Env, key: string, sha256: string): Promise<Uint8Array> {
-  const object = await env.INDEX.get(key)
-  if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
-  const bytes = new Uint8Array(await object.arrayBuffer())
+  const bytes = await withDeadline(
+    env.INDEX.get(key).then(async (object) => {
+      if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
+      return new Uint8Array(await object.arrayBuffer())
+    }),
+    `object ${key}`,
+  )
   const actual = await sha256Hex(bytes)
   if (actual !== sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
   return bytes

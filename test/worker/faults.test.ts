@@ -167,9 +167,20 @@ describe('one Worker through broken storage and back', () => {
     }
   })
 
-  // Needs the pointer TTL of issue 4: today a loaded index is kept for the isolate's life,
-  // so a manifest removed after loading is only noticed by a new isolate.
-  it.todo('answers 503 when the manifest is removed after loading, and recovers when it is restored')
+  it('answers 503 once the pointer check finds the manifest removed after loading, and recovers when it is restored', async () => {
+    const { call, storage } = await freshWorker('faults-unpublished', { POINTER_TTL_SECONDS: '0' })
+    await expectResults(await call(search(broken.qHealthy)))
+    await storage.remove('manifest.json')
+    // This request is still answered from memory; its pointer check finds the manifest gone.
+    await expectResults(await call(search(broken.qHealthy)))
+    await vi.waitFor(async () => expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable'))
+    await storage.restore('manifest.json')
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 2100) // past the retry pause
+    const body = await expectResults(await call(search(broken.qHealthy)))
+    expect(body.degraded).toBe(false)
+    expect(body.results[0].title).toBe(broken.qHealthy)
+  })
 })
 
 describe('a Worker whose shards are all unreadable', () => {
