@@ -9,6 +9,7 @@ import { IndexFolderError, publishIndex, readIndexManifest } from './publish.ts'
 import { withLocalBucket } from './local-r2.ts'
 import { startDevServer } from './serve.ts'
 import { runDemo } from './demo.ts'
+import { registerEvalCommand } from './eval/command.ts'
 
 /** An error whose message is the whole story for the user: printed as one line, no stack. */
 export class UsageError extends Error {
@@ -98,6 +99,8 @@ function program(): Command {
     .action(async (opts) => {
       await runDemo({ port: opts.port ?? (process.env.PORT ? integer(1, 65535)(process.env.PORT) : 8787) })
     })
+
+  registerEvalCommand(cli)
 
   return cli
 }
