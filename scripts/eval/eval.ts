@@ -211,6 +211,8 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
       const rows = sweepSystems.map((system) => ({ budget: `${n}`, shards: n, system: system.name, metrics: score(atBudget(system, { kind: 'shards', shards: n }), true) }))
       sweep.push(...rows)
       sweep.push({ budget: `${n}`, shards: n, system: 'Δ gdr−ivf', metrics: difference(rows[0].metrics, rows[2].metrics) })
+      // With α > 0 the gdr row mixes routing and fusion; this one isolates routing (same dense scoring).
+      if (alphaUsed > 0) sweep.push({ budget: `${n}`, shards: n, system: 'Δ gdr-dense−ivf', metrics: difference(rows[1].metrics, rows[2].metrics) })
     }
   }
   let ablation: BudgetRow[] | undefined
