@@ -14,6 +14,7 @@ import { collectGarbage, listVersions, rollback, VersionError } from '../src/cor
 import { startDevServer } from './serve.ts'
 import { runDemo } from './demo.ts'
 import { registerLoadCommand } from './load.ts'
+import { registerEvalCommand } from './eval/command.ts'
 
 /** An error whose message is the whole story for the user: printed as one line, no stack. */
 export class UsageError extends Error {
@@ -183,6 +184,8 @@ function program(): Command {
     })
 
   registerLoadCommand(cli)
+  registerEvalCommand(cli)
+
   return cli
 }
 

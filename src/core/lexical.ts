@@ -38,16 +38,21 @@ function cachedStem(word: string): string {
 const WORD = /[\p{L}\p{M}\p{N}]+/gu
 const MAX_TERMS = 1024
 
-/** Stemmed, hashed terms of a text, in order, repeats kept. Never throws. */
-export function analyze(text: string, config: LexicalConfig): number[] {
-  const terms: number[] = []
+/** The English analyzer: NFKC, lowercase, letter/digit words, stopwords out, Porter2 stems. Never throws. */
+export function words(text: string): string[] {
+  const out: string[] = []
   for (const match of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
     const word = match[0].slice(0, 64)
     if (ENGLISH_STOPWORDS.has(word)) continue
-    terms.push(hashString(cachedStem(word), config.seed))
-    if (terms.length >= MAX_TERMS * 8) break
+    out.push(cachedStem(word))
+    if (out.length >= MAX_TERMS * 8) break
   }
-  return terms
+  return out
+}
+
+/** Stemmed, hashed terms of a text, in order, repeats kept. */
+export function analyze(text: string, config: LexicalConfig): number[] {
+  return words(text).map((word) => hashString(word, config.seed))
 }
 
 /** Term → count, for a query (repeats add weight, as in BM25). */

@@ -1,0 +1,62 @@
+// Registers `gdr eval` on the CLI (scripts/cli.ts calls registerEvalCommand once).
+
+import { InvalidArgumentError, type Command } from 'commander'
+import { createReporter } from '../progress.ts'
+import { DEFAULT_EVAL, reportJson, reportTable, runEval } from './eval.ts'
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string) => {
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`)
+    return n
+  }
+}
+
+function fraction(value: string): number {
+  const x = Number(value)
+  if (!(x > 0 && x <= 1)) throw new InvalidArgumentError('expected a fraction in (0, 1]')
+  return x
+}
+
+function fractions(value: string): number[] {
+  return value.split(',').map((v) => fraction(v.trim()))
+}
+
+export function registerEvalCommand(cli: Command): void {
+  cli
+    .command('eval')
+    .description('build an index from a BEIR folder\'s corpus, query it through the Worker (wrangler dev, local R2), and score gdr, ivf, exact and bm25')
+    .requiredOption('--data <dir>', 'BEIR folder: corpus.jsonl, queries.jsonl, qrels.tsv')
+    .option('--json', 'print one JSON line of results on stdout', false)
+    .option('--sweep', 'also compare gdr and ivf over several probe budgets', false)
+    .option('--budgets <list>', 'sweep budgets, fractions of the leaf shards', (v) => fractions(v), DEFAULT_EVAL.budgets)
+    .option('--ablation', 'also print routing × scoring ablation rows', false)
+    .option('--ablation-budget <fraction>', 'fixed budget of the ablation, fraction of the leaf shards', fraction, DEFAULT_EVAL.ablationBudget)
+    .option('--gain <kind>', 'nDCG gain: exponential (2^grade − 1) or linear (the grade, as trec_eval)', (v) => {
+      if (v !== 'exponential' && v !== 'linear') throw new InvalidArgumentError('expected exponential or linear')
+      return v
+    }, DEFAULT_EVAL.gain)
+    .option('--alpha <x>', 'α for the simulated fused rows of --sweep/--ablation (default: the manifest\'s)', (v) => {
+      const x = Number(v)
+      if (!(x >= 0 && Number.isFinite(x))) throw new InvalidArgumentError('expected a number ≥ 0')
+      return x
+    })
+    .option('--index <dir>', 'evaluate this already-built index of the same corpus instead of building one')
+    .option('--out <dir>', 'where to build the index (default shards/eval-<dataset>)')
+    .option('--port <n>', 'port for wrangler dev', integer(1, 65535), DEFAULT_EVAL.port)
+    .option('--concurrency <n>', 'queries in flight to the Worker', integer(1, 64), DEFAULT_EVAL.concurrency)
+    .option('--seed <n>', 'build: random seed', integer(0))
+    .option('--probe-docs <n>', 'build: default probe budget in documents', integer(1))
+    .option('--leaf-size <n>', 'build: documents per leaf', integer(1))
+    .option('--max-leaves <n>', 'build: most leaf shards', integer(1, 1 << 16))
+    .option('--epochs <n>', 'build: training epochs', integer(0, 1000))
+    .option('--quiet', 'no progress output', false)
+    .action(async (opts) => {
+      const reporter = createReporter(opts.quiet)
+      const build = Object.fromEntries(
+        (['seed', 'probeDocs', 'leafSize', 'maxLeaves', 'epochs'] as const).filter((k) => opts[k] !== undefined).map((k) => [k, opts[k] as number]),
+      )
+      const report = await runEval({ ...DEFAULT_EVAL, ...opts, build }, reporter)
+      process.stdout.write((opts.json ? reportJson(report) : reportTable(report)) + '\n')
+    })
+}

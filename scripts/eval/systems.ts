@@ -1,0 +1,199 @@
+// Retrieval over an index folder in Node, with the Worker's own shared code
+// (src/core): the same ONNX model run by the same onnxruntime-web, the same beam
+// search and probe plan, the same int8 scoring and fusion. A system is a routing
+// (which leaf shards are read) and a scoring (how their documents are ranked);
+// new ones (a lexical term, another router) plug in as another Routing or Scoring.
+
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import * as ort from 'onnxruntime-web'
+import { featurize } from '../../src/core/featurizer.ts'
+import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
+import { MODEL_IO } from '../../src/core/query-model.ts'
+import { lexicalQuery, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
+import { decodeShard, type Shard } from '../../src/core/shard-codec.ts'
+import { beamProbabilities, l2normalize, TopK } from '../../src/core/score.ts'
+import { conditionalLogProbs } from '../../src/core/beam.ts'
+import { buildTree, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
+import { readIndexManifest } from '../publish.ts'
+
+export interface IndexFolder {
+  dir: string
+  manifest: Manifest
+  tree: ClusterTree
+  /** Leaf nodes in breadth-first order. */
+  leaves: number[]
+  shards: Map<number, Shard>
+  entries: Map<number, ShardEntry>
+  /** "3-1" → shard entry: how the Worker's `clusters[].cid` maps back to shards. */
+  byCid: Map<string, ShardEntry>
+  /** Unit-length mean of each leaf's dequantized document vectors (IVF's coarse quantizer). */
+  centroids: Map<number, Float32Array>
+  session: ort.InferenceSession
+}
+
+export const cidKey = (cid: readonly number[]) => cid.join('-')
+
+export async function openIndexFolder(dir: string): Promise<IndexFolder> {
+  const root = resolve(dir)
+  const manifest = readIndexManifest(root)
+  const tree = buildTree(manifest.tree)
+  const shards = new Map<number, Shard>()
+  const entries = new Map<number, ShardEntry>()
+  const centroids = new Map<number, Float32Array>()
+  for (const entry of manifest.shards) {
+    const shard = decodeShard(readFileSync(join(root, entry.key)))
+    shards.set(entry.node, shard)
+    entries.set(entry.node, entry)
+    centroids.set(entry.node, centroid(shard))
+  }
+  ort.env.wasm.numThreads = 1
+  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' })
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, session }
+}
+
+export function centroid(shard: Pick<Shard, 'dims' | 'vectors' | 'scales'>): Float32Array {
+  const c = new Float32Array(shard.dims)
+  for (let row = 0; row < shard.scales.length; row++) {
+    const scale = shard.scales[row]
+    for (let d = 0; d < shard.dims; d++) c[d] += shard.vectors[row * shard.dims + d] * scale
+  }
+  return l2normalize(c)
+}
+
+export interface QueryOutputs {
+  /** The query text, for the lexical term. */
+  text: string
+  /** Unit query vector, as the Worker compares it with documents. */
+  query: Float32Array
+  /** Decoder logits, one per non-root tree node. */
+  logits: Float32Array
+}
+
+/** The Worker's runModel (src/worker/search.ts), in Node: same featurizer, same empty-query fallback, same ONNX file. */
+export async function runQueryModel(index: IndexFolder, text: string): Promise<QueryOutputs> {
+  const features = featurize(text, index.manifest.featurizer)
+  const ids = features.ids.length > 0 ? features.ids : new Int32Array(1)
+  const weights = features.ids.length > 0 ? features.values : new Float32Array(1)
+  const out = await index.session.run({
+    [MODEL_IO.ids]: new ort.Tensor('int32', ids, [ids.length]),
+    [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
+  })
+  return { text, query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array) }
+}
+
+/** Which leaves are read: the decoder's beam (GDR), nearest centroids (IVF), or all of them (exact). */
+export type Routing = 'decoder' | 'centroid' | 'all'
+/**
+ * How documents of the read leaves are ranked: q·d alone (`dense`), q·d + β·BM25 (`hybrid`,
+ * β from the manifest: the routing-independent part of the Worker's score), or that plus
+ * α·p(cluster) (`fused`, exactly the Worker's score).
+ */
+export type Scoring = 'dense' | 'hybrid' | 'fused'
+
+/**
+ * How many leaves to read. `default`: the manifest's search settings, exactly as
+ * the Worker plans them (decoder routing only). `shards`: exactly n leaves; for
+ * the decoder, a beam of n + 8 (the build's slack) with the first n kept.
+ */
+export type Budget = { kind: 'default' } | { kind: 'shards'; shards: number }
+
+export interface SystemSpec {
+  name: string
+  routing: Routing
+  scoring: Scoring
+  /** One line for the tables' legend. */
+  label: string
+}
+
+export const SYSTEMS = {
+  gdr: { name: 'gdr', routing: 'decoder', scoring: 'fused', label: 'decoder routing, dense + β·BM25 + α·p(cluster): the Worker' },
+  gdrDense: { name: 'gdr-dense', routing: 'decoder', scoring: 'dense', label: 'decoder routing, dense only' },
+  ivf: { name: 'ivf', routing: 'centroid', scoring: 'hybrid', label: 'nearest-centroid routing, dense + β·BM25' },
+  ivfFused: { name: 'ivf-fused', routing: 'centroid', scoring: 'fused', label: 'nearest-centroid routing, dense + β·BM25 + α·p(cluster) (decoder p, renormalized over the probed leaves)' },
+  exact: { name: 'exact', routing: 'all', scoring: 'hybrid', label: 'all leaves, dense + β·BM25 (brute force)' },
+  exactDense: { name: 'exact-dense', routing: 'all', scoring: 'dense', label: 'all leaves, dense only (brute force)' },
+  exactFused: { name: 'exact-fused', routing: 'all', scoring: 'fused', label: 'all leaves, dense + β·BM25 + α·p(cluster) (decoder p over all leaves)' },
+} as const satisfies Record<string, SystemSpec>
+
+export interface Probe {
+  node: number
+  /** The cluster probability the fused score uses. */
+  prob: number
+}
+
+export interface Retrieved {
+  ids: string[]
+  scores: number[]
+  /** Leaf nodes read, in reading order. */
+  probed: number[]
+}
+
+export function searchDefaultsFor(index: IndexFolder, budget: Budget): SearchDefaults {
+  if (budget.kind === 'default') return index.manifest.search
+  const n = Math.max(1, Math.min(budget.shards, index.leaves.length))
+  return { ...index.manifest.search, beam: Math.min(index.leaves.length, n + 8), probeDocs: n }
+}
+
+export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routing, budget: Budget): Probe[] {
+  if (routing === 'decoder') {
+    // With a shard budget every leaf counts as one "document", so planProbe keeps exactly n.
+    const docsPerLeaf = budget.kind === 'default' ? (node: number) => index.entries.get(node)?.docs ?? 0 : () => 1
+    return planProbe(index.tree, outputs.logits, docsPerLeaf, searchDefaultsFor(index, budget)).map((c) => ({ node: c.node, prob: c.prob }))
+  }
+  const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))
+  const conditional = conditionalLogProbs(index.tree, outputs.logits)
+  const probs = beamProbabilities(nodes.map((node) => leafLogProb(index.tree, conditional, node)))
+  return nodes.map((node, i) => ({ node, prob: probs[i] }))
+}
+
+function budgetShards(budget: Budget): number {
+  if (budget.kind !== 'shards') throw new Error('centroid routing needs a shard budget (use the count the decoder read for that query)')
+  return budget.shards
+}
+
+/** Leaves by q·centroid, best first (ties: breadth-first order). */
+export function nearestCentroids(index: IndexFolder, query: Float32Array, n: number): number[] {
+  const scored = index.leaves.map((node) => {
+    const c = index.centroids.get(node)!
+    let dot = 0
+    for (let d = 0; d < c.length; d++) dot += query[d] * c[d]
+    return { node, dot }
+  })
+  scored.sort((a, b) => b.dot - a.dot || a.node - b.node)
+  return scored.slice(0, Math.max(1, n)).map((s) => s.node)
+}
+
+/** log p(cluster ID | query) under the decoder over the full tree (no beam), from conditionalLogProbs. */
+export function leafLogProb(tree: ClusterTree, conditional: Float32Array, node: number): number {
+  return pathNodes(tree, node).reduce((sum, n) => sum + conditional[n], 0)
+}
+
+export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: number): FusionWeights {
+  const { search } = index.manifest
+  return { alpha: scoring === 'fused' ? (alpha ?? search.alpha) : 0, beta: scoring === 'dense' ? 0 : search.beta }
+}
+
+/** Scores the probed leaves in order with the Worker's scoreCluster into a top k; `alpha` overrides the manifest's for fused scoring. */
+export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Retrieved {
+  const weights = fusionWeights(index, scoring, alpha)
+  const shards = probes.map((p) => index.shards.get(p.node)!)
+  const lexical = lexicalQuery(outputs.text, index.manifest.lexical, shards)
+  const top = new TopK<Hit>(k)
+  probes.forEach((p, i) => scoreCluster(outputs.query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
+  const sorted = top.sorted()
+  return {
+    ids: sorted.map(({ item }) => index.shards.get(item.node)!.ids[item.row]),
+    scores: sorted.map(({ score }) => score),
+    probed: probes.map((p) => p.node),
+  }
+}
+
+export function retrieve(index: IndexFolder, outputs: QueryOutputs, system: SystemSpec, budget: Budget, k: number, alpha?: number): Retrieved {
+  return scoreProbes(index, outputs, route(index, outputs, system.routing, budget), system.scoring, k, alpha)
+}
+
+/** Bytes of the shards read (what a cold Worker fetches from R2). */
+export function probedBytes(index: IndexFolder, probed: readonly number[]): number {
+  return probed.reduce((sum, node) => sum + (index.entries.get(node)?.bytes ?? 0), 0)
+}

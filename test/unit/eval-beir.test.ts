@@ -1,0 +1,60 @@
+// The BEIR folder loader: queries, graded qrels (header, TREC form), judged-query selection and errors.
+import { afterAll, describe, expect, it } from 'vitest'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BeirError, beirPaths, loadQueriesAndQrels, parseQrels, parseQueries } from '../../scripts/eval/beir.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'gdr-beir-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+function folder(name: string, files: Record<string, string>): string {
+  const dir = join(root, name)
+  mkdirSync(dir, { recursive: true })
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
+  return dir
+}
+
+describe('BEIR loader', () => {
+  it('parses queries.jsonl: numeric ids as strings, blank lines skipped', () => {
+    expect(parseQueries('{"_id": "q1", "text": "wing flow"}\n\n{"_id": 2, "text": "heat"}\n')).toEqual([
+      { id: 'q1', text: 'wing flow' },
+      { id: '2', text: 'heat' },
+    ])
+  })
+
+  it('rejects bad query lines with their number', () => {
+    expect(() => parseQueries('{"_id": "a", "text": "x"}\nnope', 'q.jsonl')).toThrow(/q\.jsonl:2: not valid JSON/)
+    expect(() => parseQueries('{"_id": "a"}', 'q.jsonl')).toThrow(/q\.jsonl:1: text/)
+    expect(() => parseQueries('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}')).toThrow(/duplicate/)
+  })
+
+  it('parses qrels with a header, tabs or spaces, the TREC four-column form; a repeated pair keeps its best grade', () => {
+    const qrels = parseQrels('query-id\tcorpus-id\tscore\nq1\td1\t2\nq1 d2 0\nq2\t0\td3\t1\nq1\td1\t1\n')
+    expect(qrels.get('q1')).toEqual(new Map([['d1', 2], ['d2', 0]]))
+    expect(qrels.get('q2')).toEqual(new Map([['d3', 1]]))
+    expect(() => parseQrels('h\th\th\nq1\td1\tlots', 'r.tsv')).toThrow(/r\.tsv:2/)
+  })
+
+  it('finds the files and evaluates only queries with a relevant judgment', () => {
+    const dir = folder('tiny', {
+      'corpus.jsonl': '{"_id": "d1", "text": "x"}\n',
+      'queries.jsonl': ['{"_id": "q1", "text": "a"}', '{"_id": "q2", "text": "b"}', '{"_id": "q3", "text": "c"}'].join('\n'),
+      'qrels.tsv': 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td1\t0\nq9\td1\t1\n',
+    })
+    const paths = beirPaths(dir)
+    expect(paths.name).toBe('tiny')
+    const loaded = loadQueriesAndQrels(paths)
+    expect(loaded.judged.map((q) => q.id)).toEqual(['q1'])
+    expect(loaded.unjudged).toBe(2)
+    expect(loaded.orphanQrels).toBe(1)
+  })
+
+  it('says which file is missing', () => {
+    expect(() => beirPaths(join(root, 'nope'))).toThrow(BeirError)
+    expect(() => beirPaths(folder('noq', { 'corpus.jsonl': '' }))).toThrow(/no queries\.jsonl/)
+    expect(() => beirPaths(folder('norels', { 'corpus.jsonl.gz': '', 'queries.jsonl': '' }))).toThrow(/no qrels\.tsv/)
+    const unjudged = folder('unjudged', { 'corpus.jsonl': '', 'queries.jsonl': '{"_id": "q1", "text": "a"}', 'qrels.tsv': 'q\tc\ts\nq1\td1\t0\n' })
+    expect(() => loadQueriesAndQrels(beirPaths(unjudged))).toThrow(/no query .* relevant judgment/)
+  })
+})

@@ -1,0 +1,106 @@
+// exact, ivf and the decoder routing of `gdr eval`, computed in Node from a real
+// (tiny) index folder: exact is brute force, every router reads exactly its budget,
+// and scores are the Worker's int8 dot products.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
+import { createReporter } from '../../scripts/progress.ts'
+import { conditionalLogProbs } from '../../src/core/beam.ts'
+import { centroid, leafLogProb, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
+
+const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'gdr-eval-systems-'))
+let index: IndexFolder
+const queries = ['black hole event horizon', 'How do I bake Sourdough?', 'tcp congestion control', 'the']
+const outputs: QueryOutputs[] = []
+
+beforeAll(async () => {
+  const out = join(dir, 'tiny')
+  await buildIndex({ ...DEFAULT_BUILD, corpus: CORPUS, out, dims: 32, buckets: 1 << 12, leafSize: 6, epochs: 3, probeDocs: 12 }, createReporter(true))
+  index = await openIndexFolder(out)
+  for (const q of queries) outputs.push(await runQueryModel(index, q))
+}, 120_000)
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Every document's dense score, by brute force over the shards. */
+function bruteForce(query: Float32Array): { id: string; score: number }[] {
+  const all: { id: string; score: number }[] = []
+  for (const shard of index.shards.values()) {
+    shard.ids.forEach((id, row) => {
+      let dot = 0
+      for (let d = 0; d < shard.dims; d++) dot += query[d] * shard.vectors[row * shard.dims + d]
+      all.push({ id, score: dot * shard.scales[row] })
+    })
+  }
+  return all.sort((a, b) => b.score - a.score)
+}
+
+describe('eval systems on an index folder', () => {
+  it('loads every shard and a unit centroid per leaf', () => {
+    expect(index.leaves.length).toBeGreaterThan(2)
+    expect([...index.shards.values()].reduce((n, s) => n + s.ids.length, 0)).toBe(index.manifest.docs)
+    for (const c of index.centroids.values()) expect(Math.hypot(...c)).toBeCloseTo(1, 5)
+    expect(outputs[0].query.length).toBe(index.manifest.dims)
+    expect(Math.hypot(...outputs[0].query)).toBeCloseTo(1, 5)
+  })
+
+  it('centroid = normalized mean of the dequantized vectors', () => {
+    const c = centroid({ dims: 2, vectors: Int8Array.from([10, 0, 0, 20]), scales: Float32Array.from([0.1, 0.05]) })
+    expect(Array.from(c)).toEqual([expect.closeTo(Math.SQRT1_2, 6), expect.closeTo(Math.SQRT1_2, 6)])
+  })
+
+  it('exact is brute force over every document', () => {
+    for (const o of outputs) {
+      const exact = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 10)
+      const brute = bruteForce(o.query).slice(0, 10)
+      expect(exact.scores).toEqual(brute.map((b) => expect.closeTo(b.score, 9)))
+      expect(exact.probed.length).toBe(index.leaves.length)
+    }
+  })
+
+  it('ivf reads exactly n leaves, nearest centroids first; all leaves give exact', () => {
+    for (const o of outputs) {
+      for (const n of [1, 2, index.leaves.length]) {
+        const r = retrieve(index, o, SYSTEMS.ivf, { kind: 'shards', shards: n }, 100)
+        expect(r.probed).toEqual(nearestCentroids(index, o.query, n))
+        const dots = r.probed.map((node) => index.centroids.get(node)!.reduce((s, c, d) => s + c * o.query[d], 0))
+        for (let i = 1; i < dots.length; i++) expect(dots[i]).toBeLessThanOrEqual(dots[i - 1])
+        const readIds = new Set(r.probed.flatMap((node) => index.shards.get(node)!.ids))
+        expect(r.ids.every((id) => readIds.has(id))).toBe(true)
+      }
+      const all = retrieve(index, o, SYSTEMS.ivf, { kind: 'shards', shards: index.leaves.length }, 100)
+      expect(all.scores).toEqual(retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100).scores)
+    }
+  })
+
+  it('decoder routing reads exactly n leaves of the beam; the default budget follows the manifest', () => {
+    for (const o of outputs) {
+      const wide = route(index, o, 'decoder', { kind: 'shards', shards: index.leaves.length })
+      expect(new Set(wide.map((p) => p.node)).size).toBe(index.leaves.length)
+      for (const n of [1, 3]) expect(route(index, o, 'decoder', { kind: 'shards', shards: n }).length).toBe(n)
+      const byDefault = route(index, o, 'decoder', { kind: 'default' })
+      const covered = byDefault.reduce((s, p) => s + index.entries.get(p.node)!.docs, 0)
+      const lastDocs = index.entries.get(byDefault[byDefault.length - 1].node)!.docs
+      expect(covered - lastDocs).toBeLessThan(index.manifest.search.probeDocs) // stops once the budget is covered
+      expect(probedBytes(index, byDefault.map((p) => p.node))).toBe(byDefault.reduce((s, p) => s + index.entries.get(p.node)!.bytes, 0))
+    }
+  })
+
+  it('fused scoring adds α·p(cluster); leaf probabilities over the whole tree sum to 1', () => {
+    const o = outputs[0]
+    const conditional = conditionalLogProbs(index.tree, o.logits)
+    const total = index.leaves.reduce((s, node) => s + Math.exp(leafLogProb(index.tree, conditional, node)), 0)
+    expect(total).toBeCloseTo(1, 5)
+    const probes = route(index, o, 'all', { kind: 'default' })
+    expect(probes.reduce((s, p) => s + p.prob, 0)).toBeCloseTo(1, 6)
+    const dense = retrieve(index, o, SYSTEMS.exactFused, { kind: 'default' }, 100, 0)
+    const fused = retrieve(index, o, SYSTEMS.exactFused, { kind: 'default' }, 100, 0.5)
+    const leafOf = new Map([...index.shards].flatMap(([node, s]) => s.ids.map((id) => [id, node] as const)))
+    const prob = new Map(probes.map((p) => [p.node, p.prob]))
+    const denseScore = new Map(dense.ids.map((id, i) => [id, dense.scores[i]]))
+    fused.ids.forEach((id, i) => expect(fused.scores[i]).toBeCloseTo(denseScore.get(id)! + 0.5 * prob.get(leafOf.get(id)!)!, 9))
+  })
+})
