@@ -71,6 +71,8 @@ export interface EvalReport {
   gain: Gain
   /** α of the simulated fused rows. */
   alpha: number
+  /** The lexical weight of every hybrid and fused score (from the manifest). */
+  beta: number
   dataset: string
   docs: number
   queries: number
@@ -206,19 +208,19 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   if (options.sweep) {
     sweep = []
     const counts = [...new Set(options.budgets.map(shardCount))].sort((a, b) => a - b)
-    const sweepSystems: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrDense, SYSTEMS.ivf, ...(options.ablation ? [SYSTEMS.ivfFused] : [])]
+    const sweepSystems: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrHybrid, SYSTEMS.ivf, ...(options.ablation ? [SYSTEMS.gdrDense, SYSTEMS.ivfFused] : [])]
     for (const n of counts) {
       const rows = sweepSystems.map((system) => ({ budget: `${n}`, shards: n, system: system.name, metrics: score(atBudget(system, { kind: 'shards', shards: n }), true) }))
       sweep.push(...rows)
       sweep.push({ budget: `${n}`, shards: n, system: 'Δ gdr−ivf', metrics: difference(rows[0].metrics, rows[2].metrics) })
-      // With α > 0 the gdr row mixes routing and fusion; this one isolates routing (same dense scoring).
-      if (alphaUsed > 0) sweep.push({ budget: `${n}`, shards: n, system: 'Δ gdr-dense−ivf', metrics: difference(rows[1].metrics, rows[2].metrics) })
+      // With α > 0 the gdr row mixes routing and the cluster term; this one isolates routing (same scoring as ivf).
+      if (alphaUsed > 0) sweep.push({ budget: `${n}`, shards: n, system: 'Δ gdr-hybrid−ivf', metrics: difference(rows[1].metrics, rows[2].metrics) })
     }
   }
   let ablation: BudgetRow[] | undefined
   if (options.ablation) {
     ablation = []
-    const routed: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrDense, SYSTEMS.ivf, SYSTEMS.ivfFused]
+    const routed: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrHybrid, SYSTEMS.gdrDense, SYSTEMS.ivf, SYSTEMS.ivfFused]
     ablation.push({ budget: 'default', shards: null, system: 'gdr (Worker)', metrics: systems.gdr })
     for (const system of routed) {
       if (system === SYSTEMS.gdr && options.alpha === undefined) continue // the Worker's row is this one
@@ -227,7 +229,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
     }
     const n = shardCount(options.ablationBudget)
     for (const system of routed) ablation.push({ budget: `${n}`, shards: n, system: system.name, metrics: score(atBudget(system, { kind: 'shards', shards: n }), true) })
-    for (const system of [SYSTEMS.exact, SYSTEMS.exactFused]) ablation.push({ budget: 'all', shards: leaves, system: system.name, metrics: score(atBudget(system, { kind: 'default' }), true) })
+    for (const system of [SYSTEMS.exact, SYSTEMS.exactDense, SYSTEMS.exactFused]) ablation.push({ budget: 'all', shards: leaves, system: system.name, metrics: score(atBudget(system, { kind: 'default' }), true) })
     ablation.push({ budget: '-', shards: null, system: 'bm25', metrics: bm25Metrics })
   }
 
@@ -236,6 +238,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   return {
     gain: options.gain,
     alpha: alphaUsed,
+    beta: manifest.search.beta,
     dataset: paths.name,
     docs: manifest.docs,
     queries: judged.length,
@@ -345,8 +348,8 @@ export function reportTable(report: EvalReport): string {
   ]))
   out.push('')
   out.push(`gdr: the Worker over HTTP (wrangler dev, local R2, k=100); took_ms p50 ${w.tookMsP50}, p95 ${w.tookMsP95}.`)
-  out.push(`ivf: the same number of leaves per query as gdr read, chosen by nearest centroid (mean of the leaf's vectors); dense scores.`)
-  out.push(`exact: brute force over every document vector with the same query vectors; bm25: k1=${DEFAULT_BM25.k1} b=${DEFAULT_BM25.b}, Porter2 stems, NLTK English stopwords.`)
+  out.push(`ivf: the same number of leaves per query as gdr read, chosen by nearest centroid (mean of the leaf's vectors); scored like exact.`)
+  out.push(`exact: brute force over every document with the same query vectors and the Worker's dense + β·BM25 score (β=${report.beta}; the routing-dependent α·p(cluster) left out); bm25: k1=${DEFAULT_BM25.k1} b=${DEFAULT_BM25.b}, Porter2 stems, NLTK English stopwords.`)
   out.push(`nDCG@10 gain: ${report.gain === 'linear' ? 'the grade (trec_eval)' : '2^grade − 1'}; R@100 and MRR@10 count grade > 0 as relevant; exactR@10 = overlap with exact\'s top 10.`)
   out.push(`Node simulation of the Worker (used for sweep/ablation): identical on ${w.simulationIdentical}/${report.queries} queries (ids, leaves read, scores; max score diff ${w.simulationMaxScoreDiff.toExponential(1)}).`)
   const budgetTable = (rows: BudgetRow[]) =>

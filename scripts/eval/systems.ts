@@ -108,6 +108,7 @@ export interface SystemSpec {
 
 export const SYSTEMS = {
   gdr: { name: 'gdr', routing: 'decoder', scoring: 'fused', label: 'decoder routing, dense + β·BM25 + α·p(cluster): the Worker' },
+  gdrHybrid: { name: 'gdr-hybrid', routing: 'decoder', scoring: 'hybrid', label: 'decoder routing, dense + β·BM25 (no cluster term): routing alone differs from ivf' },
   gdrDense: { name: 'gdr-dense', routing: 'decoder', scoring: 'dense', label: 'decoder routing, dense only' },
   ivf: { name: 'ivf', routing: 'centroid', scoring: 'hybrid', label: 'nearest-centroid routing, dense + β·BM25' },
   ivfFused: { name: 'ivf-fused', routing: 'centroid', scoring: 'fused', label: 'nearest-centroid routing, dense + β·BM25 + α·p(cluster) (decoder p, renormalized over the probed leaves)' },

@@ -11,6 +11,7 @@ const plain: Metrics = { ndcg10: 0.3, mrr10: 0.5, r100: 0.7 }
 const report: EvalReport = {
   gain: 'exponential',
   alpha: 0,
+  beta: 1.5,
   dataset: 'tiny',
   docs: 36,
   queries: 4,
