@@ -15,7 +15,7 @@ import { readCorpus, type CorpusDoc } from './corpus.ts'
 import { inverseDocumentFrequency, randomizedSvd, tfidfMatrix } from './lsa.ts'
 import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
-import { DEFAULT_TRAINING, epochsFor, train, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
+import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { exportOnnx } from './onnx-export.ts'
 import { analyzeCorpus, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
@@ -102,20 +102,22 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   await timed('teacher', () => {
     // The teacher fuses dense and lexical scores with the β that suits the untrained model.
     const { beta } = chooseSearchDefaults(params, tree, leaves, lexical.config, heldOut, options, quietReporter).defaults
-    const stage = reporter.stage('teacher', trainSet.length, 'queries')
+    const routed = Math.min(trainSet.length, DEFAULT_TEACHER.maxQueries)
+    const stage = reporter.stage('teacher', routed, 'queries')
     assignRoutes(trainSet, params, tree, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done))
-    stage.done(`routing targets for ${trainSet.length} pseudo-queries (β=${beta})`)
+    stage.done(`routing targets for ${routed} of ${trainSet.length} pseudo-queries (β=${beta})`)
   })
   const training: TrainingOptions = { ...DEFAULT_TRAINING, epochs: options.epochs }
   await timed('train', () => {
     const epochs = epochsFor(training, trainSet.length)
-    const stage = reporter.stage('train', epochs * trainSet.length, 'examples')
+    const total = trainingExamplesFor(training, trainSet.length)
+    const stage = reporter.stage('train', total, 'examples')
     let last = ''
     train(params, data, trainSet, training, rng, (done) => stage.tick(done), (r) => {
       last = `cluster loss ${r.clusterLoss.toFixed(3)}, dense loss ${r.denseLoss.toFixed(3)}`
       if (epochs <= 10) reporter.log(`epoch ${r.epoch}: ${last}`)
     })
-    stage.done(`${epochs} epochs over ${trainSet.length} pseudo-queries; final ${last}`)
+    stage.done(`${(total / trainSet.length).toFixed(total % trainSet.length ? 2 : 0)} epochs over ${trainSet.length} pseudo-queries; final ${last}`)
   })
 
   const quantizedModel = quantizeModel(params)

@@ -17,18 +17,20 @@ export interface TeacherOptions {
   beta: number
   /** On large corpora, only this many leaves (nearest by centroid) are searched. */
   maxLeaves: number
+  /** Time budget: at most this many queries get routes; the others keep their positive's cluster ID alone. */
+  maxQueries: number
 }
 
-export const DEFAULT_TEACHER: Omit<TeacherOptions, 'beta'> = { topDocs: 10, maxLeaves: 64 }
+export const DEFAULT_TEACHER: Omit<TeacherOptions, 'beta'> = { topDocs: 10, maxLeaves: 64, maxQueries: 60_000 }
 
 export interface TeacherLeaf extends ScoredVectors {
   node: number
 }
 
-/** Sets `routeTo` on every example: its top documents' leaves, weighted by 1/rank. */
+/** Sets `routeTo` on the first `maxQueries` examples (shuffled already): their top documents' leaves, weighted by 1/rank. */
 export function assignRoutes(examples: (TrainingExample & { text: string })[], params: QueryModelParams, tree: ClusterTree, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): void {
   const dims = params.dims
-  examples.forEach((example, i) => {
+  examples.slice(0, options.maxQueries).forEach((example, i) => {
     if (i % 500 === 0) onProgress?.(i)
     const query = queryVector(forward(params, tree, example.features).query)
     const searched = leaves.length <= options.maxLeaves ? leaves : nearestLeaves(query, leaves, params, dims, options.maxLeaves)

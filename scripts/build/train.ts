@@ -34,6 +34,8 @@ export interface TrainingOptions {
   denseWeight: number
   /** Small corpora get more epochs: training runs at least this many optimizer steps. */
   minSteps: number
+  /** Large corpora get fewer: at most this many examples are trained on in all (time budget). */
+  maxExamples: number
   /** Share of the cluster-ID target given to the positive's leaf; the rest follows `routeTo`. */
   positiveShare: number
 }
@@ -47,6 +49,7 @@ export const DEFAULT_TRAINING: TrainingOptions = {
   clusterNegatives: 10,
   denseWeight: 1,
   minSteps: 400,
+  maxExamples: 600_000,
   positiveShare: 0.25,
 }
 
@@ -71,6 +74,11 @@ export function epochsFor(options: TrainingOptions, examples: number): number {
   if (options.epochs === 0 || examples === 0) return 0
   const stepsPerEpoch = Math.ceil(examples / options.batchSize)
   return Math.max(options.epochs, Math.ceil(options.minSteps / stepsPerEpoch))
+}
+
+/** Examples trained on in all: the epochs' worth, within the `maxExamples` budget. */
+export function trainingExamplesFor(options: TrainingOptions, examples: number): number {
+  return Math.min(epochsFor(options, examples) * examples, options.maxExamples)
 }
 
 export interface TrainingData {
@@ -348,15 +356,16 @@ export function train(p: QueryModelParams, data: TrainingData, examples: Trainin
   const adam = new Adam(options, p)
   const rowOfNode = rowOfNodes(data.tree)
   const order = examples.map((_, i) => i)
-  const epochs = epochsFor(options, examples.length)
-  const total = epochs * examples.length
+  const total = trainingExamplesFor(options, examples.length)
   let done = 0
-  for (let epoch = 1; epoch <= epochs; epoch++) {
+  for (let epoch = 1; done < total; epoch++) {
     shuffle(order, rng)
     let clusterLoss = 0
     let denseLoss = 0
-    for (let start = 0; start < order.length; start += options.batchSize) {
-      const batch = order.slice(start, start + options.batchSize).map((i) => examples[i])
+    // The last epoch may stop early: the budget counts examples, not epochs.
+    const thisEpoch = Math.min(order.length, total - done)
+    for (let start = 0; start < thisEpoch; start += options.batchSize) {
+      const batch = order.slice(start, Math.min(start + options.batchSize, thisEpoch)).map((i) => examples[i])
       const grads = zeroGradients(p)
       for (const example of batch) {
         const candidates = candidatesFor(example, batch, data, options.clusterNegatives, rng)
@@ -368,6 +377,6 @@ export function train(p: QueryModelParams, data: TrainingData, examples: Trainin
       done += batch.length
       onBatch?.(done, total)
     }
-    onEpoch?.({ epoch, clusterLoss: clusterLoss / examples.length, denseLoss: denseLoss / examples.length, examples: examples.length })
+    onEpoch?.({ epoch, clusterLoss: clusterLoss / thisEpoch, denseLoss: denseLoss / thisEpoch, examples: thisEpoch })
   }
 }

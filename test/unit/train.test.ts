@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildTree } from '../../src/core/tree.ts'
 import { internalNodes, type QueryModelParams } from '../../src/core/query-model.ts'
-import { accumulateExample, DEFAULT_TRAINING, DENSE_PARAMETERS, epochsFor, routingTargets, rowOfNodes, zeroGradients, type TrainingData, type TrainingExample } from '../../scripts/build/train.ts'
+import { accumulateExample, DEFAULT_TRAINING, DENSE_PARAMETERS, epochsFor, routingTargets, rowOfNodes, trainingExamplesFor, zeroGradients, type TrainingData, type TrainingExample } from '../../scripts/build/train.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
 
 const tree = buildTree({ parent: [-1, 0, 0, 0, 1, 1, 2, 2, 3, 3, 3] })
@@ -126,5 +126,14 @@ describe('training schedule', () => {
     expect(epochsFor({ ...DEFAULT_TRAINING, epochs: 4, minSteps: 400, batchSize: 32 }, 100)).toBe(100)
     expect(epochsFor({ ...DEFAULT_TRAINING, epochs: 4, minSteps: 400, batchSize: 32 }, 1_000_000)).toBe(4)
     expect(epochsFor({ ...DEFAULT_TRAINING, epochs: 0 }, 100)).toBe(0)
+  })
+})
+
+describe('training budget', () => {
+  it('caps the examples trained on, whatever the epochs would ask', () => {
+    const options = { ...DEFAULT_TRAINING, epochs: 4, minSteps: 0, maxExamples: 1000 }
+    expect(trainingExamplesFor(options, 100)).toBe(400)
+    expect(trainingExamplesFor(options, 600)).toBe(1000)
+    expect(trainingExamplesFor(options, 5000)).toBe(1000)
   })
 })
