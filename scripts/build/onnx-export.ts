@@ -67,6 +67,23 @@ function dequantized(name: string, q: QuantizedRows, axis: 0 | 1) {
   }
 }
 
+/**
+ * Σ_i w_i · scale[f_i] · table_q[f_i] as a [1, width] row, for the int8 table `<name>_q` with
+ * per-row scales `<name>_scale`: only the gathered rows are dequantized, so the table stays int8.
+ */
+function embeddingBag(name: string, output: string) {
+  const { ids, weights } = MODEL_IO
+  return [
+    node('Gather', [`${name}_q`, ids], [`${name}_rows_q`], { axis: 0 }),
+    node('Cast', [`${name}_rows_q`], [`${name}_rows_f`], { to: T.FLOAT }),
+    node('Gather', [`${name}_scale`, ids], [`${name}_row_scale`], { axis: 0 }),
+    node('Mul', [`${name}_row_scale`, weights], [`${name}_row_weight`]),
+    node('Unsqueeze', [`${name}_row_weight`, 'axis1'], [`${name}_row_weight_col`]),
+    node('Mul', [`${name}_rows_f`, `${name}_row_weight_col`], [`${name}_rows_weighted`]),
+    node('ReduceSum', [`${name}_rows_weighted`, 'axis0'], [output], { keepdims: 1 }),
+  ]
+}
+
 export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8Array {
   const { hidden, dims, decoderHidden } = model
   const nodesOut = tree.size - 1
@@ -91,27 +108,14 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
   ]
   const { ids, weights } = MODEL_IO
   const nodes = [
-    // Embedding bag, dequantizing only the gathered rows: h = Σ w_i · s[f_i] · E_q[f_i].
-    node('Gather', ['E_q', ids], ['rows_q'], { axis: 0 }),
-    node('Cast', ['rows_q'], ['rows_f'], { to: T.FLOAT }),
-    node('Gather', ['E_scale', ids], ['row_scale'], { axis: 0 }),
-    node('Mul', ['row_scale', weights], ['row_weight']),
-    node('Unsqueeze', ['row_weight', 'axis1'], ['row_weight_col']),
-    node('Mul', ['rows_f', 'row_weight_col'], ['rows_weighted']),
-    node('ReduceSum', ['rows_weighted', 'axis0'], ['h'], { keepdims: 1 }),
+    ...embeddingBag('E', 'h'),
     // Query vector.
     Wq.node,
     node('MatMul', ['h', 'Wq'], ['hWq']),
     node('Add', ['hWq', 'bq'], [MODEL_IO.query]),
     // Prefix states of every internal node, then one logit per non-root node.
-    // The decoder's own bag, weighted like the query's: g = Σ w_i · s_d[f_i] · Ed_q[f_i] + bd.
-    node('Gather', ['Ed_q', ids], ['drows_q'], { axis: 0 }),
-    node('Cast', ['drows_q'], ['drows_f'], { to: T.FLOAT }),
-    node('Gather', ['Ed_scale', ids], ['drow_scale'], { axis: 0 }),
-    node('Mul', ['drow_scale', weights], ['drow_weight']),
-    node('Unsqueeze', ['drow_weight', 'axis1'], ['drow_weight_col']),
-    node('Mul', ['drows_f', 'drow_weight_col'], ['drows_weighted']),
-    node('ReduceSum', ['drows_weighted', 'axis0'], ['g_bag'], { keepdims: 1 }),
+    // The decoder's own bag, weighted like the query's.
+    ...embeddingBag('Ed', 'g_bag'),
     node('Add', ['g_bag', 'bd'], ['g']),
     P.node,
     node('Add', ['g', 'P'], ['g_plus_P']),

@@ -2,15 +2,9 @@
 /// <reference types="@cloudflare/vitest-plugin/types" />
 declare global {
   namespace Cloudflare {
-    interface Env {
+    // The Worker's settings, with the full bucket: tests write the index the Worker only reads.
+    interface Env extends Omit<import('../../src/worker/env.ts').Env, 'INDEX'> {
       INDEX: R2Bucket
-      INDEX_NAME?: string
-      INDEX_POINTER?: string
-      POINTER_TTL_SECONDS?: string
-      SEARCH_API_KEY?: string
-      CORS_ORIGINS?: string
-      MAX_QUERY_CHARS?: string
-      SHARD_TIMEOUT_MS?: string
     }
     interface GlobalProps {
       mainModule: typeof import('../../src/worker/index.ts')
