@@ -17,6 +17,7 @@ import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
 import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { exportOnnx } from './onnx-export.ts'
+import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-encoder.ts'
 import { analyzeCorpus, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
@@ -32,6 +33,8 @@ export interface BuildOptions {
   maxLeaves: number
   /** Documents per leaf for corpora too small to fill the budget. */
   leafSize: number
+  /** Epochs of dual-encoder training of the document vectors (0: LSA vectors as they are). */
+  encoderEpochs: number
   branching: number
   probeDocs: number
   epochs: number
@@ -46,6 +49,7 @@ export const DEFAULT_BUILD: Omit<BuildOptions, 'corpus' | 'out'> = {
   decoderHidden: 64,
   maxLeaves: 1024,
   leafSize: 64,
+  encoderEpochs: 0,
   branching: 32,
   probeDocs: 2048,
   epochs: DEFAULT_TRAINING.epochs,
@@ -83,7 +87,19 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   reporter.log(`read ${docs.length} documents from ${options.corpus}${skipped ? `, skipped ${skipped} bad lines` : ''}${empty ? `; ${empty} documents are empty and can never match` : ''}`)
 
   const docFeatures = await timed('featurize', () => featurizeAll(docs, featurizer, reporter))
-  const { docVectors, embedding } = await timed('encode', () => encodeDocuments(docFeatures, options, rng, reporter))
+  const lsa = await timed('encode', () => encodeDocuments(docFeatures, options, rng, reporter))
+  const { embedding } = lsa
+  const docVectors = await timed('encoder', () => {
+    if (options.encoderEpochs === 0) return lsa.docVectors
+    // Its own random stream, so the rest of the build is the same with or without it.
+    const encoderRng = createRng(options.seed ^ 0x5bd1e995)
+    const pairs = makeExamples(docs, featurizer, encoderRng).trainSet.map((e) => ({ query: e.features, doc: e.doc }))
+    const encoder = { ...DEFAULT_DUAL_ENCODER, epochs: options.encoderEpochs }
+    const stage = reporter.stage('encoder', Math.min(encoder.epochs * pairs.length, encoder.maxExamples), 'examples')
+    const loss = trainDualEncoder(embedding, options.dims, docFeatures, pairs, encoder, encoderRng, (done) => stage.tick(done))
+    stage.done(`dual encoder trained from the LSA fold-in, final in-batch loss ${loss.toFixed(3)}`)
+    return documentVectors(embedding, options.dims, docFeatures)
+  })
   const clusters = await timed('cluster', () => {
     const leaves = Math.min(options.maxLeaves, Math.max(1, Math.ceil(docs.length / options.leafSize)))
     const result = buildClusterTree(docVectors, options.dims, { leaves, branching: options.branching }, rng)

@@ -269,7 +269,7 @@ export function candidatesFor(example: TrainingExample, batch: TrainingExample[]
 }
 
 /** Lazy Adam over the rows of an embedding table: only rows a batch touched move. */
-class RowAdam {
+export class RowAdam {
   private readonly m = new Map<number, Float32Array>()
   private readonly v = new Map<number, Float32Array>()
   private readonly steps = new Map<number, number>()
