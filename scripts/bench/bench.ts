@@ -4,7 +4,7 @@
 // Worker process's memory; answers the same queries by brute force in Node
 // (`exact`) for the latency ratio and exact-recall@10.
 
-import { basename, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
 import type { Reporter } from '../progress.ts'
 import { publishFolder } from '../publish.ts'
@@ -91,8 +91,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     }
   }
   const notes: string[] = []
-  const corpusName = basename(options.corpus).replace(/\.gz$/, '').replace(/\.jsonl?$/, '')
-  const name = `bench-${corpusName}`.replace(/[^A-Za-z0-9._-]/g, '-')
+  const name = `bench-${corpusName(options.corpus)}`.replace(/[^A-Za-z0-9._-]/g, '-')
 
   // 1. The index.
   const resolved: ResolvedIndex = await timed('index', () =>
@@ -108,7 +107,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     if (options.queries) return readQueryFile(options.queries).slice(0, options.queryCount)
     const seed = querySeedFor(options.build.seed ?? DEFAULT_BUILD.seed)
     const sampled = await samplePseudoQueries(corpusLines(options.corpus), { ...DEFAULT_BENCH_QUERIES, count: options.queryCount, seed })
-    if (sampled.docs !== manifest.docs) throw new Error(`${resolved.dir} holds ${manifest.docs} documents but ${options.corpus} has ${sampled.docs}: not an index of this corpus (use --rebuild or another --out)`)
+    if (sampled.docs !== manifest.docs) throw new Error(`${resolved.dir} holds ${manifest.docs} documents but ${options.corpus} has ${sampled.docs}: not an index of this corpus (${options.index ? 'check --index' : 'use --rebuild or another --out'})`)
     return sampled.queries
   })
   if (queries.length === 0) throw new Error('no queries')
@@ -164,6 +163,12 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     notes,
     seconds,
   }
+}
+
+/** `shards/demo.jsonl` → demo; a BEIR folder's `npm-packages/corpus.jsonl` → npm-packages. */
+export function corpusName(path: string): string {
+  const name = basename(path).replace(/\.gz$/, '').replace(/\.jsonl?$/, '')
+  return name === 'corpus' ? basename(dirname(resolve(path))) : name
 }
 
 interface ExactAnswer {

@@ -48,7 +48,7 @@ export function registerBenchCommand(cli: Command): void {
     .option('--rebuild', 'build even when the index folder already holds a build of this corpus with these options', false)
     .option('--port <n>', 'port for wrangler dev', integer(1, 65535), DEFAULT_BENCH.port)
     .option('--cold-runs <n>', 'fresh wrangler dev processes whose first query is timed', integer(1, 20), DEFAULT_BENCH.coldRuns)
-    .option('--k <n>', 'results per query', integer(1, 100), DEFAULT_BENCH.k)
+    .option('--k <n>', 'results per query (at least 10: exactRecall10 compares top 10s)', integer(10, 100), DEFAULT_BENCH.k)
     .option('--seed <n>', 'build (and synthetic corpus) random seed; pseudo-queries use a seed derived from it', integer(0))
     .option('--probe-docs <n>', 'build: default probe budget in documents', integer(1))
     .option('--leaf-size <n>', 'build: documents per leaf', integer(1))

@@ -9,7 +9,7 @@ import { corpusLines, MAX_QUERY_CHARS, querySeedFor, readQueryFile, samplePseudo
 import { parseServerTiming } from '../../scripts/bench/timed-search.ts'
 import { isBuildOf, recordPath, type BuildRecord } from '../../scripts/bench/built-index.ts'
 import { benchSummary, reportJson, reportTable } from '../../scripts/bench/report.ts'
-import type { BenchReport } from '../../scripts/bench/bench.ts'
+import { corpusName, type BenchReport } from '../../scripts/bench/bench.ts'
 import { serverTimingHeader } from '../../src/worker/server-timing.ts'
 import { manifestWith, shardAt } from './manifest-fixture.ts'
 
@@ -86,6 +86,14 @@ describe('Server-Timing', () => {
   it('tolerates descriptions, other entries and garbage', () => {
     expect(parseServerTiming('cache;desc="hit", db;dur=53.2, app;desc=x;dur=7 , bad;dur=abc, ;dur=1')).toEqual({ db: 53.2, app: 7 })
     expect(parseServerTiming(null)).toEqual({})
+  })
+})
+
+describe('index names', () => {
+  it('from the corpus file, or its folder for BEIR-style corpus.jsonl', () => {
+    expect(corpusName('shards/demo-corpus.jsonl')).toBe('demo-corpus')
+    expect(corpusName('/data/synthetic-1000-s1.jsonl.gz')).toBe('synthetic-1000-s1')
+    expect(corpusName('/data/npm-packages/corpus.jsonl')).toBe('npm-packages')
   })
 })
 
