@@ -15,6 +15,7 @@ import { startDevServer } from './serve.ts'
 import { runDemo } from './demo.ts'
 import { registerLoadCommand } from './load.ts'
 import { registerEvalCommand } from './eval/command.ts'
+import { registerBenchCommand } from './bench/command.ts'
 
 /** An error whose message is the whole story for the user: printed as one line, no stack. */
 export class UsageError extends Error {
@@ -186,6 +187,7 @@ function program(): Command {
 
   registerLoadCommand(cli)
   registerEvalCommand(cli)
+  registerBenchCommand(cli)
 
   return cli
 }

@@ -186,7 +186,7 @@ function listeningPid(port: number): number | undefined {
 }
 
 /** A numeric field of /proc/<pid>/status (memory in KiB). */
-function readStatus(pid: number, field: 'VmRSS' | 'VmHWM' | 'PPid'): number | undefined {
+export function readStatus(pid: number, field: 'VmRSS' | 'VmHWM' | 'PPid'): number | undefined {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return match ? Number(match[1]) : undefined

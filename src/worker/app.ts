@@ -9,6 +9,7 @@ import { apiKeyCheck, bodySizeLimit, corsPolicy } from './access.ts'
 import { acquireIndex, currentIndex } from './index-store.ts'
 import { search } from './search.ts'
 import { parseGetParams, parsePostParams, type SearchParams } from './search-params.ts'
+import { serverTimingHeader, type SearchTimings } from './server-timing.ts'
 import { settingsOf } from './settings.ts'
 
 export const app = new Hono<{ Bindings: Env }>()
@@ -58,9 +59,14 @@ app.all('/search', (c) => {
 
 // The version is taken once: the whole request runs on it even if the pointer moves meanwhile.
 async function answer(c: Context<{ Bindings: Env }>, params: SearchParams, shardTimeoutMs: number) {
+  const started = Date.now()
   const lease = await acquireIndex(c.env, executionContext(c))
+  const indexMs = Date.now() - started
   try {
-    return await search(c.env, lease.index, { q: params.q, k: params.k, shardTimeoutMs })
+    const timings: SearchTimings = { modelMs: 0, r2Ms: 0, scoreMs: 0 }
+    const body = await search(c.env, lease.index, { q: params.q, k: params.k, shardTimeoutMs, timings })
+    c.header('Server-Timing', serverTimingHeader(indexMs, timings))
+    return body
   } finally {
     lease.done()
   }

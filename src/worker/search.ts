@@ -14,6 +14,7 @@ import { ServiceError } from './errors.ts'
 import type { LoadedIndex } from './index-store.ts'
 import { Tensor } from './ort.ts'
 import { getShard, ShardFault, type ShardFaultReason } from './shard-cache.ts'
+import type { SearchTimings } from './server-timing.ts'
 
 export interface SearchResult {
   id: string
@@ -42,6 +43,8 @@ export interface SearchOptions {
   q: string
   k: number
   shardTimeoutMs: number
+  /** When given, filled with where the time went (the Server-Timing header). */
+  timings?: SearchTimings
 }
 
 export async function search(env: Env, index: LoadedIndex, options: SearchOptions): Promise<SearchResponse> {
@@ -50,13 +53,16 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const outputs = await runModel(index, options.q)
   const query = queryVector(outputs.query)
   const probed = planProbe(tree, outputs.logits, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search)
+  const modelDone = Date.now()
   const { read, skipped } = await readShards(env, index, probed, options.shardTimeoutMs)
+  const readDone = Date.now()
   if (read.length === 0) {
     throw ServiceError.of('shards_unavailable', `none of the ${probed.length} clusters this query needs could be read (${skipped.map((s) => s.reason).join(', ')})`)
   }
   const lexical = lexicalQuery(options.q, manifest.lexical, read.map((r) => r.shard))
   const top = new TopK<Hit>(options.k)
   for (const { cluster, shard } of read) scoreCluster(query, lexical, shard, cluster, manifest.search, manifest.lexical, top)
+  if (options.timings) Object.assign(options.timings, { modelMs: modelDone - started, r2Ms: readDone - modelDone, scoreMs: Date.now() - readDone })
   const shardOf = new Map(read.map(({ cluster, shard }) => [cluster.node, shard]))
   return {
     results: top.sorted().map(({ item, score }) => {

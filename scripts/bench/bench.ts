@@ -1,0 +1,272 @@
+// `gdr bench`: builds (or reuses) an index of a corpus, serves it with
+// `wrangler dev` on local R2 and measures, over HTTP to the Worker, cold and
+// warm latency with the Worker's own breakdown, bytes read per query and the
+// Worker process's memory; answers the same queries by brute force in Node
+// (`exact`) for the latency ratio and exact-recall@10.
+
+import { basename, dirname, join, resolve } from 'node:path'
+import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
+import type { Reporter } from '../progress.ts'
+import { publishFolder } from '../publish.ts'
+import { startDevServer, type DevServer } from '../serve.ts'
+import { stopServer } from '../eval/eval.ts'
+import { overlapAt } from '../eval/metrics.ts'
+import { cidKey, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
+import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
+import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
+import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
+import { peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
+import { DEFAULT_BUILD } from '../build/build-index.ts'
+
+/** The Worker's shard cache (src/worker/shard-cache.ts): a query set whose shards exceed it cannot stay resident. */
+const SHARD_CACHE_BYTES = 48 * 1024 * 1024
+
+export interface BenchOptions {
+  corpus: string
+  /** A file of queries, one per line; without it, pseudo-queries from the corpus. */
+  queries?: string
+  /** How many pseudo-queries to draw, or the first n lines of the file. */
+  queryCount: number
+  /** An index already built from this corpus: no build. */
+  index?: string
+  /** Where to build (default shards/bench-<corpus>). */
+  out?: string
+  rebuild: boolean
+  port: number
+  /** Fresh `wrangler dev` processes whose first query is timed. */
+  coldRuns: number
+  k: number
+  build: BuildSettings
+}
+
+export const DEFAULT_BENCH: Omit<BenchOptions, 'corpus'> = {
+  queryCount: DEFAULT_BENCH_QUERIES.count,
+  rebuild: false,
+  port: 8840,
+  coldRuns: 3,
+  k: 10,
+  build: {},
+}
+
+export interface BenchReport {
+  corpus: string
+  docs: number
+  queries: number
+  querySource: 'file' | 'pseudo'
+  k: number
+  index: { dir: string; name: string; version: string; shards: number; shardBytes: number; modelBytes: number; reused: boolean; probeDocs: number }
+  /** Per query, shards already in the isolate (each query asked right after the same query loaded them). */
+  warm: Measured[]
+  /** Per query, its first ask in a warm isolate: shards from R2 unless an earlier query left them in the cache. */
+  firstTouch: Measured[]
+  /** The first query of a fresh `wrangler dev`, one per run. */
+  cold: Measured[]
+  /** Client-timed GET /healthz on the warm server: what HTTP through wrangler dev costs by itself. */
+  healthzMs: number[]
+  exact: { modelMs: number; scoreMs: number }[]
+  exactRecall10: number[]
+  bytesPerQuery: number[]
+  shardsPerQuery: number[]
+  /** Distinct shard bytes the whole query set touches (vs the Worker's shard cache). */
+  workingSetBytes: number
+  build?: { seconds: number; stages: Record<string, number> }
+  memory: { rssStartMiB?: number; rssEndMiB?: number; peakMiB?: number; proxyPeakMiB?: number }
+  notes: string[]
+  seconds: Record<string, number>
+}
+
+export interface Measured {
+  ms: number
+  server?: ServerTiming
+}
+
+export async function runBench(options: BenchOptions, reporter: Reporter): Promise<BenchReport> {
+  const seconds: Record<string, number> = {}
+  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
+    const started = performance.now()
+    try {
+      return await work()
+    } finally {
+      seconds[stage] = (performance.now() - started) / 1000
+    }
+  }
+  const notes: string[] = []
+  const name = `bench-${corpusName(options.corpus)}`.replace(/[^A-Za-z0-9._-]/g, '-')
+
+  // 1. The index.
+  const resolved: ResolvedIndex = await timed('index', () =>
+    resolveIndex({ corpus: options.corpus, dir: options.index ?? options.out ?? join(PROJECT_ROOT, 'shards', name), name, settings: options.build, given: options.index !== undefined, rebuild: options.rebuild }, reporter),
+  )
+  if (!resolved.build) notes.push(`no build record for ${resolved.dir} (built outside gdr bench): build time not measured`)
+  const index = await timed('load', () => openIndexFolder(resolved.dir))
+  const { manifest } = index
+  reporter.log(`index ${manifest.name}@${manifest.version}: ${manifest.docs} docs, ${manifest.shards.length} shards; Node holds it in ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB RSS`)
+
+  // 2. The queries.
+  const queries: BenchQuery[] = await timed('queries', async () => {
+    if (options.queries) return readQueryFile(options.queries).slice(0, options.queryCount)
+    const seed = querySeedFor(options.build.seed ?? DEFAULT_BUILD.seed)
+    const sampled = await samplePseudoQueries(corpusLines(options.corpus), { ...DEFAULT_BENCH_QUERIES, count: options.queryCount, seed })
+    if (sampled.docs !== manifest.docs) throw new Error(`${resolved.dir} holds ${manifest.docs} documents but ${options.corpus} has ${sampled.docs}: not an index of this corpus (${options.index ? 'check --index' : 'use --rebuild or another --out'})`)
+    return sampled.queries
+  })
+  if (queries.length === 0) throw new Error('no queries')
+  const texts = queries.map((q) => q.text)
+
+  // 3. exact: brute force over every document in Node, with the same model and scoring code as the Worker.
+  const exact = await timed('exact', () => runExact(index, texts, options.k, reporter))
+
+  // 4. The Worker.
+  await timed('publish', () => withLocalBucket((bucket) => publishFolder(index.dir, bucket, reporter)))
+  const worker = await timed('worker', () => measureWorker(index, texts, options, reporter))
+
+  const probed = worker.warm.map((a) =>
+    a.clusters.map((cid) => {
+      const entry = index.byCid.get(cidKey(cid))
+      if (!entry) throw new Error(`the Worker read cluster ${cidKey(cid)}, which ${index.dir} does not have`)
+      return entry
+    }),
+  )
+  const workingSet = new Map(probed.flat().map((e) => [e.key, e.bytes]))
+  const workingSetBytes = [...workingSet.values()].reduce((a, b) => a + b, 0)
+  if (workingSetBytes > SHARD_CACHE_BYTES) notes.push(`the queries touch ${(workingSetBytes / 1048576).toFixed(0)} MiB of shards, more than the Worker's ${SHARD_CACHE_BYTES / 1048576} MiB shard cache: first-touch latency includes evictions and re-reads; warm stays warm (each query is repeated at once)`)
+  const measured = (a: TimedAnswer): Measured => ({ ms: a.ms, server: a.server })
+  if (worker.warm.some((a) => !a.server)) notes.push('the Worker sent no Server-Timing header: no breakdown of its time')
+
+  return {
+    corpus: options.corpus,
+    docs: manifest.docs,
+    queries: texts.length,
+    querySource: options.queries ? 'file' : 'pseudo',
+    k: options.k,
+    index: {
+      dir: index.dir,
+      name: manifest.name,
+      version: manifest.version,
+      shards: manifest.shards.length,
+      shardBytes: manifest.shards.reduce((s, e) => s + e.bytes, 0),
+      modelBytes: manifest.model.bytes,
+      reused: resolved.reused,
+      probeDocs: manifest.search.probeDocs,
+    },
+    warm: worker.warm.map(measured),
+    firstTouch: worker.firstTouch.map(measured),
+    cold: worker.cold.map(measured),
+    healthzMs: worker.healthz,
+    exact: exact.map((e) => ({ modelMs: e.modelMs, scoreMs: e.scoreMs })),
+    exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, exact[i].ids, 10)),
+    bytesPerQuery: probed.map((entries) => entries.reduce((s, e) => s + e.bytes, 0)),
+    shardsPerQuery: probed.map((entries) => entries.length),
+    workingSetBytes,
+    build: resolved.build && { seconds: resolved.build.seconds, stages: resolved.build.stages },
+    memory: worker.memory,
+    notes,
+    seconds,
+  }
+}
+
+/** `shards/demo.jsonl` → demo; a BEIR folder's `npm-packages/corpus.jsonl` → npm-packages. */
+export function corpusName(path: string): string {
+  const name = basename(path).replace(/\.gz$/, '').replace(/\.jsonl?$/, '')
+  return name === 'corpus' ? basename(dirname(resolve(path))) : name
+}
+
+interface ExactAnswer {
+  ids: string[]
+  modelMs: number
+  scoreMs: number
+}
+
+async function runExact(index: IndexFolder, texts: string[], k: number, reporter: Reporter): Promise<ExactAnswer[]> {
+  const stage = reporter.stage('exact', texts.length, 'queries')
+  const answers: ExactAnswer[] = []
+  for (const [i, text] of texts.entries()) {
+    const t0 = performance.now()
+    const outputs = await runQueryModel(index, text)
+    const t1 = performance.now()
+    const { ids } = retrieve(index, outputs, SYSTEMS.exact, { kind: 'default' }, k)
+    answers.push({ ids, modelMs: t1 - t0, scoreMs: performance.now() - t1 })
+    stage.tick(i + 1)
+  }
+  stage.done(`${texts.length} queries, brute force over ${index.manifest.docs} documents in Node`)
+  return answers
+}
+
+interface WorkerRun {
+  cold: TimedAnswer[]
+  firstTouch: TimedAnswer[]
+  warm: TimedAnswer[]
+  healthz: number[]
+  memory: BenchReport['memory']
+}
+
+async function measureWorker(index: IndexFolder, texts: string[], options: BenchOptions, reporter: Reporter): Promise<WorkerRun> {
+  const { version } = index.manifest
+  const check = (a: TimedAnswer) => {
+    if (a.index !== version) throw new Error(`the Worker answered with index version ${a.index}, not ${version}: was "${index.manifest.name}" republished meanwhile?`)
+    return a
+  }
+  await ensurePortFree(options.port)
+  const cold: TimedAnswer[] = []
+  let server: DevServer | undefined
+  try {
+    // Cold: a fresh wrangler dev (new workerd process, new isolate) per run; its first search loads pointer, manifest, model and shards from R2.
+    let processes: WorkerProcesses = { worker: [] }
+    let rssStartMiB: number | undefined
+    for (let run = 0; run < options.coldRuns; run++) {
+      if (server) await stopServer(server)
+      server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true })
+      processes = workerProcesses(options.port)
+      rssStartMiB = rssMiB(processes.worker)
+      const answer = check(await timedSearch(server.url, texts[run % texts.length], options.k))
+      cold.push(answer)
+      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms)` : ''}`)
+    }
+    if (!server) throw new Error('--cold-runs must be at least 1')
+
+    // Warm, on the last server: each query twice in a row; the second finds its shards in the isolate.
+    const firstTouch: TimedAnswer[] = []
+    const warm: TimedAnswer[] = []
+    const stage = reporter.stage('worker', texts.length, 'queries')
+    for (const [i, text] of texts.entries()) {
+      firstTouch.push(check(await timedSearch(server.url, text, options.k)))
+      warm.push(check(await timedSearch(server.url, text, options.k)))
+      stage.tick(i + 1)
+    }
+    stage.done(`${texts.length} queries × 2 over HTTP to ${server.url}/search (k=${options.k}, one at a time)`)
+    const healthz = await timeHealthz(server.url, HEALTHZ_SAMPLES)
+    const memory = {
+      rssStartMiB,
+      rssEndMiB: rssMiB(processes.worker),
+      peakMiB: peakRssMiB(processes.worker),
+      proxyPeakMiB: processes.proxy === undefined ? undefined : peakRssMiB([processes.proxy]),
+    }
+    return { cold, firstTouch, warm, healthz, memory }
+  } finally {
+    if (server) await stopServer(server)
+  }
+}
+
+const HEALTHZ_SAMPLES = 50
+
+/** The HTTP floor: the cheapest route through the same client, proxy and runtime. */
+async function timeHealthz(baseUrl: string, samples: number): Promise<number[]> {
+  const ms: number[] = []
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now()
+    const response = await fetch(`${baseUrl}/healthz`)
+    await response.text()
+    ms.push(performance.now() - started)
+  }
+  return ms
+}
+
+/** wrangler dev on a busy port could leave us timing someone else's server. */
+async function ensurePortFree(port: number): Promise<void> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) })
+  } catch {
+    return
+  }
+  throw new Error(`port ${port} is already in use: stop what listens there or pass another --port`)
+}

@@ -1,0 +1,87 @@
+// The benchmark's queries: one per line from a file, or pseudo-queries drawn
+// from the corpus in one streaming pass (memory stays at the sample's size).
+// Pseudo-queries are random word spans of randomly chosen documents, with a
+// seed of their own: the build also trains on random spans of every document
+// (it holds none out), so these are spans it did not pick, of documents it did see.
+
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { createGunzip } from 'node:zlib'
+import { createRng, randomInt, type Rng } from '../build/random.ts'
+
+/** The Worker refuses longer queries (MAX_QUERY_CHARS): every system gets the same cut text. */
+export const MAX_QUERY_CHARS = 1000
+
+export interface BenchQuery {
+  text: string
+  /** The document a pseudo-query was drawn from. */
+  fromDoc?: string
+}
+
+export function readQueryFile(path: string): BenchQuery[] {
+  if (!existsSync(path)) throw new Error(`queries file not found: ${path}`)
+  const queries = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => ({ text: [...line].slice(0, MAX_QUERY_CHARS).join('') }))
+  if (queries.length === 0) throw new Error(`${path}: no queries (one per line)`)
+  return queries
+}
+
+/** The lines of a JSONL file, gunzipped when it ends in .gz. */
+export async function* corpusLines(path: string): AsyncGenerator<string> {
+  if (!existsSync(path)) throw new Error(`corpus not found: ${path}`)
+  const raw = createReadStream(path)
+  const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim() !== '') yield line
+}
+
+export interface PseudoQueryOptions {
+  count: number
+  seed: number
+  minWords: number
+  maxWords: number
+}
+
+export const DEFAULT_BENCH_QUERIES: Omit<PseudoQueryOptions, 'seed'> = { count: 200, minWords: 3, maxWords: 10 }
+
+/** A seed for the queries that differs from the build's, derived from it so one `--seed` reproduces both. */
+export const querySeedFor = (buildSeed: number) => (buildSeed ^ 0x5bd1e995) >>> 0
+
+export interface SampledQueries {
+  queries: BenchQuery[]
+  /** Documents seen in the corpus pass. */
+  docs: number
+}
+
+/** Reservoir-samples `count` documents in one pass, then takes a random span of each. */
+export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterable<string>, options: PseudoQueryOptions): Promise<SampledQueries> {
+  const rng = createRng(options.seed)
+  const reservoir: { id: string; words: string[] }[] = []
+  let docs = 0
+  for await (const line of lines) {
+    let doc: { _id?: unknown; title?: unknown; text?: unknown }
+    try {
+      doc = JSON.parse(line)
+    } catch {
+      continue // the build reports bad lines; a sample does not need them
+    }
+    const i = docs++
+    const slot = i < options.count ? i : randomInt(rng, i + 1)
+    if (slot >= options.count) continue
+    const text = typeof doc.text === 'string' ? doc.text : ''
+    const title = typeof doc.title === 'string' ? doc.title : ''
+    let words = text.split(/\s+/).filter(Boolean)
+    if (words.length < options.minWords) words = `${title} ${text}`.split(/\s+/).filter(Boolean)
+    reservoir[slot] = { id: String(doc._id), words }
+  }
+  const queries = reservoir.filter((d) => d.words.length > 0).map((d) => ({ text: span(d.words, options, rng), fromDoc: d.id }))
+  return { queries, docs }
+}
+
+function span(words: string[], options: PseudoQueryOptions, rng: Rng): string {
+  const length = Math.min(words.length, options.minWords + randomInt(rng, options.maxWords - options.minWords + 1))
+  const start = randomInt(rng, words.length - length + 1)
+  return [...words.slice(start, start + length).join(' ')].slice(0, MAX_QUERY_CHARS).join('')
+}

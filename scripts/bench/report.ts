@@ -1,0 +1,107 @@
+// What `gdr bench` prints: one JSON line under stable keys (--json), or a
+// Markdown table for the README's Performance section.
+
+import { basename } from 'node:path'
+import type { BenchReport, Measured } from './bench.ts'
+import { latencySummary, mean, median, type LatencySummary } from './stats.ts'
+import type { ServerTiming } from './timed-search.ts'
+
+const round = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits)
+
+function latency(samples: Measured[]): LatencySummary {
+  return latencySummary(samples.map((s) => s.ms))
+}
+
+/** Percentiles of the Worker's own total (Server-Timing), when every answer carried it. */
+function serverLatency(samples: Measured[]): LatencySummary | undefined {
+  return samples.every((s) => s.server) ? latencySummary(samples.map((s) => s.server!.total)) : undefined
+}
+
+/** Mean of each stage the Worker reported (means add up to the mean total; p50s would not). */
+function breakdown(samples: Measured[]) {
+  const withServer = samples.filter((s) => s.server).map((s) => s.server!)
+  const stage = (name: keyof ServerTiming) => (withServer.length ? mean(withServer.map((t) => t[name])) : undefined)
+  return { index_ms: stage('index'), model_ms: stage('model'), r2_ms: stage('r2'), score_ms: stage('score'), server_ms: stage('total') }
+}
+
+function roundAll<T extends Record<string, number | undefined>>(values: T): Record<keyof T, number | null> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v)])) as Record<keyof T, number | null>
+}
+
+/**
+ * Everything the benchmark measured, under stable keys: what `--json` prints.
+ * `*_ms` latencies are client-timed over HTTP unless named `server_*` (the
+ * Worker's own Server-Timing total); stage times (`model_ms`, `r2_ms`,
+ * `score_ms`, `index_ms`) are the Worker's, as means so they add up.
+ */
+export function benchSummary(report: BenchReport) {
+  const warm = latency(report.warm)
+  const warmServer = serverLatency(report.warm)
+  const exact = latencySummary(report.exact.map((e) => e.modelMs + e.scoreMs))
+  const bytes = mean(report.bytesPerQuery)
+  const build = report.build
+  const { index_ms: _index, ...warmStages } = breakdown(report.warm)
+  return {
+    corpus: report.corpus,
+    docs: report.docs,
+    queries: report.queries,
+    query_source: report.querySource,
+    k: report.k,
+    index: { dir: report.index.dir, version: report.index.version, shards: report.index.shards, shard_bytes: report.index.shardBytes, probe_docs: report.index.probeDocs, reused: report.index.reused },
+    warm: roundAll({ ...warm, server_p50_ms: warmServer?.p50_ms, server_p95_ms: warmServer?.p95_ms, server_p99_ms: warmServer?.p99_ms, ...warmStages }),
+    first_touch: roundAll({ ...latency(report.firstTouch), ...breakdown(report.firstTouch) }),
+    cold: { p50_ms: round(median(report.cold.map((c) => c.ms))), runs_ms: report.cold.map((c) => round(c.ms)), ...roundAll(breakdown(report.cold)) },
+    healthz_p50_ms: round(median(report.healthzMs)),
+    bytes_per_query: Math.round(bytes),
+    bytes_frac: round(bytes / report.index.shardBytes, 4),
+    shards_per_query: round(mean(report.shardsPerQuery)),
+    working_set_bytes: report.workingSetBytes,
+    exact: roundAll({ ...exact, model_ms: mean(report.exact.map((e) => e.modelMs)), score_ms: mean(report.exact.map((e) => e.scoreMs)) }),
+    // Like for like: model + search in Node (exact) vs model + search in the Worker; the HTTP hop of wrangler dev is in exact_ratio_http.
+    exact_ratio: warmServer ? round(exact.p50_ms / warmServer.p50_ms) : null,
+    exact_ratio_http: round(exact.p50_ms / warm.p50_ms),
+    exactRecall10: round(mean(report.exactRecall10), 4),
+    build_s: build ? round(build.seconds, 1) : null,
+    build_stages_s: build ? roundAll(build.stages) : null,
+    docs_per_s: build ? round(report.docs / build.seconds, 0) : null,
+    model_bytes: report.index.modelBytes,
+    peak_mem_mb: round(report.memory.peakMiB, 1),
+    mem: { rss_start_mb: round(report.memory.rssStartMiB, 1), rss_end_mb: round(report.memory.rssEndMiB, 1), proxy_peak_mb: round(report.memory.proxyPeakMiB, 1) },
+    notes: report.notes,
+  }
+}
+
+export type BenchSummary = ReturnType<typeof benchSummary>
+
+export function reportJson(report: BenchReport): string {
+  return JSON.stringify(benchSummary(report))
+}
+
+const ms = (x: number | null) => (x === null ? '-' : x < 10 ? x.toFixed(1) : x.toFixed(0))
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 2 : 1)} MiB`
+const int = (x: number) => x.toLocaleString('en-US')
+
+/** A Markdown table, ready for the README's Performance section. */
+export function reportTable(report: BenchReport): string {
+  const s = benchSummary(report)
+  const w = s.warm
+  const c = s.cold
+  const f = s.first_touch
+  const rows: [string, string][] = [
+    ['corpus', `${basename(s.corpus)}: ${int(s.docs)} docs, ${int(s.index.shards)} shards (${mib(s.index.shard_bytes)}), model ${mib(s.model_bytes)}, probe budget ${int(s.index.probe_docs)} docs`],
+    ['queries', `${s.queries} (${s.query_source === 'file' ? 'from the file' : 'pseudo-queries: random 3–10-word spans of sampled documents'}), k=${s.k}, one at a time`],
+    ['warm latency p50 / p95 / p99 (HTTP, shards in the isolate)', `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
+    ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
+    ['first touch p50 / p95 (warm isolate, shards not yet read)', `${ms(f.p50_ms)} / ${ms(f.p95_ms)} ms; R2 ${ms(f.r2_ms)} ms mean`],
+    [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],
+    ['read from R2 per query', `${mib(s.bytes_per_query)} = ${((s.bytes_frac ?? 0) * 100).toFixed(1)}% of the shard bytes (${s.shards_per_query} shards)`],
+    ['exact in Node (model + brute force) p50 / p95', `${ms(s.exact.p50_ms)} / ${ms(s.exact.p95_ms)} ms (scoring alone ${ms(s.exact.score_ms)} ms mean); exact_ratio ${s.exact_ratio} (vs the Worker's p50), ${s.exact_ratio_http} (vs HTTP p50)`],
+    ['exactRecall10 (Worker top 10 vs exact top 10)', `${s.exactRecall10}`],
+    ['build', s.build_s === null ? 'not measured (index built outside gdr bench)' : `${int(s.build_s)} s, ${int(s.docs_per_s ?? 0)} docs/s: ${Object.entries(s.build_stages_s ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`],
+    ['Worker process memory (workerd RSS)', `${s.mem.rss_start_mb} MiB fresh → ${s.mem.rss_end_mb} MiB after the run; peak ${s.peak_mem_mb} MiB`],
+  ]
+  const out = ['| what | measured |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]
+  for (const note of s.notes) out.push(`note: ${note}`)
+  out.push(`time: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}`)
+  return out.join('\n')
+}
