@@ -87,10 +87,15 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   reporter.log(`read ${docs.length} documents from ${options.corpus}${skipped ? `, skipped ${skipped} bad lines` : ''}${empty ? `; ${empty} documents are empty and can never match` : ''}`)
 
   const docFeatures = await timed('featurize', () => featurizeAll(docs, featurizer, reporter))
-  const lsa = await timed('encode', () => encodeDocuments(docFeatures, options, rng, reporter))
+  const provided = providedVectors(docs)
+  if (provided) {
+    options = { ...options, dims: provided.dims }
+    reporter.log(`using the corpus's own ${provided.dims}-dimensional vectors (the "vector" field)`)
+  }
+  const lsa = await timed('encode', () => encodeDocuments(docFeatures, provided?.vectors, options, rng, reporter))
   const { embedding } = lsa
   const docVectors = await timed('encoder', () => {
-    if (options.encoderEpochs === 0) return lsa.docVectors
+    if (options.encoderEpochs === 0 || provided) return lsa.docVectors // vectors brought by the corpus stay as they are
     // Its own random stream, so the rest of the build is the same with or without it.
     const encoderRng = createRng(options.seed ^ 0x5bd1e995)
     const pairs = makeExamples(docs, featurizer, encoderRng).trainSet.map((e) => ({ query: e.features, doc: e.doc }))
@@ -160,18 +165,66 @@ export function documentText(doc: CorpusDoc): string {
   return doc.title ? `${doc.title}\n${doc.text}` : doc.text
 }
 
-/** LSA document vectors (unit length) and the matching query fold-in table idf·V. */
-function encodeDocuments(features: SparseFeatures[], options: BuildOptions, rng: Rng, reporter: Reporter) {
+/**
+ * Unit document vectors and the query model's starting embedding table. Without
+ * vectors in the corpus: LSA, with the fold-in table idf·V. With them: those vectors,
+ * and the table idf·V·Σ⁻²·(UΣ)ᵀY, the least-squares map from the features' LSA
+ * subspace to the given space, so the untrained model already lands near them.
+ */
+function encodeDocuments(features: SparseFeatures[], provided: Float32Array | undefined, options: BuildOptions, rng: Rng, reporter: Reporter) {
+  const dims = options.dims
   const idf = inverseDocumentFrequency(features, options.buckets)
   const X = tfidfMatrix(features, idf)
+  const rank = provided ? Math.min(dims, 128) : dims
   const stage = reporter.stage('encode', 100, '% of SVD')
-  const svd = randomizedSvd(X, options.dims, rng, (done, total) => stage.tick(Math.round((100 * done) / total)))
-  const docVectors = svd.rowVectors
-  for (let i = 0; i < X.rows; i++) normalizeRow(docVectors, i, options.dims)
-  const embedding = new Float32Array(options.buckets * options.dims)
-  for (let b = 0; b < options.buckets; b++) for (let d = 0; d < options.dims; d++) embedding[b * options.dims + d] = idf[b] * svd.colVectors[b * options.dims + d]
-  stage.done(`${X.rows} docs × ${options.dims} dims (LSA) from ${X.values.length} tf-idf entries`)
+  const svd = randomizedSvd(X, rank, rng, (done, total) => stage.tick(Math.round((100 * done) / total)))
+  // Per SVD direction c, the vector the table adds per unit of V[f, c] (before idf).
+  const perDirection = provided ? leastSquaresMap(svd.rowVectors, svd.singularValues, provided, X.rows, rank, dims) : identityMap(rank)
+  const embedding = new Float32Array(options.buckets * dims)
+  for (let b = 0; b < options.buckets; b++) {
+    for (let c = 0; c < rank; c++) {
+      const v = idf[b] * svd.colVectors[b * rank + c]
+      if (v === 0) continue
+      for (let j = 0; j < dims; j++) embedding[b * dims + j] += v * perDirection[c * dims + j]
+    }
+  }
+  const docVectors = provided ? Float32Array.from(provided) : svd.rowVectors
+  for (let i = 0; i < X.rows; i++) normalizeRow(docVectors, i, dims)
+  stage.done(`${X.rows} docs × ${dims} dims (${provided ? 'vectors from the corpus' : 'LSA'}) from ${X.values.length} tf-idf entries`)
   return { docVectors, embedding }
+}
+
+function identityMap(n: number): Float64Array {
+  const m = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) m[i * n + i] = 1
+  return m
+}
+
+/** A[c] = Σ_d (UΣ)[d, c] · Y[d] / σ_c²: (Uᵀ Y) / σ, row c. */
+function leastSquaresMap(rowVectors: Float32Array, sigma: Float64Array, Y: Float32Array, rows: number, rank: number, dims: number): Float64Array {
+  const A = new Float64Array(rank * dims)
+  for (let d = 0; d < rows; d++) {
+    for (let c = 0; c < rank; c++) {
+      const r = rowVectors[d * rank + c]
+      if (r === 0) continue
+      for (let j = 0; j < dims; j++) A[c * dims + j] += r * Y[d * dims + j]
+    }
+  }
+  const top = sigma[0] || 1
+  for (let c = 0; c < rank; c++) {
+    const s2 = sigma[c] > 1e-7 * top ? sigma[c] * sigma[c] : Infinity
+    for (let j = 0; j < dims; j++) A[c * dims + j] /= s2
+  }
+  return A
+}
+
+/** The corpus's vectors as one matrix, when its documents bring them. */
+function providedVectors(docs: CorpusDoc[]): { vectors: Float32Array; dims: number } | undefined {
+  const dims = docs[0]?.vector?.length
+  if (!dims) return undefined
+  const vectors = new Float32Array(docs.length * dims)
+  docs.forEach((doc, i) => vectors.set(doc.vector!, i * dims))
+  return { vectors, dims }
 }
 
 function normalizeRow(m: Float32Array, row: number, dims: number) {

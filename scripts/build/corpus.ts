@@ -10,12 +10,15 @@ export interface CorpusDoc {
   id: string
   title: string
   text: string
+  /** The document's own embedding, when the corpus brings one ("vector" field). */
+  vector?: Float32Array
 }
 
 const DocLine = z.object({
   _id: z.union([z.string().min(1), z.number()]).transform(String),
   title: z.string().optional().default(''),
   text: z.string(),
+  vector: z.array(z.number().finite()).min(1).optional(),
 })
 
 export class CorpusError extends Error {
@@ -56,7 +59,10 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
       const doc = parseLine(line)
       if (typeof doc === 'string') bad(doc)
       else if (seen.has(doc.id)) bad(`duplicate _id ${JSON.stringify(doc.id)}`)
-      else {
+      else if (docs.length > 0 && (doc.vector?.length ?? 0) !== (docs[0].vector?.length ?? 0)) {
+        // Vectors are all-or-nothing and of one size: they become the index's vector space.
+        bad(docs[0].vector ? `"vector" must have ${docs[0].vector.length} numbers, like the first document's` : 'the first document has no "vector", so none may have one')
+      } else {
         // An empty document is kept (no data is dropped silently) but counted, since it can never match.
         if (doc.title.trim() === '' && doc.text.trim() === '') empty++
         seen.add(doc.id)
@@ -84,5 +90,6 @@ function parseLine(line: string): CorpusDoc | string {
     const issue = result.error.issues[0]
     return `${issue.path.join('.') || 'line'}: ${issue.message}`
   }
-  return { id: result.data._id, title: result.data.title, text: result.data.text }
+  const { _id: id, title, text, vector } = result.data
+  return vector ? { id, title, text, vector: Float32Array.from(vector) } : { id, title, text }
 }
