@@ -66,6 +66,7 @@ function program(): Command {
     .option('--leaf-size <n>', 'documents per leaf while the budget is not reached', integer(1), DEFAULT_BUILD.leafSize)
     .option('--probe-docs <n>', 'default probe budget: documents scored per query', integer(1), DEFAULT_BUILD.probeDocs)
     .option('--epochs <n>', 'training epochs over the pseudo-queries', integer(0, 1000), DEFAULT_BUILD.epochs)
+    .option('--decoder-hidden <n>', 'width of the cluster-ID decoder (its n-gram memory is buckets × this)', integer(4, 512), DEFAULT_BUILD.decoderHidden)
     .option('--encoder-epochs <n>', 'dual-encoder epochs that refine the LSA document vectors (0: LSA as is)', integer(0, 100), DEFAULT_BUILD.encoderEpochs)
     .option('--seed <n>', 'random seed (same corpus + seed = same index)', integer(0), DEFAULT_BUILD.seed)
     .option('--quiet', 'no progress output', false)

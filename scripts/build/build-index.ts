@@ -46,7 +46,7 @@ export const DEFAULT_BUILD: Omit<BuildOptions, 'corpus' | 'out'> = {
   name: 'default',
   dims: 96,
   buckets: 1 << 16,
-  decoderHidden: 64,
+  decoderHidden: 16,
   maxLeaves: 1024,
   leafSize: 64,
   encoderEpochs: 0,
