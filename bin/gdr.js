@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `gdr` CLI. The sources are TypeScript; tsx compiles them on the fly, so the
 // CLI runs from a fresh clone with no build step.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url'
 const major = Number(process.versions.node.split('.')[0])
 const node22 = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url))
 if (major < 22 && existsSync(node22)) {
-  const result = spawnSync(node22, process.argv.slice(1), { stdio: 'inherit' })
-  process.exit(result.status ?? 1)
+  const child = spawn(node22, process.argv.slice(1), { stdio: 'inherit' })
+  // Signals sent to this process reach the child too, so stopping gdr stops wrangler.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal))
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+} else {
+  const { register } = await import('tsx/esm/api')
+  register()
+  const { main } = await import('../scripts/cli.ts')
+  process.exitCode = await main(process.argv)
 }
-
-const { register } = await import('tsx/esm/api')
-register()
-const { main } = await import('../scripts/cli.ts')
-process.exitCode = await main(process.argv)
