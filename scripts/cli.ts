@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
 import { CorpusError } from './build/corpus.ts'
 import { createReporter } from './progress.ts'
+import { integer } from './cli-options.ts'
 import { dryRunFolder, IndexFolderError, publishFolder, readIndexManifest } from './publish.ts'
 import { withLocalBucket } from './local-r2.ts'
 import { remoteStore, resolveTarget, TargetError, withStore } from './targets.ts'
@@ -23,14 +24,6 @@ export class UsageError extends Error {
 }
 
 const EXPECTED_ERRORS = [UsageError, CorpusError, IndexFolderError, PublishError, TargetError, VersionError]
-
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string) => {
-    const n = Number(value)
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`)
-    return n
-  }
-}
 
 function powerOfTwo(value: string) {
   const n = integer(2, 1 << 22)(value)

@@ -51,3 +51,17 @@ export function createReporter(quiet = false): Reporter {
     },
   }
 }
+
+/** Times the named stages of a long job: `timed(stage, work)` runs `work` and records its seconds. */
+export function stageClock() {
+  const seconds: Record<string, number> = {}
+  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
+    const started = performance.now()
+    try {
+      return await work()
+    } finally {
+      seconds[stage] = (performance.now() - started) / 1000
+    }
+  }
+  return { seconds, timed }
+}

@@ -6,7 +6,7 @@
 
 import { basename, dirname, join, resolve } from 'node:path'
 import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
-import type { Reporter } from '../progress.ts'
+import { stageClock, type Reporter } from '../progress.ts'
 import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
 import { stopServer } from '../eval/eval.ts'
@@ -81,15 +81,7 @@ export interface Measured {
 }
 
 export async function runBench(options: BenchOptions, reporter: Reporter): Promise<BenchReport> {
-  const seconds: Record<string, number> = {}
-  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
-    const started = performance.now()
-    try {
-      return await work()
-    } finally {
-      seconds[stage] = (performance.now() - started) / 1000
-    }
-  }
+  const { seconds, timed } = stageClock()
   const notes: string[] = []
   const name = `bench-${corpusName(options.corpus)}`.replace(/[^A-Za-z0-9._-]/g, '-')
 

@@ -2,21 +2,14 @@
 
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { PROJECT_ROOT } from '../local-r2.ts'
 import { createReporter, type Reporter } from '../progress.ts'
+import { buildOverrides, integer, withBuildOverrides } from '../cli-options.ts'
 import { DEFAULT_BUILD } from '../build/build-index.ts'
 import { DEFAULT_BENCH, runBench } from './bench.ts'
 import { reportJson, reportTable } from './report.ts'
 import { defaultTopics, writeSyntheticCorpus } from './synthetic.ts'
-
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string) => {
-    const n = Number(value)
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`)
-    return n
-  }
-}
 
 /** The synthetic corpus file: generated once per size and seed, then reused (it is deterministic). */
 async function syntheticCorpus(docs: number, seed: number, out: string | undefined, reporter: Reporter): Promise<string> {
@@ -34,7 +27,7 @@ async function syntheticCorpus(docs: number, seed: number, out: string | undefin
 }
 
 export function registerBenchCommand(cli: Command): void {
-  cli
+  const bench = cli
     .command('bench')
     .description('build (or reuse) an index, serve it with wrangler dev on local R2, and measure cold/warm latency, R2 bytes per query, memory and build time against exact search')
     .option('--corpus <file>', 'JSON lines, optionally .gz: {"_id", "title"?, "text"} per line')
@@ -49,11 +42,7 @@ export function registerBenchCommand(cli: Command): void {
     .option('--port <n>', 'port for wrangler dev', integer(1, 65535), DEFAULT_BENCH.port)
     .option('--cold-runs <n>', 'fresh wrangler dev processes whose first query is timed', integer(1, 20), DEFAULT_BENCH.coldRuns)
     .option('--k <n>', 'results per query (at least 10: exactRecall10 compares top 10s)', integer(10, 100), DEFAULT_BENCH.k)
-    .option('--seed <n>', 'build (and synthetic corpus) random seed; pseudo-queries use a seed derived from it', integer(0))
-    .option('--probe-docs <n>', 'build: default probe budget in documents', integer(1))
-    .option('--leaf-size <n>', 'build: documents per leaf', integer(1))
-    .option('--max-leaves <n>', 'build: most leaf shards', integer(1, 1 << 16))
-    .option('--epochs <n>', 'build: training epochs', integer(0, 1000))
+  withBuildOverrides(bench)
     .option('--quiet', 'no progress output', false)
     .action(async (opts, command: Command) => {
       const reporter = createReporter(opts.quiet)
@@ -66,9 +55,7 @@ export function registerBenchCommand(cli: Command): void {
         if (opts.generateOnly) return
         out = undefined // --out named the corpus file
       }
-      const build = Object.fromEntries(
-        (['seed', 'probeDocs', 'leafSize', 'maxLeaves', 'epochs'] as const).filter((k) => opts[k] !== undefined).map((k) => [k, opts[k] as number]),
-      )
+      const build = buildOverrides(opts)
       const report = await runBench({ ...DEFAULT_BENCH, ...opts, corpus, out, build }, reporter)
       process.stdout.write((opts.json ? reportJson(report) : reportTable(report)) + '\n')
     })

@@ -10,7 +10,7 @@ import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
 import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
-import type { Reporter } from '../progress.ts'
+import { stageClock, type Reporter } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
 import { inverseDocumentFrequency, randomizedSvd, tfidfMatrix } from './lsa.ts'
 import { buildClusterTree } from './cluster-tree.ts'
@@ -71,13 +71,7 @@ const quietReporter: Reporter = { log: () => {}, stage: () => ({ tick: () => {},
 const SNIPPET_CHARS = 240
 
 export async function buildIndex(options: BuildOptions, reporter: Reporter): Promise<BuildSummary> {
-  const seconds: Record<string, number> = {}
-  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
-    const started = performance.now()
-    const result = await work()
-    seconds[stage] = (performance.now() - started) / 1000
-    return result
-  }
+  const { seconds, timed } = stageClock()
   const rng = createRng(options.seed)
   const featurizer: FeaturizerConfig = { ...DEFAULT_FEATURIZER, buckets: options.buckets }
 

@@ -2,15 +2,8 @@
 
 import { InvalidArgumentError, type Command } from 'commander'
 import { createReporter } from '../progress.ts'
+import { buildOverrides, integer, withBuildOverrides } from '../cli-options.ts'
 import { DEFAULT_EVAL, reportJson, reportTable, runEval } from './eval.ts'
-
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string) => {
-    const n = Number(value)
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`)
-    return n
-  }
-}
 
 function fraction(value: string): number {
   const x = Number(value)
@@ -23,7 +16,7 @@ function fractions(value: string): number[] {
 }
 
 export function registerEvalCommand(cli: Command): void {
-  cli
+  const command = cli
     .command('eval')
     .description('build an index from a BEIR folder\'s corpus, query it through the Worker (wrangler dev, local R2), and score gdr, ivf, exact and bm25')
     .requiredOption('--data <dir>', 'BEIR folder: corpus.jsonl, queries.jsonl, qrels.tsv')
@@ -45,17 +38,11 @@ export function registerEvalCommand(cli: Command): void {
     .option('--out <dir>', 'where to build the index (default shards/eval-<dataset>)')
     .option('--port <n>', 'port for wrangler dev', integer(1, 65535), DEFAULT_EVAL.port)
     .option('--concurrency <n>', 'queries in flight to the Worker', integer(1, 64), DEFAULT_EVAL.concurrency)
-    .option('--seed <n>', 'build: random seed', integer(0))
-    .option('--probe-docs <n>', 'build: default probe budget in documents', integer(1))
-    .option('--leaf-size <n>', 'build: documents per leaf', integer(1))
-    .option('--max-leaves <n>', 'build: most leaf shards', integer(1, 1 << 16))
-    .option('--epochs <n>', 'build: training epochs', integer(0, 1000))
+  withBuildOverrides(command)
     .option('--quiet', 'no progress output', false)
     .action(async (opts) => {
       const reporter = createReporter(opts.quiet)
-      const build = Object.fromEntries(
-        (['seed', 'probeDocs', 'leafSize', 'maxLeaves', 'epochs'] as const).filter((k) => opts[k] !== undefined).map((k) => [k, opts[k] as number]),
-      )
+      const build = buildOverrides(opts)
       const report = await runEval({ ...DEFAULT_EVAL, ...opts, build }, reporter)
       process.stdout.write((opts.json ? reportJson(report) : reportTable(report)) + '\n')
     })

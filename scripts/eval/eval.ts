@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { buildIndex, DEFAULT_BUILD, documentText, type BuildOptions } from '../build/build-index.ts'
 import { readCorpus } from '../build/corpus.ts'
 import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
-import type { Reporter } from '../progress.ts'
+import { stageClock, type Reporter } from '../progress.ts'
 import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
 import { beirPaths, loadQueriesAndQrels } from './beir.ts'
@@ -93,15 +93,7 @@ interface PerQuery {
 }
 
 export async function runEval(options: EvalOptions, reporter: Reporter): Promise<EvalReport> {
-  const seconds: Record<string, number> = {}
-  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
-    const started = performance.now()
-    try {
-      return await work()
-    } finally {
-      seconds[stage] = (performance.now() - started) / 1000
-    }
-  }
+  const { seconds, timed } = stageClock()
   const notes: string[] = []
   const paths = beirPaths(options.data)
   const name = `eval-${paths.name}`.replace(/[^A-Za-z0-9._-]/g, '-')
