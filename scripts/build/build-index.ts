@@ -119,7 +119,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
     const { beta } = chooseSearchDefaults(params, tree, leaves, lexical.config, heldOut, options, quietReporter).defaults
     const routed = Math.min(trainSet.length, DEFAULT_TEACHER.maxQueries)
     const stage = reporter.stage('teacher', routed, 'queries')
-    assignRoutes(trainSet, params, tree, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done))
+    assignRoutes(trainSet, params, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done))
     stage.done(`routing targets for ${routed} of ${trainSet.length} pseudo-queries (β=${beta})`)
   })
   const training: TrainingOptions = { ...DEFAULT_TRAINING, epochs: options.epochs }
@@ -172,26 +172,25 @@ function encodeDocuments(features: SparseFeatures[], provided: Float32Array | un
   const rank = provided ? Math.min(dims, 128) : dims
   const stage = reporter.stage('encode', 100, '% of SVD')
   const svd = randomizedSvd(X, rank, rng, (done, total) => stage.tick(Math.round((100 * done) / total)))
-  // Per SVD direction c, the vector the table adds per unit of V[f, c] (before idf).
-  const perDirection = provided ? leastSquaresMap(svd.rowVectors, svd.singularValues, provided, X.rows, rank, dims) : identityMap(rank)
   const embedding = new Float32Array(options.buckets * dims)
-  for (let b = 0; b < options.buckets; b++) {
-    for (let c = 0; c < rank; c++) {
-      const v = idf[b] * svd.colVectors[b * rank + c]
-      if (v === 0) continue
-      for (let j = 0; j < dims; j++) embedding[b * dims + j] += v * perDirection[c * dims + j]
+  if (provided) {
+    // Per SVD direction c, the vector the table adds per unit of V[f, c] (before idf).
+    const perDirection = leastSquaresMap(svd.rowVectors, svd.singularValues, provided, X.rows, rank, dims)
+    for (let b = 0; b < options.buckets; b++) {
+      for (let c = 0; c < rank; c++) {
+        const v = idf[b] * svd.colVectors[b * rank + c]
+        if (v === 0) continue
+        for (let j = 0; j < dims; j++) embedding[b * dims + j] += v * perDirection[c * dims + j]
+      }
     }
+  } else {
+    // The LSA fold-in: E[f] = idf_f · V[f].
+    for (let i = 0; i < embedding.length; i++) embedding[i] = idf[Math.floor(i / dims)] * svd.colVectors[i]
   }
   const docVectors = provided ? Float32Array.from(provided) : svd.rowVectors
   for (let i = 0; i < X.rows; i++) normalizeRow(docVectors, i, dims)
   stage.done(`${X.rows} docs × ${dims} dims (${provided ? 'vectors from the corpus' : 'LSA'}) from ${X.values.length} tf-idf entries`)
   return { docVectors, embedding }
-}
-
-function identityMap(n: number): Float64Array {
-  const m = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) m[i * n + i] = 1
-  return m
 }
 
 /** A[c] = Σ_d (UΣ)[d, c] · Y[d] / σ_c²: (Uᵀ Y) / σ, row c. */

@@ -4,10 +4,9 @@
 // including lexical matches that a centroid cannot see.
 
 import type { LexicalConfig } from '../../src/core/manifest.ts'
-import { forward, type QueryModelParams } from '../../src/core/query-model.ts'
+import { affine, embedBag, type QueryModelParams } from '../../src/core/query-model.ts'
 import { lexicalQuery, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
-import type { ClusterTree } from '../../src/core/tree.ts'
 import type { TrainingExample } from './train.ts'
 
 export interface TeacherOptions {
@@ -28,11 +27,12 @@ export interface TeacherLeaf extends ScoredVectors {
 }
 
 /** Sets `routeTo` on the first `maxQueries` examples (shuffled already): their top documents' leaves, weighted by 1/rank. */
-export function assignRoutes(examples: (TrainingExample & { text: string })[], params: QueryModelParams, tree: ClusterTree, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): void {
+export function assignRoutes(examples: (TrainingExample & { text: string })[], params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): void {
   const dims = params.dims
   examples.slice(0, options.maxQueries).forEach((example, i) => {
     if (i % 500 === 0) onProgress?.(i)
-    const query = queryVector(forward(params, tree, example.features).query)
+    // Only the query vector is needed here, not the decoder's logits.
+    const query = queryVector(affine(embedBag(params.E, params.hidden, example.features), params.Wq, params.bq))
     const searched = leaves.length <= options.maxLeaves ? leaves : nearestLeaves(query, leaves, params, dims, options.maxLeaves)
     const lexicalTerms = lexicalQuery(example.text, lexical, searched)
     const top = new TopK<Hit>(options.topDocs)

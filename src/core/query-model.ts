@@ -79,15 +79,13 @@ export function parentRows(tree: ClusterTree): Int32Array {
 
 /** Σ_i w_i · table[f_i] for a table with `width` columns. */
 export function embedBag(table: Float32Array, width: number, features: SparseFeatures): Float32Array {
-  const hidden = width
-  const E = table
-  const h = new Float32Array(hidden)
+  const bag = new Float32Array(width)
   for (let i = 0; i < features.ids.length; i++) {
     const w = features.values[i]
-    const base = features.ids[i] * hidden
-    for (let j = 0; j < hidden; j++) h[j] += w * E[base + j]
+    const base = features.ids[i] * width
+    for (let j = 0; j < width; j++) bag[j] += w * table[base + j]
   }
-  return h
+  return bag
 }
 
 /** out = x·W + b, for W of shape x.length × b.length (row-major). */
