@@ -3,6 +3,7 @@
 // Worker's lexical term (src/core/lexical.ts `words`).
 
 import { TopK } from '../../src/core/score.ts'
+import { inverseDocumentFrequency, termWeight } from '../../src/core/lexical.ts'
 
 export interface Bm25Params {
   k1: number
@@ -49,10 +50,9 @@ export class Bm25Index {
     return this.postings.get(term)?.docs.length ?? 0
   }
 
-  /** ln(1 + (N − df + 0.5) / (df + 0.5)): always positive. */
+  /** ln(1 + (N − df + 0.5) / (df + 0.5)): always positive; the same formula as the Worker's lexical term. */
   idf(term: string): number {
-    const df = this.documentFrequency(term)
-    return Math.log(1 + (this.docs - df + 0.5) / (df + 0.5))
+    return inverseDocumentFrequency(this.docs, this.documentFrequency(term))
   }
 
   /**
@@ -61,7 +61,7 @@ export class Bm25Index {
    * Only documents sharing a term with the query are returned, best first; ties keep document order.
    */
   search(queryTerms: readonly string[], k: number): Bm25Hit[] {
-    const { k1, b } = this.params
+    const config = { kind: 'bm25' as const, ...this.params, avgDocLength: this.avgLength, seed: 0 }
     const scores = new Map<number, number>()
     const weights = new Map<string, number>()
     for (const t of queryTerms) weights.set(t, (weights.get(t) ?? 0) + 1)
@@ -71,9 +71,7 @@ export class Bm25Index {
       const idf = this.idf(term) * count
       for (let i = 0; i < p.docs.length; i++) {
         const doc = p.docs[i]
-        const tf = p.tfs[i]
-        const norm = this.avgLength > 0 ? k1 * (1 - b + (b * this.lengths[doc]) / this.avgLength) : k1
-        scores.set(doc, (scores.get(doc) ?? 0) + (idf * (tf * (k1 + 1))) / (tf + norm))
+        scores.set(doc, (scores.get(doc) ?? 0) + idf * termWeight(p.tfs[i], this.lengths[doc], config))
       }
     }
     const top = new TopK<number>(k)
