@@ -138,10 +138,8 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const quantizedModel = quantizeModel(params)
   const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, lexical.config, heldOut, options, reporter))
 
-  const summary = await timed('write', async () => {
-    const modelBytes = exportOnnx(quantizedModel, tree)
-    return writeIndex(options, docs, tree, leaves, modelBytes, featurizer, lexical.config, search.defaults)
-  })
+  const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
+  const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, modelBytes, featurizer, lexical.config, search.defaults))
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 } }
 }
 
