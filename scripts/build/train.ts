@@ -89,7 +89,7 @@ export interface TrainingData {
   members: Map<number, number[]>
 }
 
-/** Gradients of the trained parameters; the embedding table's are kept per touched row. M is frozen. */
+/** Gradients of the trained parameters; the embedding table's are kept per touched row. */
 export interface Gradients {
   E: Map<number, Float32Array>
   Ed: Map<number, Float32Array>
@@ -99,10 +99,11 @@ export interface Gradients {
   P: Float32Array
   U: Float32Array
   beta: Float32Array
+  M: Float32Array
   gamma: Float32Array
 }
 
-export const DENSE_PARAMETERS = ['Wq', 'bq', 'bd', 'P', 'U', 'beta', 'gamma'] as const
+export const DENSE_PARAMETERS = ['Wq', 'bq', 'bd', 'P', 'U', 'beta', 'M', 'gamma'] as const
 
 export function zeroGradients(p: QueryModelParams): Gradients {
   return {
@@ -114,6 +115,7 @@ export function zeroGradients(p: QueryModelParams): Gradients {
     P: new Float32Array(p.P.length),
     U: new Float32Array(p.U.length),
     beta: new Float32Array(p.beta.length),
+    M: new Float32Array(p.M.length),
     gamma: new Float32Array(1),
   }
 }
@@ -182,7 +184,10 @@ export function accumulateExample(p: QueryModelParams, data: TrainingData, rowOf
         grads.U[base + j] += dz * state[j]
         dState[j] += dz * p.U[base + j]
       }
-      for (let j = 0; j < D; j++) dqn[j] += dz * gamma * p.M[(c - 1) * D + j]
+      for (let j = 0; j < D; j++) {
+        dqn[j] += dz * gamma * p.M[(c - 1) * D + j]
+        grads.M[(c - 1) * D + j] += dz * gamma * qn[j]
+      }
     }
     for (let j = 0; j < Hd; j++) {
       const da = dState[j] * (1 - state[j] * state[j])
