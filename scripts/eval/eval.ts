@@ -14,7 +14,7 @@ import { beirPaths, loadQueriesAndQrels } from './beir.ts'
 import { Bm25Index, DEFAULT_BM25 } from './bm25.ts'
 import { words } from '../../src/core/lexical.ts'
 import { meanOf, overlapAt, rankingMetrics, type Gain, type RankingMetrics } from './metrics.ts'
-import { cidKey, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
+import { cidKey, exactFor, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
 import { queryWorker, type WorkerAnswer } from './worker-client.ts'
 
 /** The Worker refuses longer queries; every system gets the same (truncated) text. */
@@ -168,11 +168,20 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   })
 
   const leaves = index.leaves.length
-  const score = (ranked: Retrieved[], withRouting: boolean): Metrics => {
+  // Exact-recall compares a system with brute force under its own scoring (and α).
+  const references = new Map<string, Retrieved[]>([[`fused:${manifest.search.alpha}`, perQuery.map((q) => q.exact)]])
+  const referenceFor = (system: SystemSpec, alpha = manifest.search.alpha) => {
+    const reference = exactFor(system.scoring)
+    const key = `${reference.scoring}:${reference.scoring === 'fused' ? alpha : 0}`
+    let ranked = references.get(key)
+    if (!ranked) references.set(key, (ranked = perQuery.map((q) => retrieve(index, q.outputs, reference, { kind: 'default' }, K, alpha))))
+    return ranked
+  }
+  const score = (ranked: Retrieved[], reference?: Retrieved[]): Metrics => {
     const rows = ranked.map((r, i) => {
       const m: Metrics = { ...rankingMetrics(r.ids, perQuery[i].judged, options.gain) }
-      if (withRouting) {
-        m.exactRecall10 = overlapAt(r.ids, perQuery[i].exact.ids, 10)
+      if (reference) {
+        m.exactRecall10 = overlapAt(r.ids, reference[i].ids, 10)
         m.shardsFrac = r.probed.length / leaves
         m.bytesPerQuery = probedBytes(index, r.probed)
       }
@@ -185,43 +194,46 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   const atWorkerCounts = (system: SystemSpec, alpha?: number) => perQuery.map((q, i) => retrieve(index, q.outputs, system, { kind: 'shards', shards: workerProbed[i].length }, K, alpha))
   const bm25Metrics = meanOf(bm25.map((ids, i) => ({ ...rankingMetrics(ids, perQuery[i].judged, options.gain) })))
   const systems = {
-    gdr: score(gdrRetrieved, true),
-    ivf: score(atWorkerCounts(SYSTEMS.ivf), true),
-    exact: score(perQuery.map((q) => q.exact), false),
+    gdr: score(gdrRetrieved, referenceFor(SYSTEMS.gdr)),
+    ivf: score(atWorkerCounts(SYSTEMS.ivf), referenceFor(SYSTEMS.ivf)),
+    exact: score(perQuery.map((q) => q.exact)),
     bm25: bm25Metrics,
   }
 
   // 6. Sweep and ablation: the Worker's routing simulated in Node with the shared core (verified above).
   const atBudget = (system: SystemSpec, budget: Budget) => perQuery.map((q) => retrieve(index, q.outputs, system, budget, K, options.alpha))
+  const scoreAt = (system: SystemSpec, budget: Budget) => score(atBudget(system, budget), referenceFor(system, options.alpha))
   const alphaUsed = options.alpha ?? manifest.search.alpha
-  if (alphaUsed === 0 && (options.sweep || options.ablation)) notes.push('α = 0 (chosen by the build on held-out pseudo-queries): fused rows equal dense rows; try --alpha to see fusion')
+  if (alphaUsed === 0 && (options.sweep || options.ablation)) notes.push('α = 0 (chosen by the build on held-out pseudo-queries): fused rows equal hybrid rows; try --alpha to see fusion')
   const shardCount = (fraction: number) => Math.max(1, Math.min(leaves, Math.round(fraction * leaves)))
   let sweep: BudgetRow[] | undefined
   if (options.sweep) {
     sweep = []
     const counts = [...new Set(options.budgets.map(shardCount))].sort((a, b) => a - b)
-    const sweepSystems: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrHybrid, SYSTEMS.ivf, ...(options.ablation ? [SYSTEMS.gdrDense, SYSTEMS.ivfFused] : [])]
+    // Pairs that differ in routing alone: the Worker's score, then the dense part by itself.
+    const pairs: [SystemSpec, SystemSpec][] = [[SYSTEMS.gdr, SYSTEMS.ivf], [SYSTEMS.gdrDense, SYSTEMS.ivfDense]]
     for (const n of counts) {
-      const rows = sweepSystems.map((system) => ({ budget: `${n}`, shards: n, system: system.name, metrics: score(atBudget(system, { kind: 'shards', shards: n }), true) }))
-      sweep.push(...rows)
-      sweep.push({ budget: `${n}`, shards: n, system: 'Δ gdr−ivf', metrics: difference(rows[0].metrics, rows[2].metrics) })
-      // With α > 0 the gdr row mixes routing and the cluster term; this one isolates routing (same scoring as ivf).
-      if (alphaUsed > 0) sweep.push({ budget: `${n}`, shards: n, system: 'Δ gdr-hybrid−ivf', metrics: difference(rows[1].metrics, rows[2].metrics) })
+      for (const [decoder, centroid] of pairs) {
+        const a = scoreAt(decoder, { kind: 'shards', shards: n })
+        const b = scoreAt(centroid, { kind: 'shards', shards: n })
+        sweep.push({ budget: `${n}`, shards: n, system: decoder.name, metrics: a }, { budget: `${n}`, shards: n, system: centroid.name, metrics: b })
+        sweep.push({ budget: `${n}`, shards: n, system: `Δ ${decoder.name}−${centroid.name}`, metrics: difference(a, b) })
+      }
     }
   }
   let ablation: BudgetRow[] | undefined
   if (options.ablation) {
     ablation = []
-    const routed: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrHybrid, SYSTEMS.gdrDense, SYSTEMS.ivf, SYSTEMS.ivfFused]
+    const routed: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrHybrid, SYSTEMS.gdrDense, SYSTEMS.ivf, SYSTEMS.ivfHybrid, SYSTEMS.ivfDense]
     ablation.push({ budget: 'default', shards: null, system: 'gdr (Worker)', metrics: systems.gdr })
     for (const system of routed) {
       if (system === SYSTEMS.gdr && options.alpha === undefined) continue // the Worker's row is this one
       const ranked = system.routing === 'decoder' ? atBudget(system, { kind: 'default' }) : atWorkerCounts(system, options.alpha)
-      ablation.push({ budget: 'default', shards: null, system: system.name, metrics: score(ranked, true) })
+      ablation.push({ budget: 'default', shards: null, system: system.name, metrics: score(ranked, referenceFor(system, options.alpha)) })
     }
     const n = shardCount(options.ablationBudget)
-    for (const system of routed) ablation.push({ budget: `${n}`, shards: n, system: system.name, metrics: score(atBudget(system, { kind: 'shards', shards: n }), true) })
-    for (const system of [SYSTEMS.exact, SYSTEMS.exactDense, SYSTEMS.exactFused]) ablation.push({ budget: 'all', shards: leaves, system: system.name, metrics: score(atBudget(system, { kind: 'default' }), true) })
+    for (const system of routed) ablation.push({ budget: `${n}`, shards: n, system: system.name, metrics: scoreAt(system, { kind: 'shards', shards: n }) })
+    for (const system of [SYSTEMS.exact, SYSTEMS.exactHybrid, SYSTEMS.exactDense]) ablation.push({ budget: 'all', shards: leaves, system: system.name, metrics: scoreAt(system, { kind: 'default' }) })
     ablation.push({ budget: '-', shards: null, system: 'bm25', metrics: bm25Metrics })
   }
 
@@ -340,9 +352,9 @@ export function reportTable(report: EvalReport): string {
   ]))
   out.push('')
   out.push(`gdr: the Worker over HTTP (wrangler dev, local R2, k=100); took_ms p50 ${w.tookMsP50}, p95 ${w.tookMsP95}.`)
-  out.push(`ivf: the same number of leaves per query as gdr read, chosen by nearest centroid (mean of the leaf's vectors); scored like exact.`)
-  out.push(`exact: brute force over every document with the same query vectors and the Worker's dense + β·BM25 score (β=${report.beta}; the routing-dependent α·p(cluster) left out); bm25: k1=${DEFAULT_BM25.k1} b=${DEFAULT_BM25.b}, Porter2 stems, NLTK English stopwords.`)
-  out.push(`nDCG@10 gain: ${report.gain === 'linear' ? 'the grade (trec_eval)' : '2^grade − 1'}; R@100 and MRR@10 count grade > 0 as relevant; exactR@10 = overlap with exact\'s top 10.`)
+  out.push(`ivf: the same number of leaves per query as gdr read, chosen by nearest centroid (mean of the leaf's vectors); the Worker's score.`)
+  out.push(`exact: brute force over every document with the same query vectors and the Worker's score q·d + β·BM25 + α·p(cluster) (β=${report.beta}, α=${ix.alpha}; p from the decoder over the whole tree); bm25: k1=${DEFAULT_BM25.k1} b=${DEFAULT_BM25.b}, Porter2 stems, NLTK English stopwords.`)
+  out.push(`nDCG@10 gain: ${report.gain === 'linear' ? 'the grade (trec_eval)' : '2^grade − 1'}; R@100 and MRR@10 count grade > 0 as relevant; exactR@10 = overlap with the top 10 of brute force under the same scoring.`)
   out.push(`Node simulation of the Worker (used for sweep/ablation): identical on ${w.simulationIdentical}/${report.queries} queries (ids, leaves read, scores; max score diff ${w.simulationMaxScoreDiff.toExponential(1)}).`)
   const budgetTable = (rows: BudgetRow[]) =>
     table(['budget', 'system', ...METRIC_HEADER], rows.map((r) => [r.shards === null ? r.budget : `${r.budget === 'all' ? 'all' : r.shards}/${ix.leaves}`, r.system, ...(r.system.startsWith('Δ') ? deltaCells : metricCells)(r.metrics)]))

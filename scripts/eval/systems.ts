@@ -12,7 +12,7 @@ import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manife
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { lexicalQuery, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
 import { decodeShard, type Shard } from '../../src/core/shard-codec.ts'
-import { beamProbabilities, l2normalize, TopK } from '../../src/core/score.ts'
+import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs } from '../../src/core/beam.ts'
 import { buildTree, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
 import { readIndexManifest } from '../publish.ts'
@@ -85,9 +85,11 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
 /** Which leaves are read: the decoder's beam (GDR), nearest centroids (IVF), or all of them (exact). */
 export type Routing = 'decoder' | 'centroid' | 'all'
 /**
- * How documents of the read leaves are ranked: q·d alone (`dense`), q·d + β·BM25 (`hybrid`,
- * β from the manifest: the routing-independent part of the Worker's score), or that plus
- * α·p(cluster) (`fused`, exactly the Worker's score).
+ * How documents of the read leaves are ranked: q·d alone (`dense`), q·d + β·BM25
+ * (`hybrid`, β from the manifest), or that plus α·p(cluster) (`fused`: exactly the
+ * Worker's score). p(cluster) is the decoder's over the whole tree, so every
+ * scoring is a fixed function of (query, document) and routings differ only in
+ * which documents they reach.
  */
 export type Scoring = 'dense' | 'hybrid' | 'fused'
 
@@ -106,16 +108,27 @@ export interface SystemSpec {
   label: string
 }
 
+const ROUTING_LABEL: Record<Routing, string> = { decoder: 'decoder routing', centroid: 'nearest-centroid routing', all: 'all leaves (brute force)' }
+const SCORING_LABEL: Record<Scoring, string> = { fused: 'dense + β·BM25 + α·p(cluster), the Worker\'s score', hybrid: 'dense + β·BM25', dense: 'dense only' }
+const system = (name: string, routing: Routing, scoring: Scoring): SystemSpec => ({ name, routing, scoring, label: `${ROUTING_LABEL[routing]}, ${SCORING_LABEL[scoring]}` })
+
+/** Every routing × scoring; `gdr`, `ivf` and `exact` share the Worker's score, so they differ in routing alone. */
 export const SYSTEMS = {
-  gdr: { name: 'gdr', routing: 'decoder', scoring: 'fused', label: 'decoder routing, dense + β·BM25 + α·p(cluster): the Worker' },
-  gdrHybrid: { name: 'gdr-hybrid', routing: 'decoder', scoring: 'hybrid', label: 'decoder routing, dense + β·BM25 (no cluster term): routing alone differs from ivf' },
-  gdrDense: { name: 'gdr-dense', routing: 'decoder', scoring: 'dense', label: 'decoder routing, dense only' },
-  ivf: { name: 'ivf', routing: 'centroid', scoring: 'hybrid', label: 'nearest-centroid routing, dense + β·BM25' },
-  ivfFused: { name: 'ivf-fused', routing: 'centroid', scoring: 'fused', label: 'nearest-centroid routing, dense + β·BM25 + α·p(cluster) (decoder p, renormalized over the probed leaves)' },
-  exact: { name: 'exact', routing: 'all', scoring: 'hybrid', label: 'all leaves, dense + β·BM25 (brute force)' },
-  exactDense: { name: 'exact-dense', routing: 'all', scoring: 'dense', label: 'all leaves, dense only (brute force)' },
-  exactFused: { name: 'exact-fused', routing: 'all', scoring: 'fused', label: 'all leaves, dense + β·BM25 + α·p(cluster) (decoder p over all leaves)' },
+  gdr: system('gdr', 'decoder', 'fused'),
+  gdrHybrid: system('gdr-hybrid', 'decoder', 'hybrid'),
+  gdrDense: system('gdr-dense', 'decoder', 'dense'),
+  ivf: system('ivf', 'centroid', 'fused'),
+  ivfHybrid: system('ivf-hybrid', 'centroid', 'hybrid'),
+  ivfDense: system('ivf-dense', 'centroid', 'dense'),
+  exact: system('exact', 'all', 'fused'),
+  exactHybrid: system('exact-hybrid', 'all', 'hybrid'),
+  exactDense: system('exact-dense', 'all', 'dense'),
 } as const satisfies Record<string, SystemSpec>
+
+/** Brute force with a system's own scoring: the reference of its exact-recall. */
+export function exactFor(scoring: Scoring): SystemSpec {
+  return scoring === 'fused' ? SYSTEMS.exact : scoring === 'hybrid' ? SYSTEMS.exactHybrid : SYSTEMS.exactDense
+}
 
 export interface Probe {
   node: number
@@ -144,8 +157,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
   }
   const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))
   const conditional = conditionalLogProbs(index.tree, outputs.logits)
-  const probs = beamProbabilities(nodes.map((node) => leafLogProb(index.tree, conditional, node)))
-  return nodes.map((node, i) => ({ node, prob: probs[i] }))
+  return nodes.map((node) => ({ node, prob: clusterProbability(leafLogProb(index.tree, conditional, node)) }))
 }
 
 function budgetShards(budget: Budget): number {

@@ -16,13 +16,14 @@ export function l2normalize(vector: Float32Array): Float32Array {
   return vector
 }
 
-/** GDR's cluster term: the beam's log-probabilities renormalised over the beam (softmax). */
-export function beamProbabilities(logProbs: number[]): number[] {
-  if (logProbs.length === 0) return []
-  const max = Math.max(...logProbs)
-  const exps = logProbs.map((lp) => Math.exp(lp - max))
-  const sum = exps.reduce((a, b) => a + b, 0)
-  return exps.map((e) => e / sum)
+/**
+ * GDR's cluster term: p(cluster ID | query) under the decoder, the product of the
+ * path's conditionals over the whole tree. Not renormalised over the beam, so a
+ * document's score does not depend on which other clusters were read: exact
+ * search and any routing rank by the same function.
+ */
+export function clusterProbability(logProb: number): number {
+  return Math.exp(logProb)
 }
 
 export interface Scored<T> {

@@ -5,13 +5,13 @@
 import type { ClusterTree } from './tree.ts'
 import type { LexicalConfig, SearchDefaults } from './manifest.ts'
 import { beamSearch } from './beam.ts'
-import { beamProbabilities, dotInt8, l2normalize, TopK } from './score.ts'
+import { clusterProbability, dotInt8, l2normalize, TopK } from './score.ts'
 import { addLexicalScores, analyze, maxLexicalScore, queryIdf, termCounts, type ShardPostings } from './lexical.ts'
 
 export interface ProbedCluster {
   node: number
   logProb: number
-  /** Probability among the decoded beam: GDR's cluster score. */
+  /** p(cluster ID | query) over the whole tree: GDR's cluster score. */
   prob: number
 }
 
@@ -22,11 +22,10 @@ export interface ProbedCluster {
  */
 export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults): ProbedCluster[] {
   const decoded = beamSearch(tree, logits, search.beam)
-  const probs = beamProbabilities(decoded.map((d) => d.logProb))
   const probed: ProbedCluster[] = []
   let covered = 0
   for (let i = 0; i < decoded.length && (probed.length === 0 || covered < search.probeDocs); i++) {
-    probed.push({ ...decoded[i], prob: probs[i] })
+    probed.push({ ...decoded[i], prob: clusterProbability(decoded[i].logProb) })
     covered += docsPerLeaf(decoded[i].node)
   }
   return probed

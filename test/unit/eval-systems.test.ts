@@ -52,9 +52,9 @@ describe('eval systems on an index folder', () => {
     expect(Array.from(c)).toEqual([expect.closeTo(Math.SQRT1_2, 6), expect.closeTo(Math.SQRT1_2, 6)])
   })
 
-  it('exact is brute force over every document', () => {
+  it('exact-dense is brute force over every document vector', () => {
     for (const o of outputs) {
-      const exact = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 10)
+      const exact = retrieve(index, o, SYSTEMS.exactDense, { kind: 'default' }, 10)
       const brute = bruteForce(o.query).slice(0, 10)
       expect(exact.scores).toEqual(brute.map((b) => expect.closeTo(b.score, 9)))
       expect(exact.probed.length).toBe(index.leaves.length)
@@ -73,6 +73,25 @@ describe('eval systems on an index folder', () => {
       }
       const all = retrieve(index, o, SYSTEMS.ivf, { kind: 'shards', shards: index.leaves.length }, 100)
       expect(all.scores).toEqual(retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100).scores)
+    }
+  })
+
+  it('scores do not depend on routing: decoder and centroid routing over every leaf give exact, for each scoring', () => {
+    for (const o of outputs) {
+      for (const [decoder, centroid, exact] of [[SYSTEMS.gdr, SYSTEMS.ivf, SYSTEMS.exact], [SYSTEMS.gdrHybrid, SYSTEMS.ivfHybrid, SYSTEMS.exactHybrid], [SYSTEMS.gdrDense, SYSTEMS.ivfDense, SYSTEMS.exactDense]]) {
+        const all = { kind: 'shards', shards: index.leaves.length } as const
+        const reference = retrieve(index, o, exact, { kind: 'default' }, 100, 0.5)
+        const everyDoc = retrieve(index, o, exact, { kind: 'default' }, index.manifest.docs, 0.5)
+        const exactScore = new Map(everyDoc.ids.map((id, i) => [id, everyDoc.scores[i]]))
+        for (const system of [decoder, centroid]) {
+          const r = retrieve(index, o, system, all, 100, 0.5)
+          expect(r.ids).toEqual(reference.ids)
+          expect(r.scores).toEqual(reference.scores.map((x) => expect.closeTo(x, 12)))
+          // Reading fewer leaves finds fewer documents, each with the score brute force gives it.
+          const few = retrieve(index, o, system, { kind: 'shards', shards: 2 }, 100, 0.5)
+          few.ids.forEach((id, i) => expect(few.scores[i]).toBeCloseTo(exactScore.get(id)!, 12))
+        }
+      }
     }
   })
 
@@ -96,8 +115,8 @@ describe('eval systems on an index folder', () => {
     expect(total).toBeCloseTo(1, 5)
     const probes = route(index, o, 'all', { kind: 'default' })
     expect(probes.reduce((s, p) => s + p.prob, 0)).toBeCloseTo(1, 6)
-    const dense = retrieve(index, o, SYSTEMS.exactFused, { kind: 'default' }, 100, 0)
-    const fused = retrieve(index, o, SYSTEMS.exactFused, { kind: 'default' }, 100, 0.5)
+    const dense = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100, 0)
+    const fused = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100, 0.5)
     const leafOf = new Map([...index.shards].flatMap(([node, s]) => s.ids.map((id) => [id, node] as const)))
     const prob = new Map(probes.map((p) => [p.node, p.prob]))
     const denseScore = new Map(dense.ids.map((id, i) => [id, dense.scores[i]]))
