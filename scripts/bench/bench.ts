@@ -4,6 +4,7 @@
 // Worker process's memory; answers the same queries by brute force in Node
 // (`exact`) for the latency ratio and exact-recall@10.
 
+import { existsSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
 import { stageClock, type Reporter } from '../progress.ts'
@@ -16,7 +17,7 @@ import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-in
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
 import { peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
-import { DEFAULT_BUILD } from '../build/build-index.ts'
+import { DEFAULT_BUILD, HELD_OUT_FILE } from '../build/build-index.ts'
 
 /** The Worker's shard cache (src/worker/shard-cache.ts): a query set whose shards exceed it cannot stay resident. */
 const SHARD_CACHE_BYTES = 48 * 1024 * 1024
@@ -52,7 +53,8 @@ export interface BenchReport {
   corpus: string
   docs: number
   queries: number
-  querySource: 'file' | 'pseudo'
+  /** `held-out`: spans of documents the build never trained on; `pseudo`: spans of any document (older builds). */
+  querySource: 'file' | 'held-out' | 'pseudo'
   k: number
   index: { dir: string; name: string; version: string; shards: number; shardBytes: number; modelBytes: number; reused: boolean; probeDocs: number }
   /** Per query, shards already in the isolate (each query asked right after the same query loaded them). */
@@ -95,10 +97,15 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
   reporter.log(`index ${manifest.name}@${manifest.version}: ${manifest.docs} docs, ${manifest.shards.length} shards; Node holds it in ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB RSS`)
 
   // 2. The queries.
+  let querySource: BenchReport['querySource'] = 'file'
   const queries: BenchQuery[] = await timed('queries', async () => {
     if (options.queries) return readQueryFile(options.queries).slice(0, options.queryCount)
     const seed = querySeedFor(options.build.seed ?? DEFAULT_BUILD.seed)
-    const sampled = await samplePseudoQueries(corpusLines(options.corpus), { ...DEFAULT_BENCH_QUERIES, count: options.queryCount, seed })
+    const heldOutPath = join(resolved.dir, HELD_OUT_FILE)
+    const from = existsSync(heldOutPath) ? new Set<string>(JSON.parse(readFileSync(heldOutPath, 'utf8'))) : undefined
+    if (!from) notes.push(`${resolved.dir} has no ${HELD_OUT_FILE} (an older build): queries are spans of documents the model was trained on, so exact-recall is optimistic`)
+    querySource = from ? 'held-out' : 'pseudo'
+    const sampled = await samplePseudoQueries(corpusLines(options.corpus), { ...DEFAULT_BENCH_QUERIES, count: options.queryCount, seed, from })
     if (sampled.docs !== manifest.docs) throw new Error(`${resolved.dir} holds ${manifest.docs} documents but ${options.corpus} has ${sampled.docs}: not an index of this corpus (${options.index ? 'check --index' : 'use --rebuild or another --out'})`)
     return sampled.queries
   })
@@ -129,7 +136,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     corpus: options.corpus,
     docs: manifest.docs,
     queries: texts.length,
-    querySource: options.queries ? 'file' : 'pseudo',
+    querySource,
     k: options.k,
     index: {
       dir: index.dir,

@@ -42,6 +42,8 @@ export interface PseudoQueryOptions {
   seed: number
   minWords: number
   maxWords: number
+  /** Only these documents (by id): the ones the build held out of training. */
+  from?: ReadonlySet<string>
 }
 
 export const DEFAULT_BENCH_QUERIES: Omit<PseudoQueryOptions, 'seed'> = { count: 200, minWords: 3, maxWords: 10 }
@@ -55,11 +57,12 @@ export interface SampledQueries {
   docs: number
 }
 
-/** Reservoir-samples `count` documents in one pass, then takes a random span of each. */
+/** Reservoir-samples `count` documents (of `from`, when given) in one pass, then takes a random span of each. */
 export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterable<string>, options: PseudoQueryOptions): Promise<SampledQueries> {
   const rng = createRng(options.seed)
   const reservoir: { id: string; words: string[] }[] = []
   let docs = 0
+  let eligible = 0
   for await (const line of lines) {
     let doc: { _id?: unknown; title?: unknown; text?: unknown }
     try {
@@ -67,7 +70,9 @@ export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterabl
     } catch {
       continue // the build reports bad lines; a sample does not need them
     }
-    const i = docs++
+    docs++
+    if (options.from && !options.from.has(String(doc._id))) continue
+    const i = eligible++
     const slot = i < options.count ? i : randomInt(rng, i + 1)
     if (slot >= options.count) continue
     const text = typeof doc.text === 'string' ? doc.text : ''

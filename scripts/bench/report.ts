@@ -34,6 +34,12 @@ function roundAll<T extends Record<string, number | undefined>>(values: T): Reco
  * Worker's own Server-Timing total); stage times (`model_ms`, `r2_ms`,
  * `score_ms`, `index_ms`) are the Worker's, as means so they add up.
  */
+const QUERY_SOURCE = {
+  file: 'from the file',
+  'held-out': 'random 3–10-word spans of documents the build held out of training',
+  pseudo: 'random 3–10-word spans of sampled documents, trained on',
+} as const
+
 export function benchSummary(report: BenchReport) {
   const warm = latency(report.warm)
   const warmServer = serverLatency(report.warm)
@@ -89,7 +95,7 @@ export function reportTable(report: BenchReport): string {
   const f = s.first_touch
   const rows: [string, string][] = [
     ['corpus', `${basename(s.corpus)}: ${int(s.docs)} docs, ${int(s.index.shards)} shards (${mib(s.index.shard_bytes)}), model ${mib(s.model_bytes)}, probe budget ${int(s.index.probe_docs)} docs`],
-    ['queries', `${s.queries} (${s.query_source === 'file' ? 'from the file' : 'pseudo-queries: random 3–10-word spans of sampled documents'}), k=${s.k}, one at a time`],
+    ['queries', `${s.queries} (${QUERY_SOURCE[s.query_source]}), k=${s.k}, one at a time`],
     ['warm latency p50 / p95 / p99 (HTTP, shards in the isolate)', `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
     ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
     ['first touch p50 / p95 (warm isolate, shards not yet read)', `${ms(f.p50_ms)} / ${ms(f.p95_ms)} ms; R2 ${ms(f.r2_ms)} ms mean`],

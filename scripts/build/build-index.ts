@@ -81,6 +81,9 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   reporter.log(`read ${docs.length} documents from ${options.corpus}${skipped ? `, skipped ${skipped} bad lines` : ''}${empty ? `; ${empty} documents are empty and can never match` : ''}`)
 
   const docFeatures = await timed('featurize', () => featurizeAll(docs, featurizer, reporter))
+  // Documents whose pseudo-queries are never trained on: held-out queries measure what real
+  // queries meet (documents the model never saw asked for), and gdr bench asks about them.
+  const heldOutDocs = chooseHeldOutDocs(docs.length, createRng(options.seed ^ 0x68e31da4))
   const provided = providedVectors(docs)
   if (provided) {
     options = { ...options, dims: provided.dims }
@@ -92,7 +95,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
     if (options.encoderEpochs === 0 || provided) return lsa.docVectors // vectors brought by the corpus stay as they are
     // Its own random stream, so the rest of the build is the same with or without it.
     const encoderRng = createRng(options.seed ^ 0x5bd1e995)
-    const pairs = makeExamples(docs, featurizer, encoderRng).trainSet.map((e) => ({ query: e.features, doc: e.doc }))
+    const pairs = makeExamples(docs, featurizer, encoderRng, heldOutDocs).trainSet.map((e) => ({ query: e.features, doc: e.doc }))
     const encoder = { ...DEFAULT_DUAL_ENCODER, epochs: options.encoderEpochs }
     const stage = reporter.stage('encoder', Math.min(encoder.epochs * pairs.length, encoder.maxExamples), 'examples')
     const loss = trainDualEncoder(embedding, options.dims, docFeatures, pairs, encoder, encoderRng, (done) => stage.tick(done))
@@ -109,7 +112,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const tree = buildTree(clusters.tree)
   const data: TrainingData = { tree, docVectors, leafOf: clusters.leafOf, members: clusters.members }
 
-  const { trainSet, heldOut } = await timed('queries', () => makeExamples(docs, featurizer, rng))
+  const { trainSet, heldOut } = await timed('queries', () => makeExamples(docs, featurizer, rng, heldOutDocs))
   const params = initialParams(embedding, tree, docVectors, clusters.members, options, trainSet, rng)
   const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
   const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
@@ -139,7 +142,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, lexical.config, heldOut, options, reporter))
 
   const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
-  const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, modelBytes, featurizer, lexical.config, search.defaults))
+  const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, modelBytes, featurizer, lexical.config, search.defaults, heldOutDocs))
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 } }
 }
 
@@ -225,14 +228,23 @@ function normalizeRow(m: Float32Array, row: number, dims: number) {
   if (norm > 0) for (let d = 0; d < dims; d++) m[row * dims + d] /= norm
 }
 
-/** Pseudo-queries, with a held-out sample (never trained on) for choosing α. */
-function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng) {
+/** How many documents are held out of training: 10%, at most 500 (up to 1,000 span queries). */
+export function heldOutDocCount(docs: number): number {
+  return Math.min(500, Math.ceil(docs * 0.1))
+}
+
+function chooseHeldOutDocs(docs: number, rng: Rng): Set<number> {
+  const order = shuffle(Array.from({ length: docs }, (_, i) => i), rng)
+  return new Set(order.slice(0, heldOutDocCount(docs)))
+}
+
+/** Pseudo-queries of the training documents, and the span queries of the held-out ones (for choosing α and β). */
+function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng, heldOutDocs: ReadonlySet<number>) {
   const queries: PseudoQuery[] = docs.flatMap((doc, i) => pseudoQueriesFor(doc, i, DEFAULT_PSEUDO_QUERIES, rng))
   shuffle(queries, rng)
-  const heldOutCount = Math.min(1000, Math.floor(queries.length * 0.05))
   const toExample = (q: PseudoQuery): HeldOutQuery => ({ features: featurize(q.text, config), doc: q.doc, text: q.text })
-  const heldOut = queries.slice(0, heldOutCount).filter((q) => q.kind === 'span').map(toExample)
-  const trainSet = queries.slice(heldOutCount).map(toExample).filter((e) => e.features.ids.length > 0)
+  const heldOut = queries.filter((q) => heldOutDocs.has(q.doc) && q.kind === 'span').map(toExample)
+  const trainSet = queries.filter((q) => !heldOutDocs.has(q.doc)).map(toExample).filter((e) => e.features.ids.length > 0)
   return { trainSet, heldOut }
 }
 
@@ -356,7 +368,10 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
   return { defaults: { alpha: best.alpha, beta: best.beta, beam, probeDocs: options.probeDocs }, mrr10: best.mrr10 }
 }
 
-async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, modelBytes: Uint8Array, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults) {
+/** Written next to the manifest (not published): the documents whose pseudo-queries the build never trained on. */
+export const HELD_OUT_FILE = 'held-out-docs.json'
+
+async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, modelBytes: Uint8Array, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults, heldOutDocs: ReadonlySet<number>) {
   const dir = resolve(options.out)
   const staging = `${dir}.building-${process.pid}`
   rmSync(staging, { recursive: true, force: true })
@@ -400,6 +415,7 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     shards,
   })
   writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 1))
+  writeFileSync(join(staging, HELD_OUT_FILE), JSON.stringify([...heldOutDocs].sort((a, b) => a - b).map((d) => docs[d].id)))
   // Swap the finished folder in, so `out` is never a half-written index.
   mkdirSync(dirname(dir), { recursive: true })
   const previous = `${dir}.previous-${process.pid}`

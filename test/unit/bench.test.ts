@@ -58,6 +58,16 @@ describe('benchmark queries', () => {
     expect(querySeedFor(1)).not.toBe(1)
   })
 
+  it('pseudo-queries only from the documents the build held out, when given', async () => {
+    const from = new Set(['d3', 'd17', 'd40'])
+    const sampled = await samplePseudoQueries(lines, { count: 10, seed: 5, minWords: 3, maxWords: 10, from })
+    expect(sampled.docs).toBe(50) // every document is still counted (the index check)
+    expect(sampled.queries.map((q) => q.fromDoc).sort()).toEqual(['d17', 'd3', 'd40'])
+    const two = await samplePseudoQueries(lines, { count: 2, seed: 5, minWords: 3, maxWords: 10, from })
+    expect(two.queries.every((q) => from.has(q.fromDoc!))).toBe(true)
+    expect(two.queries).toHaveLength(2)
+  })
+
   it('pseudo-queries: fewer documents than asked, bad lines skipped, streamed from a file', async () => {
     const path = join(dir, 'small.jsonl')
     writeFileSync(path, [lines[0], 'not json', '', lines[1]].join('\n') + '\n')

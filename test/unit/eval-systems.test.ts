@@ -2,11 +2,11 @@
 // (tiny) index folder: exact is brute force, every router reads exactly its budget,
 // and scores are the Worker's int8 dot products.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
+import { buildIndex, DEFAULT_BUILD, HELD_OUT_FILE, heldOutDocCount } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { conditionalLogProbs } from '../../src/core/beam.ts'
 import { centroid, leafLogProb, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
@@ -45,6 +45,15 @@ describe('eval systems on an index folder', () => {
     for (const c of index.centroids.values()) expect(Math.hypot(...c)).toBeCloseTo(1, 5)
     expect(outputs[0].query.length).toBe(index.manifest.dims)
     expect(Math.hypot(...outputs[0].query)).toBeCloseTo(1, 5)
+  })
+
+  it('the build lists the documents it held out of training: distinct ids of the corpus', () => {
+    const heldOut: string[] = JSON.parse(readFileSync(join(index.dir, HELD_OUT_FILE), 'utf8'))
+    const ids = new Set([...index.shards.values()].flatMap((s) => s.ids))
+    expect(heldOut).toHaveLength(heldOutDocCount(index.manifest.docs))
+    expect(new Set(heldOut).size).toBe(heldOut.length)
+    for (const id of heldOut) expect(ids.has(id)).toBe(true)
+    expect(heldOutDocCount(1_000_000)).toBe(500)
   })
 
   it('centroid = normalized mean of the dequantized vectors', () => {
