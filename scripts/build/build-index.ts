@@ -172,7 +172,7 @@ function encodeDocuments(features: SparseFeatures[], provided: Float32Array | un
   const X = tfidfMatrix(features, idf)
   const rank = provided ? Math.min(dims, 128) : dims
   const stage = reporter.stage('encode', 100, '% of SVD')
-  const svd = randomizedSvd(X, rank, rng, (done, total) => stage.tick(Math.round((100 * done) / total)))
+  const svd = randomizedSvd(X, rank, rng, (done, total) => stage.tick(Math.round((100 * done) / total)), { maxNonZeros: LSA_MAX_NONZEROS })
   const embedding = new Float32Array(options.buckets * dims)
   if (provided) {
     // Per SVD direction c, the vector the table adds per unit of V[f, c] (before idf).
@@ -247,6 +247,9 @@ function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng, hel
   const trainSet = queries.filter((q) => !heldOutDocs.has(q.doc)).map(toExample).filter((e) => e.features.ids.length > 0)
   return { trainSet, heldOut }
 }
+
+/** Time budget of the SVD: a corpus with more tf-idf entries is factored on a sample of its documents (186K npm descriptions: 27M, whole). */
+const LSA_MAX_NONZEROS = 32_000_000
 
 /** Initial gain of the nearest-centroid prior: sharp enough that routing starts as IVF. */
 const INITIAL_GAMMA = 10

@@ -62,13 +62,57 @@ interface Dense {
 }
 
 /** Randomized SVD (Halko, Martinsson & Tropp 2011) with power iterations and Cholesky-QR. */
-export function randomizedSvd(X: CsrMatrix, k: number, rng: Rng, onStep?: (done: number, total: number) => void, oversample = 10, powerIterations = 2): TruncatedSvd {
+/**
+ * Rank-k SVD of X. A matrix with more than `maxNonZeros` entries is factored on a random
+ * sample of its rows (enough of them to span the same topics), and every row is then
+ * folded in: rowVectors = X·V, with σ_c = |X·V_c|, exactly as a query is.
+ */
+export function randomizedSvd(X: CsrMatrix, k: number, rng: Rng, onStep?: (done: number, total: number) => void, options: { oversample?: number; powerIterations?: number; maxNonZeros?: number } = {}): TruncatedSvd {
+  const { oversample = 10, powerIterations = 2, maxNonZeros = Infinity } = options
+  const nnz = X.rowStart[X.rows]
+  const sampled = nnz > maxNonZeros ? sampleRows(X, Math.max(k + oversample, Math.floor((X.rows * maxNonZeros) / nnz)), rng) : X
   // Work on the columns that occur: a small corpus touches a fraction of the hash buckets.
-  const { compact, columns } = compactColumns(X)
+  const { compact, columns } = compactColumns(sampled)
   const svd = randomizedSvdDense(compact, k, rng, oversample, powerIterations, onStep ?? (() => {}))
   const colVectors = new Float32Array(X.cols * k)
   columns.forEach((col, c) => colVectors.set(svd.colVectors.subarray(c * k, (c + 1) * k), col * k))
-  return { ...svd, colVectors }
+  if (sampled === X) return { ...svd, colVectors }
+  const rowVectors = new Float32Array(X.rows * k)
+  const singularValues = new Float64Array(k)
+  for (let i = 0; i < X.rows; i++) {
+    for (let p = X.rowStart[i]; p < X.rowStart[i + 1]; p++) {
+      const v = X.values[p]
+      const col = X.colIndex[p] * k
+      for (let c = 0; c < k; c++) rowVectors[i * k + c] += v * colVectors[col + c]
+    }
+    for (let c = 0; c < k; c++) singularValues[c] += rowVectors[i * k + c] ** 2
+  }
+  for (let c = 0; c < k; c++) singularValues[c] = Math.sqrt(singularValues[c])
+  return { rowVectors, colVectors, singularValues, k }
+}
+
+/** `count` distinct rows of X, chosen uniformly, in their original order. */
+function sampleRows(X: CsrMatrix, count: number, rng: Rng): CsrMatrix {
+  const picked = new Uint8Array(X.rows)
+  let chosen = 0
+  // Floyd's algorithm: exactly `count` distinct rows.
+  for (let j = X.rows - count; j < X.rows; j++) {
+    const t = Math.floor(rng() * (j + 1))
+    if (picked[t]) picked[j] = 1
+    else picked[t] = 1
+    chosen++
+  }
+  const rows: number[] = []
+  for (let i = 0; i < X.rows; i++) if (picked[i]) rows.push(i)
+  const rowStart = new Int32Array(rows.length + 1)
+  rows.forEach((r, i) => (rowStart[i + 1] = rowStart[i] + X.rowStart[r + 1] - X.rowStart[r]))
+  const colIndex = new Int32Array(rowStart[rows.length])
+  const values = new Float32Array(rowStart[rows.length])
+  rows.forEach((r, i) => {
+    colIndex.set(X.colIndex.subarray(X.rowStart[r], X.rowStart[r + 1]), rowStart[i])
+    values.set(X.values.subarray(X.rowStart[r], X.rowStart[r + 1]), rowStart[i])
+  })
+  return { rows: rows.length, cols: X.cols, rowStart, colIndex, values }
 }
 
 function compactColumns(X: CsrMatrix): { compact: CsrMatrix; columns: Int32Array } {

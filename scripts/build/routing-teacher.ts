@@ -14,13 +14,15 @@ export interface TeacherOptions {
   topDocs: number
   /** Lexical weight of the teacher's fused score: the β tuned for the untrained model. */
   beta: number
-  /** On large corpora, only this many leaves (nearest by centroid) are searched. */
+  /** On large corpora, only the leaves nearest by centroid are searched: at most this many… */
   maxLeaves: number
+  /** …holding at most this many documents (big leaves: fewer of them). */
+  maxDocs: number
   /** Time budget: at most this many queries get routes; the others keep their positive's cluster ID alone. */
   maxQueries: number
 }
 
-export const DEFAULT_TEACHER: Omit<TeacherOptions, 'beta'> = { topDocs: 10, maxLeaves: 64, maxQueries: 60_000 }
+export const DEFAULT_TEACHER: Omit<TeacherOptions, 'beta'> = { topDocs: 10, maxLeaves: 64, maxDocs: 16_384, maxQueries: 60_000 }
 
 export interface TeacherLeaf extends ScoredVectors {
   node: number
@@ -29,11 +31,12 @@ export interface TeacherLeaf extends ScoredVectors {
 /** Sets `routeTo` on the first `maxQueries` examples (shuffled already): their top documents' leaves, weighted by 1/rank. */
 export function assignRoutes(examples: (TrainingExample & { text: string })[], params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): void {
   const dims = params.dims
+  const searchAll = leaves.length <= options.maxLeaves && leaves.reduce((n, leaf) => n + leaf.scales.length, 0) <= options.maxDocs
   examples.slice(0, options.maxQueries).forEach((example, i) => {
     if (i % 500 === 0) onProgress?.(i)
     // Only the query vector is needed here, not the decoder's logits.
     const query = queryVector(affine(embedBag(params.E, params.hidden, example.features), params.Wq, params.bq))
-    const searched = leaves.length <= options.maxLeaves ? leaves : nearestLeaves(query, leaves, params, dims, options.maxLeaves)
+    const searched = searchAll ? leaves : nearestLeaves(query, leaves, params, dims, options)
     const lexicalTerms = lexicalQuery(example.text, lexical, searched)
     const top = new TopK<Hit>(options.topDocs)
     for (const leaf of searched) scoreCluster(query, lexicalTerms, leaf, { node: leaf.node, logProb: 0, prob: 0 }, { alpha: 0, beta: options.beta }, lexical, top)
@@ -49,15 +52,20 @@ export function assignRoutes(examples: (TrainingExample & { text: string })[], p
   })
 }
 
-function nearestLeaves(query: Float32Array, leaves: TeacherLeaf[], params: QueryModelParams, dims: number, count: number): TeacherLeaf[] {
+/** The leaves nearest the query by centroid, best first, within the leaf and document budgets (at least one). */
+export function nearestLeaves(query: Float32Array, leaves: TeacherLeaf[], params: QueryModelParams, dims: number, options: Pick<TeacherOptions, 'maxLeaves' | 'maxDocs'>): TeacherLeaf[] {
   const similarity = (leaf: TeacherLeaf) => {
     let s = 0
     for (let j = 0; j < dims; j++) s += query[j] * params.M[(leaf.node - 1) * dims + j]
     return s
   }
-  return leaves
-    .map((leaf) => ({ leaf, s: similarity(leaf) }))
-    .sort((a, b) => b.s - a.s)
-    .slice(0, count)
-    .map((x) => x.leaf)
+  const ranked = leaves.map((leaf) => ({ leaf, s: similarity(leaf) })).sort((a, b) => b.s - a.s)
+  const searched: TeacherLeaf[] = []
+  let docs = 0
+  for (const { leaf } of ranked) {
+    if (searched.length > 0 && (searched.length >= options.maxLeaves || docs + leaf.scales.length > options.maxDocs)) break
+    searched.push(leaf)
+    docs += leaf.scales.length
+  }
+  return searched
 }

@@ -33,6 +33,25 @@ describe('randomized SVD', () => {
     expect(svd.singularValues[1]).toBeGreaterThanOrEqual(svd.singularValues[2])
   })
 
+  it('on a sample of rows (large corpora) folds every row in: same reconstruction and energy', () => {
+    const rng = createRng(9)
+    const a = Array.from({ length: 60 }, () => [rng(), rng(), rng()])
+    const b = Array.from({ length: 3 }, () => Array.from({ length: 12 }, () => rng() - 0.3))
+    const dense = a.map((row) => b[0].map((_, j) => row[0] * b[0][j] + row[1] * b[1][j] + row[2] * b[2][j]))
+    const full = randomizedSvd(csr(dense), 3, createRng(1))
+    const sampled = randomizedSvd(csr(dense), 3, createRng(1), undefined, { maxNonZeros: 100 }) // 720 entries: 16 of 60 rows factored
+    for (let i = 0; i < 60; i++) {
+      for (let j = 0; j < 12; j++) {
+        let x = 0
+        for (let c = 0; c < 3; c++) x += sampled.rowVectors[i * 3 + c] * sampled.colVectors[j * 3 + c]
+        expect(x).toBeCloseTo(dense[i][j], 3)
+      }
+    }
+    // The same subspace (its axes may turn within it): the same energy.
+    const energy = (v: Float64Array) => v.reduce((sum, x) => sum + x * x, 0)
+    expect(energy(sampled.singularValues)).toBeCloseTo(energy(full.singularValues), 3)
+  })
+
   it('handles more dimensions than the matrix has rank (tiny corpora)', () => {
     const svd = randomizedSvd(csr([[1, 0, 0], [0, 2, 0]]), 8, createRng(1))
     expect(svd.rowVectors.length).toBe(2 * 8)
