@@ -4,12 +4,13 @@
 // Worker process's memory; answers the same queries by brute force in Node
 // (`exact`) for the latency ratio and exact-recall@10.
 
+import { existsSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
 import { stageClock, type Reporter } from '../progress.ts'
 import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
-import { stopServer } from '../eval/eval.ts'
+import { stopServer as stopDevServer } from '../eval/eval.ts'
 import { overlapAt } from '../eval/metrics.ts'
 import { cidKey, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
@@ -201,18 +202,19 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
   await ensurePortFree(options.port)
   const cold: TimedAnswer[] = []
   let server: DevServer | undefined
+  let processes: WorkerProcesses = { worker: [] }
   try {
     // Cold: a fresh wrangler dev (new workerd process, new isolate) per run; its first search loads pointer, manifest, model and shards from R2.
-    let processes: WorkerProcesses = { worker: [] }
     let rssStartMiB: number | undefined
     for (let run = 0; run < options.coldRuns; run++) {
-      if (server) await stopServer(server)
+      if (server) await stopServer(server, options.port, processes)
       server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true })
       processes = workerProcesses(options.port)
       rssStartMiB = rssMiB(processes.worker)
       const answer = check(await timedSearch(server.url, texts[run % texts.length], options.k))
       cold.push(answer)
-      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms)` : ''}`)
+      const load = answer.server?.load ? `; load ${Object.entries(answer.server.load).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''
+      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms${load})` : ''}`)
     }
     if (!server) throw new Error('--cold-runs must be at least 1')
 
@@ -235,8 +237,19 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
     }
     return { cold, firstTouch, warm, healthz, memory }
   } finally {
-    if (server) await stopServer(server)
+    if (server) await stopServer(server, options.port, processes)
   }
+}
+
+/** Stops wrangler and waits until its workerd processes are gone: they can outlive it briefly, holding the port the next run needs. */
+async function stopServer(server: DevServer, port: number, processes: WorkerProcesses): Promise<void> {
+  await stopDevServer(server)
+  const pids = [processes.proxy, ...processes.worker].filter((p): p is number => p !== undefined)
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    if (pids.every((pid) => !existsSync(`/proc/${pid}`))) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`wrangler dev on port ${port} stopped, but its workerd (pids ${pids.join(', ')}) is still running after 15 s`)
 }
 
 const HEALTHZ_SAMPLES = 50

@@ -5,6 +5,7 @@ import { basename } from 'node:path'
 import type { BenchReport, Measured } from './bench.ts'
 import { latencySummary, mean, median, type LatencySummary } from './stats.ts'
 import type { ServerTiming } from './timed-search.ts'
+import { LOAD_STEPS } from '../../src/worker/server-timing.ts'
 
 const round = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits)
 
@@ -20,8 +21,18 @@ function serverLatency(samples: Measured[]): LatencySummary | undefined {
 /** Mean of each stage the Worker reported (means add up to the mean total; p50s would not). */
 function breakdown(samples: Measured[]) {
   const withServer = samples.filter((s) => s.server).map((s) => s.server!)
-  const stage = (name: keyof ServerTiming) => (withServer.length ? mean(withServer.map((t) => t[name])) : undefined)
+  const stage = (name: Exclude<keyof ServerTiming, 'load'>) => (withServer.length ? mean(withServer.map((t) => t[name])) : undefined)
   return { index_ms: stage('index'), model_ms: stage('model'), r2_ms: stage('r2'), score_ms: stage('score'), server_ms: stage('total') }
+}
+
+/** Mean of each index-load step (Server-Timing `load-<step>`) over the answers that carried it. */
+function loadSteps(samples: Measured[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {}
+  for (const step of LOAD_STEPS) {
+    const values = samples.map((s) => s.server?.load?.[step]).filter((v): v is number => v !== undefined)
+    if (values.length) out[step] = round(mean(values))
+  }
+  return out
 }
 
 function roundAll<T extends Record<string, number | undefined>>(values: T): Record<keyof T, number | null> {
@@ -50,7 +61,7 @@ export function benchSummary(report: BenchReport) {
     index: { dir: report.index.dir, version: report.index.version, shards: report.index.shards, shard_bytes: report.index.shardBytes, probe_docs: report.index.probeDocs, reused: report.index.reused },
     warm: roundAll({ ...warm, server_p50_ms: warmServer?.p50_ms, server_p95_ms: warmServer?.p95_ms, server_p99_ms: warmServer?.p99_ms, ...warmStages }),
     first_touch: roundAll({ ...latency(report.firstTouch), ...breakdown(report.firstTouch) }),
-    cold: { p50_ms: round(median(report.cold.map((c) => c.ms))), runs_ms: report.cold.map((c) => round(c.ms)), ...roundAll(breakdown(report.cold)) },
+    cold: { p50_ms: round(median(report.cold.map((c) => c.ms))), runs_ms: report.cold.map((c) => round(c.ms)), ...roundAll(breakdown(report.cold)), load_ms: loadSteps(report.cold) },
     healthz_p50_ms: round(median(report.healthzMs)),
     bytes_per_query: Math.round(bytes),
     bytes_frac: round(bytes / report.index.shardBytes, 4),
@@ -94,6 +105,7 @@ export function reportTable(report: BenchReport): string {
     ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
     ['first touch p50 / p95 (warm isolate, shards not yet read)', `${ms(f.p50_ms)} / ${ms(f.p95_ms)} ms; R2 ${ms(f.r2_ms)} ms mean`],
     [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],
+    ['cold index load by step (mean; overlapping steps each count whole)', Object.keys(c.load_ms).length ? Object.entries(c.load_ms).map(([k, v]) => `${k} ${ms(v)}`).join(', ') + ' ms' : 'not reported by this Worker'],
     ['read from R2 per query', `${mib(s.bytes_per_query)} = ${((s.bytes_frac ?? 0) * 100).toFixed(1)}% of the shard bytes (${s.shards_per_query} shards)`],
     ['exact in Node (model + brute force) p50 / p95', `${ms(s.exact.p50_ms)} / ${ms(s.exact.p95_ms)} ms (scoring alone ${ms(s.exact.score_ms)} ms mean); exact_ratio ${s.exact_ratio} (vs the Worker's p50), ${s.exact_ratio_http} (vs HTTP p50)`],
     ['exactRecall10 (Worker top 10 vs exact top 10)', `${s.exactRecall10}`],

@@ -6,6 +6,8 @@ import * as ort from 'onnxruntime-web/wasm'
 // at upload time: workerd refuses to compile WebAssembly from bytes while serving.
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm'
 
+import type { LoadTimings } from './server-timing.ts'
+
 export { Tensor } from 'onnxruntime-web/wasm'
 export type { InferenceSession } from 'onnxruntime-web/wasm'
 
@@ -21,19 +23,23 @@ let ortReady: Promise<void> | undefined
 // loader's instantiateWasm hook is out of reach. With wasmBinary set, the loader
 // calls WebAssembly.instantiate(bytes, imports); we answer exactly that call
 // (0 bytes can never be valid wasm) with an instance of the precompiled module.
-function patchInstantiate(): () => void {
+function patchInstantiate(timings: LoadTimings): () => void {
   const real = WebAssembly.instantiate
-  const patched = ((source: unknown, imports?: WebAssembly.Imports) =>
-    source instanceof Uint8Array && source.byteLength === 0
-      ? Promise.resolve({ instance: new WebAssembly.Instance(ortWasm, imports), module: ortWasm })
-      : (real as (...args: unknown[]) => Promise<unknown>).call(WebAssembly, source, imports)) as typeof real
+  const patched = ((source: unknown, imports?: WebAssembly.Imports) => {
+    if (!(source instanceof Uint8Array && source.byteLength === 0)) return (real as (...args: unknown[]) => Promise<unknown>).call(WebAssembly, source, imports)
+    const started = Date.now()
+    const instance = new WebAssembly.Instance(ortWasm, imports)
+    timings.wasm = Date.now() - started
+    return Promise.resolve({ instance, module: ortWasm })
+  }) as typeof real
   WebAssembly.instantiate = patched
   return () => {
     if (WebAssembly.instantiate === patched) WebAssembly.instantiate = real
   }
 }
 
-export async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+/** `timings.wasm` is set when this call instantiates ORT's WebAssembly (the isolate's first session). */
+export async function createSession(model: Uint8Array, timings: LoadTimings = {}): Promise<ort.InferenceSession> {
   if (ortReady) {
     await ortReady // concurrent first requests wait for the one-time init
     return ort.InferenceSession.create(model, sessionOptions)
@@ -43,7 +49,7 @@ export async function createSession(model: Uint8Array): Promise<ort.InferenceSes
   // A truthy wasmBinary makes ORT use the embedded loader and skip fetching the
   // .wasm; it is empty on purpose, as the marker patchInstantiate() answers.
   ort.env.wasm.wasmBinary = new Uint8Array(0)
-  const restore = patchInstantiate()
+  const restore = patchInstantiate(timings)
   // The backend initialises inside the first create(); the patch lives only that long.
   const first = ort.InferenceSession.create(model, sessionOptions)
   ortReady = first.then(
