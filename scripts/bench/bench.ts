@@ -16,7 +16,7 @@ import { cidKey, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFo
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
-import { peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
+import { cpuMs, peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
 import { DEFAULT_BUILD } from '../build/build-index.ts'
 
 /** The Worker's shard cache (src/worker/shard-cache.ts): a query set whose shards exceed it cannot stay resident. */
@@ -79,6 +79,8 @@ export interface BenchReport {
 export interface Measured {
   ms: number
   server?: ServerTiming
+  /** CPU time the workerd processes used while answering (cold runs only). */
+  cpuMs?: number
 }
 
 export async function runBench(options: BenchOptions, reporter: Reporter): Promise<BenchReport> {
@@ -144,7 +146,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     },
     warm: worker.warm.map(measured),
     firstTouch: worker.firstTouch.map(measured),
-    cold: worker.cold.map(measured),
+    cold: worker.cold.map((a, i) => ({ ...measured(a), cpuMs: worker.coldCpuMs[i] })),
     healthzMs: worker.healthz,
     exact: exact.map((e) => ({ modelMs: e.modelMs, scoreMs: e.scoreMs })),
     exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, exact[i].ids, 10)),
@@ -187,6 +189,7 @@ async function runExact(index: IndexFolder, texts: string[], k: number, reporter
 
 interface WorkerRun {
   cold: TimedAnswer[]
+  coldCpuMs: (number | undefined)[]
   firstTouch: TimedAnswer[]
   warm: TimedAnswer[]
   healthz: number[]
@@ -201,6 +204,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
   }
   await ensurePortFree(options.port)
   const cold: TimedAnswer[] = []
+  const coldCpuMs: (number | undefined)[] = []
   let server: DevServer | undefined
   let processes: WorkerProcesses = { worker: [] }
   try {
@@ -211,10 +215,15 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
       server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true })
       processes = workerProcesses(options.port)
       rssStartMiB = rssMiB(processes.worker)
+      const pids = [...processes.worker, ...(processes.proxy === undefined ? [] : [processes.proxy])]
+      const cpuBefore = cpuMs(pids)
       const answer = check(await timedSearch(server.url, texts[run % texts.length], options.k))
+      const cpuAfter = cpuMs(pids)
+      const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
       cold.push(answer)
+      coldCpuMs.push(cpu)
       const load = answer.server?.load ? `; load ${Object.entries(answer.server.load).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''
-      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms${load})` : ''}`)
+      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${cpu === undefined ? '' : `, workerd CPU ${cpu} ms`}${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms${load})` : ''}`)
     }
     if (!server) throw new Error('--cold-runs must be at least 1')
 
@@ -235,7 +244,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
       peakMiB: peakRssMiB(processes.worker),
       proxyPeakMiB: processes.proxy === undefined ? undefined : peakRssMiB([processes.proxy]),
     }
-    return { cold, firstTouch, warm, healthz, memory }
+    return { cold, coldCpuMs, firstTouch, warm, healthz, memory }
   } finally {
     if (server) await stopServer(server, options.port, processes)
   }
