@@ -16,6 +16,7 @@ import { cidKey, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFo
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
+import { isolateMemory, type IsolateMemory } from './isolate-memory.ts'
 import { cpuMs, peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
 import { DEFAULT_BUILD } from '../build/build-index.ts'
 
@@ -71,7 +72,15 @@ export interface BenchReport {
   /** Distinct shard bytes the whole query set touches (vs the Worker's shard cache). */
   workingSetBytes: number
   build?: { seconds: number; stages: Record<string, number> }
-  memory: { rssStartMiB?: number; rssEndMiB?: number; peakMiB?: number; proxyPeakMiB?: number }
+  memory: {
+    rssStartMiB?: number
+    rssEndMiB?: number
+    peakMiB?: number
+    proxyPeakMiB?: number
+    /** The isolate itself (inspector + /v1/index) right after the last cold query, and after the warm run. */
+    isolateFresh?: IsolateMemory
+    isolateEnd?: IsolateMemory
+  }
   notes: string[]
   seconds: Record<string, number>
 }
@@ -212,7 +221,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
     let rssStartMiB: number | undefined
     for (let run = 0; run < options.coldRuns; run++) {
       if (server) await stopServer(server, options.port, processes)
-      server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true })
+      server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true, inspectorPort: inspectorPortFor(options.port) })
       processes = workerProcesses(options.port)
       rssStartMiB = rssMiB(processes.worker)
       const pids = [...processes.worker, ...(processes.proxy === undefined ? [] : [processes.proxy])]
@@ -226,6 +235,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
       reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${cpu === undefined ? '' : `, workerd CPU ${cpu} ms`}${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms${load})` : ''}`)
     }
     if (!server) throw new Error('--cold-runs must be at least 1')
+    const isolateFresh = await measureIsolate(server.url, options.port, reporter)
 
     // Warm, on the last server: each query twice in a row; the second finds its shards in the isolate.
     const firstTouch: TimedAnswer[] = []
@@ -238,7 +248,10 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
     }
     stage.done(`${texts.length} queries × 2 over HTTP to ${server.url}/search (k=${options.k}, one at a time)`)
     const healthz = await timeHealthz(server.url, HEALTHZ_SAMPLES)
+    const isolateEnd = await measureIsolate(server.url, options.port, reporter)
     const memory = {
+      isolateFresh,
+      isolateEnd,
       rssStartMiB,
       rssEndMiB: rssMiB(processes.worker),
       peakMiB: peakRssMiB(processes.worker),
@@ -262,6 +275,18 @@ async function stopServer(server: DevServer, port: number, processes: WorkerProc
 }
 
 const HEALTHZ_SAMPLES = 50
+
+/** The inspector port next to the Worker's: 10 above it (8900 → 8910). */
+export const inspectorPortFor = (port: number) => (port + 10 <= 65535 ? port + 10 : port - 10)
+
+async function measureIsolate(url: string, port: number, reporter: Reporter): Promise<IsolateMemory | undefined> {
+  try {
+    return await isolateMemory(url, inspectorPortFor(port))
+  } catch (error) {
+    reporter.log(`isolate memory not measured: ${(error as Error).message}`)
+    return undefined
+  }
+}
 
 /** The HTTP floor: the cheapest route through the same client, proxy and runtime. */
 async function timeHealthz(baseUrl: string, samples: number): Promise<number[]> {

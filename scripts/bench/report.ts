@@ -6,6 +6,7 @@ import type { BenchReport, Measured } from './bench.ts'
 import { latencySummary, mean, median, type LatencySummary } from './stats.ts'
 import type { ServerTiming } from './timed-search.ts'
 import { LOAD_STEPS } from '../../src/worker/server-timing.ts'
+import { isolateTotalMiB, type IsolateMemory } from './isolate-memory.ts'
 
 const round = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits)
 
@@ -45,7 +46,14 @@ function roundAll<T extends Record<string, number | undefined>>(values: T): Reco
  * Worker's own Server-Timing total); stage times (`model_ms`, `r2_ms`,
  * `score_ms`, `index_ms`) are the Worker's, as means so they add up.
  */
+function isolateSummary(m: IsolateMemory | undefined) {
+  if (!m) return null
+  const mb = (bytes: number | undefined) => round(bytes === undefined ? undefined : bytes / 1048576, 1)
+  return { total_mb: round(isolateTotalMiB(m), 1), heap_used_mb: mb(m.heapUsedBytes), heap_total_mb: mb(m.heapTotalBytes), backing_store_mb: mb(m.backingStoreBytes), ort_wasm_mb: mb(m.ortMemoryBytes), shard_cache_mb: mb(m.shardCacheBytes), gc_first: m.collected }
+}
+
 export function benchSummary(report: BenchReport) {
+  const isolateEnd = report.memory.isolateEnd
   const warm = latency(report.warm)
   const warmServer = serverLatency(report.warm)
   const exact = latencySummary(report.exact.map((e) => e.modelMs + e.scoreMs))
@@ -76,8 +84,18 @@ export function benchSummary(report: BenchReport) {
     build_stages_s: build ? roundAll(build.stages) : null,
     docs_per_s: build ? round(report.docs / build.seconds, 0) : null,
     model_bytes: report.index.modelBytes,
-    peak_mem_mb: round(report.memory.peakMiB, 1),
-    mem: { rss_start_mb: round(report.memory.rssStartMiB, 1), rss_end_mb: round(report.memory.rssEndMiB, 1), proxy_peak_mb: round(report.memory.proxyPeakMiB, 1) },
+    // The isolate's memory after the run: V8 heap used + ArrayBuffer backing stores + ORT's WebAssembly memory
+    // (isolate-memory.ts); the workerd process's RSS peak when the inspector could not be read.
+    peak_mem_mb: round(isolateEnd ? isolateTotalMiB(isolateEnd) : report.memory.peakMiB, 1),
+    peak_mem_measure: isolateEnd ? 'isolate' : 'workerd_rss',
+    mem: {
+      rss_start_mb: round(report.memory.rssStartMiB, 1),
+      rss_end_mb: round(report.memory.rssEndMiB, 1),
+      rss_peak_mb: round(report.memory.peakMiB, 1),
+      proxy_peak_mb: round(report.memory.proxyPeakMiB, 1),
+      isolate_fresh: isolateSummary(report.memory.isolateFresh),
+      isolate_end: isolateSummary(isolateEnd),
+    },
     notes: report.notes,
   }
 }
@@ -91,6 +109,12 @@ export function reportJson(report: BenchReport): string {
 const ms = (x: number | null) => (x === null ? '-' : x < 10 ? x.toFixed(1) : x.toFixed(0))
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 2 : 1)} MiB`
 const int = (x: number) => x.toLocaleString('en-US')
+
+function isolateRow(fresh: ReturnType<typeof isolateSummary>, end: ReturnType<typeof isolateSummary>): string {
+  if (!end) return 'not measured (no inspector)'
+  const parts = (m: NonNullable<ReturnType<typeof isolateSummary>>) => `${m.total_mb} MiB = heap ${m.heap_used_mb} + backing stores ${m.backing_store_mb} + ORT wasm ${m.ort_wasm_mb ?? '?'} (shard cache ${m.shard_cache_mb ?? '?'} MiB)${m.gc_first ? '' : ', heap not collected first'}`
+  return `${fresh ? `after the first query ${parts(fresh)}; ` : ''}after the run ${parts(end)}`
+}
 
 /** A Markdown table, ready for the README's Performance section. */
 export function reportTable(report: BenchReport): string {
@@ -110,7 +134,8 @@ export function reportTable(report: BenchReport): string {
     ['exact in Node (model + brute force) p50 / p95', `${ms(s.exact.p50_ms)} / ${ms(s.exact.p95_ms)} ms (scoring alone ${ms(s.exact.score_ms)} ms mean); exact_ratio ${s.exact_ratio} (vs the Worker's p50), ${s.exact_ratio_http} (vs HTTP p50)`],
     ['exactRecall10 (Worker top 10 vs exact top 10)', `${s.exactRecall10}`],
     ['build', s.build_s === null ? 'not measured (index built outside gdr bench)' : `${int(s.build_s)} s, ${int(s.docs_per_s ?? 0)} docs/s: ${Object.entries(s.build_stages_s ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`],
-    ['Worker process memory (workerd RSS)', `${s.mem.rss_start_mb} MiB fresh → ${s.mem.rss_end_mb} MiB after the run; peak ${s.peak_mem_mb} MiB`],
+    ['Worker isolate memory (peak_mem_mb: V8 heap used + ArrayBuffer backing stores + ORT wasm memory, after the run)', isolateRow(s.mem.isolate_fresh, s.mem.isolate_end)],
+    ['workerd process memory (RSS: the whole runtime, incl. the local R2 simulator)', `${s.mem.rss_start_mb} MiB fresh → ${s.mem.rss_end_mb} MiB after the run; peak ${s.mem.rss_peak_mb} MiB`],
   ]
   const out = ['| what | measured |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]
   for (const note of s.notes) out.push(`note: ${note}`)

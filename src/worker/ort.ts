@@ -34,6 +34,7 @@ function patchInstantiate(timings: LoadTimings): () => void {
     const started = Date.now()
     const instance = new WebAssembly.Instance(ortWasm, imports)
     timings.wasm = Date.now() - started
+    wasmMemory = findMemory(imports, instance)
     return Promise.resolve({ instance, module: ortWasm })
   }) as typeof real
   WebAssembly.instantiate = patched
@@ -43,6 +44,19 @@ function patchInstantiate(timings: LoadTimings): () => void {
 }
 
 /** `timings.wasm` is set when this call instantiates ORT's WebAssembly (the isolate's first session). */
+/** ORT's WebAssembly memory (the loader creates it and imports it); undefined until the backend is up. */
+let wasmMemory: WebAssembly.Memory | undefined
+
+function findMemory(imports: WebAssembly.Imports | undefined, instance: WebAssembly.Instance): WebAssembly.Memory | undefined {
+  const candidates = [...Object.values(imports ?? {}).flatMap((module) => Object.values(module)), ...Object.values(instance.exports)]
+  return candidates.find((value): value is WebAssembly.Memory => value instanceof WebAssembly.Memory)
+}
+
+/** Bytes of ORT's WebAssembly memory in this isolate: the model's tensors, session buffers and everything ORT allocated (it never shrinks). */
+export function ortMemoryBytes(): number | undefined {
+  return wasmMemory?.buffer.byteLength
+}
+
 export async function createSession(model: Uint8Array, timings: LoadTimings = {}): Promise<ort.InferenceSession> {
   if (ortReady) {
     await ortReady // concurrent first requests wait for the one-time init

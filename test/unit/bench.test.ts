@@ -180,6 +180,17 @@ describe('gdr bench output', () => {
     expect(json.healthz_p50_ms).toBe(6)
   })
 
+  it('peak_mem_mb is the isolate (heap used + backing stores + ORT wasm) when the inspector was read, else the workerd RSS peak', () => {
+    const isolate = { heapUsedBytes: 10 * 1048576, heapTotalBytes: 16 * 1048576, backingStoreBytes: 5 * 1048576, ortMemoryBytes: 40 * 1048576, shardCacheBytes: 4 * 1048576, collected: true }
+    const json = benchSummary({ ...report, memory: { ...report.memory, isolateEnd: isolate } })
+    expect(json.peak_mem_mb).toBe(55)
+    expect(json.peak_mem_measure).toBe('isolate')
+    expect(json.mem.isolate_end).toMatchObject({ total_mb: 55, heap_used_mb: 10, backing_store_mb: 5, ort_wasm_mb: 40, shard_cache_mb: 4 })
+    expect(json.mem.rss_peak_mb).toBe(320.1)
+    expect(benchSummary(report).peak_mem_measure).toBe('workerd_rss')
+    expect(reportTable({ ...report, memory: { ...report.memory, isolateEnd: isolate } })).toContain('55 MiB = heap 10 + backing stores 5 + ORT wasm 40')
+  })
+
   it('without a build record or Server-Timing the keys stay, as null', () => {
     const json = benchSummary({ ...report, build: undefined, warm: report.warm.map((w) => ({ ms: w.ms })) })
     expect(json.build_s).toBeNull()
