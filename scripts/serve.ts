@@ -19,8 +19,10 @@ export function wranglerBin(): string {
   return join(dirname(packageJson), 'bin', 'wrangler.js')
 }
 
-export async function startDevServer(options: { port: number; indexName: string; quiet?: boolean }): Promise<DevServer> {
+/** `inspectorPort`: where wrangler exposes the Worker's DevTools inspector (default: wrangler's choice). */
+export async function startDevServer(options: { port: number; indexName: string; quiet?: boolean; inspectorPort?: number }): Promise<DevServer> {
   const args = [wranglerBin(), 'dev', '--config', WRANGLER_CONFIG, '--port', String(options.port), '--ip', '127.0.0.1', '--var', `INDEX_NAME:${options.indexName}`, '--show-interactive-dev-session=false']
+  if (options.inspectorPort !== undefined) args.push('--inspector-port', String(options.inspectorPort))
   // process.execPath: the Node running us, which bin/gdr.js guarantees is 22+ (wrangler needs it).
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,

@@ -10,13 +10,14 @@ import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
 import { stageClock, type Reporter } from '../progress.ts'
 import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
-import { stopServer } from '../eval/eval.ts'
+import { stopServer as stopDevServer } from '../eval/eval.ts'
 import { overlapAt } from '../eval/metrics.ts'
 import { cidKey, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
-import { peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
+import { isolateMemory, type IsolateMemory } from './isolate-memory.ts'
+import { cpuMs, peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
 import { DEFAULT_BUILD, HELD_OUT_FILE } from '../build/build-index.ts'
 
 /** The Worker's shard cache (src/worker/shard-cache.ts): a query set whose shards exceed it cannot stay resident. */
@@ -72,7 +73,15 @@ export interface BenchReport {
   /** Distinct shard bytes the whole query set touches (vs the Worker's shard cache). */
   workingSetBytes: number
   build?: { seconds: number; stages: Record<string, number> }
-  memory: { rssStartMiB?: number; rssEndMiB?: number; peakMiB?: number; proxyPeakMiB?: number }
+  memory: {
+    rssStartMiB?: number
+    rssEndMiB?: number
+    peakMiB?: number
+    proxyPeakMiB?: number
+    /** The isolate itself (inspector + /v1/index) right after the last cold query, and after the warm run. */
+    isolateFresh?: IsolateMemory
+    isolateEnd?: IsolateMemory
+  }
   notes: string[]
   seconds: Record<string, number>
 }
@@ -80,6 +89,8 @@ export interface BenchReport {
 export interface Measured {
   ms: number
   server?: ServerTiming
+  /** CPU time the workerd processes used while answering (cold runs only). */
+  cpuMs?: number
 }
 
 export async function runBench(options: BenchOptions, reporter: Reporter): Promise<BenchReport> {
@@ -150,7 +161,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     },
     warm: worker.warm.map(measured),
     firstTouch: worker.firstTouch.map(measured),
-    cold: worker.cold.map(measured),
+    cold: worker.cold.map((a, i) => ({ ...measured(a), cpuMs: worker.coldCpuMs[i] })),
     healthzMs: worker.healthz,
     exact: exact.map((e) => ({ modelMs: e.modelMs, scoreMs: e.scoreMs })),
     exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, exact[i].ids, 10)),
@@ -193,6 +204,7 @@ async function runExact(index: IndexFolder, texts: string[], k: number, reporter
 
 interface WorkerRun {
   cold: TimedAnswer[]
+  coldCpuMs: (number | undefined)[]
   firstTouch: TimedAnswer[]
   warm: TimedAnswer[]
   healthz: number[]
@@ -207,21 +219,29 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
   }
   await ensurePortFree(options.port)
   const cold: TimedAnswer[] = []
+  const coldCpuMs: (number | undefined)[] = []
   let server: DevServer | undefined
+  let processes: WorkerProcesses = { worker: [] }
   try {
     // Cold: a fresh wrangler dev (new workerd process, new isolate) per run; its first search loads pointer, manifest, model and shards from R2.
-    let processes: WorkerProcesses = { worker: [] }
     let rssStartMiB: number | undefined
     for (let run = 0; run < options.coldRuns; run++) {
-      if (server) await stopServer(server)
-      server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true })
+      if (server) await stopServer(server, options.port, processes)
+      server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true, inspectorPort: inspectorPortFor(options.port) })
       processes = workerProcesses(options.port)
       rssStartMiB = rssMiB(processes.worker)
+      const pids = [...processes.worker, ...(processes.proxy === undefined ? [] : [processes.proxy])]
+      const cpuBefore = cpuMs(pids)
       const answer = check(await timedSearch(server.url, texts[run % texts.length], options.k))
+      const cpuAfter = cpuMs(pids)
+      const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
       cold.push(answer)
-      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms)` : ''}`)
+      coldCpuMs.push(cpu)
+      const load = answer.server?.load ? `; load ${Object.entries(answer.server.load).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''
+      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${cpu === undefined ? '' : `, workerd CPU ${cpu} ms`}${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms${load})` : ''}`)
     }
     if (!server) throw new Error('--cold-runs must be at least 1')
+    const isolateFresh = await measureIsolate(server.url, options.port, reporter)
 
     // Warm, on the last server: each query twice in a row; the second finds its shards in the isolate.
     const firstTouch: TimedAnswer[] = []
@@ -234,19 +254,45 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
     }
     stage.done(`${texts.length} queries × 2 over HTTP to ${server.url}/search (k=${options.k}, one at a time)`)
     const healthz = await timeHealthz(server.url, HEALTHZ_SAMPLES)
+    const isolateEnd = await measureIsolate(server.url, options.port, reporter)
     const memory = {
+      isolateFresh,
+      isolateEnd,
       rssStartMiB,
       rssEndMiB: rssMiB(processes.worker),
       peakMiB: peakRssMiB(processes.worker),
       proxyPeakMiB: processes.proxy === undefined ? undefined : peakRssMiB([processes.proxy]),
     }
-    return { cold, firstTouch, warm, healthz, memory }
+    return { cold, coldCpuMs, firstTouch, warm, healthz, memory }
   } finally {
-    if (server) await stopServer(server)
+    if (server) await stopServer(server, options.port, processes)
   }
 }
 
+/** Stops wrangler and waits until its workerd processes are gone: they can outlive it briefly, holding the port the next run needs. */
+async function stopServer(server: DevServer, port: number, processes: WorkerProcesses): Promise<void> {
+  await stopDevServer(server)
+  const pids = [processes.proxy, ...processes.worker].filter((p): p is number => p !== undefined)
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    if (pids.every((pid) => !existsSync(`/proc/${pid}`))) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`wrangler dev on port ${port} stopped, but its workerd (pids ${pids.join(', ')}) is still running after 15 s`)
+}
+
 const HEALTHZ_SAMPLES = 50
+
+/** The inspector port next to the Worker's: 10 above it (8900 → 8910). */
+export const inspectorPortFor = (port: number) => (port + 10 <= 65535 ? port + 10 : port - 10)
+
+async function measureIsolate(url: string, port: number, reporter: Reporter): Promise<IsolateMemory | undefined> {
+  try {
+    return await isolateMemory(url, inspectorPortFor(port))
+  } catch (error) {
+    reporter.log(`isolate memory not measured: ${(error as Error).message}`)
+    return undefined
+  }
+}
 
 /** The HTTP floor: the cheapest route through the same client, proxy and runtime. */
 async function timeHealthz(baseUrl: string, samples: number): Promise<number[]> {

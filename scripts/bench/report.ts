@@ -5,6 +5,8 @@ import { basename } from 'node:path'
 import type { BenchReport, Measured } from './bench.ts'
 import { latencySummary, mean, median, type LatencySummary } from './stats.ts'
 import type { ServerTiming } from './timed-search.ts'
+import { LOAD_STEPS } from '../../src/worker/server-timing.ts'
+import { isolateTotalMiB, type IsolateMemory } from './isolate-memory.ts'
 
 const round = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits)
 
@@ -20,12 +22,34 @@ function serverLatency(samples: Measured[]): LatencySummary | undefined {
 /** Mean of each stage the Worker reported (means add up to the mean total; p50s would not). */
 function breakdown(samples: Measured[]) {
   const withServer = samples.filter((s) => s.server).map((s) => s.server!)
-  const stage = (name: keyof ServerTiming) => (withServer.length ? mean(withServer.map((t) => t[name])) : undefined)
+  const stage = (name: Exclude<keyof ServerTiming, 'load'>) => (withServer.length ? mean(withServer.map((t) => t[name])) : undefined)
   return { index_ms: stage('index'), model_ms: stage('model'), r2_ms: stage('r2'), score_ms: stage('score'), server_ms: stage('total') }
+}
+
+/** Mean of each index-load step (Server-Timing `load-<step>`) over the answers that carried it. */
+function loadSteps(samples: Measured[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {}
+  for (const step of LOAD_STEPS) {
+    const values = samples.map((s) => s.server?.load?.[step]).filter((v): v is number => v !== undefined)
+    if (values.length) out[step] = round(mean(values))
+  }
+  return out
 }
 
 function roundAll<T extends Record<string, number | undefined>>(values: T): Record<keyof T, number | null> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v)])) as Record<keyof T, number | null>
+}
+
+const QUERY_SOURCE = {
+  file: 'from the file',
+  'held-out': 'random 3–10-word spans of documents the build held out of training',
+  pseudo: 'random 3–10-word spans of sampled documents, trained on',
+} as const
+
+function isolateSummary(m: IsolateMemory | undefined) {
+  if (!m) return null
+  const mb = (bytes: number | undefined) => round(bytes === undefined ? undefined : bytes / 1048576, 1)
+  return { total_mb: round(isolateTotalMiB(m), 1), heap_used_mb: mb(m.heapUsedBytes), heap_total_mb: mb(m.heapTotalBytes), backing_store_mb: mb(m.backingStoreBytes), ort_wasm_mb: mb(m.ortMemoryBytes), shard_cache_mb: mb(m.shardCacheBytes), gc_first: m.collected }
 }
 
 /**
@@ -34,13 +58,8 @@ function roundAll<T extends Record<string, number | undefined>>(values: T): Reco
  * Worker's own Server-Timing total); stage times (`model_ms`, `r2_ms`,
  * `score_ms`, `index_ms`) are the Worker's, as means so they add up.
  */
-const QUERY_SOURCE = {
-  file: 'from the file',
-  'held-out': 'random 3–10-word spans of documents the build held out of training',
-  pseudo: 'random 3–10-word spans of sampled documents, trained on',
-} as const
-
 export function benchSummary(report: BenchReport) {
+  const isolateEnd = report.memory.isolateEnd
   const warm = latency(report.warm)
   const warmServer = serverLatency(report.warm)
   const exact = latencySummary(report.exact.map((e) => e.modelMs + e.scoreMs))
@@ -56,7 +75,7 @@ export function benchSummary(report: BenchReport) {
     index: { dir: report.index.dir, version: report.index.version, shards: report.index.shards, shard_bytes: report.index.shardBytes, probe_docs: report.index.probeDocs, reused: report.index.reused },
     warm: roundAll({ ...warm, server_p50_ms: warmServer?.p50_ms, server_p95_ms: warmServer?.p95_ms, server_p99_ms: warmServer?.p99_ms, ...warmStages }),
     first_touch: roundAll({ ...latency(report.firstTouch), ...breakdown(report.firstTouch) }),
-    cold: { p50_ms: round(median(report.cold.map((c) => c.ms))), runs_ms: report.cold.map((c) => round(c.ms)), ...roundAll(breakdown(report.cold)) },
+    cold: { p50_ms: round(median(report.cold.map((c) => c.ms))), runs_ms: report.cold.map((c) => round(c.ms)), ...roundAll(breakdown(report.cold)), load_ms: loadSteps(report.cold), cpu_p50_ms: round(median(report.cold.flatMap((c) => (c.cpuMs === undefined ? [] : [c.cpuMs])))) },
     healthz_p50_ms: round(median(report.healthzMs)),
     bytes_per_query: Math.round(bytes),
     bytes_frac: round(bytes / report.index.shardBytes, 4),
@@ -71,8 +90,18 @@ export function benchSummary(report: BenchReport) {
     build_stages_s: build ? roundAll(build.stages) : null,
     docs_per_s: build ? round(report.docs / build.seconds, 0) : null,
     model_bytes: report.index.modelBytes,
-    peak_mem_mb: round(report.memory.peakMiB, 1),
-    mem: { rss_start_mb: round(report.memory.rssStartMiB, 1), rss_end_mb: round(report.memory.rssEndMiB, 1), proxy_peak_mb: round(report.memory.proxyPeakMiB, 1) },
+    // The isolate's memory after the run: V8 heap used + ArrayBuffer backing stores + ORT's WebAssembly memory
+    // (isolate-memory.ts); the workerd process's RSS peak when the inspector could not be read.
+    peak_mem_mb: round(isolateEnd ? isolateTotalMiB(isolateEnd) : report.memory.peakMiB, 1),
+    peak_mem_measure: isolateEnd ? 'isolate' : 'workerd_rss',
+    mem: {
+      rss_start_mb: round(report.memory.rssStartMiB, 1),
+      rss_end_mb: round(report.memory.rssEndMiB, 1),
+      rss_peak_mb: round(report.memory.peakMiB, 1),
+      proxy_peak_mb: round(report.memory.proxyPeakMiB, 1),
+      isolate_fresh: isolateSummary(report.memory.isolateFresh),
+      isolate_end: isolateSummary(isolateEnd),
+    },
     notes: report.notes,
   }
 }
@@ -87,6 +116,12 @@ const ms = (x: number | null) => (x === null ? '-' : x < 10 ? x.toFixed(1) : x.t
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 2 : 1)} MiB`
 const int = (x: number) => x.toLocaleString('en-US')
 
+function isolateRow(fresh: ReturnType<typeof isolateSummary>, end: ReturnType<typeof isolateSummary>): string {
+  if (!end) return 'not measured (no inspector)'
+  const parts = (m: NonNullable<ReturnType<typeof isolateSummary>>) => `${m.total_mb} MiB = heap ${m.heap_used_mb} + backing stores ${m.backing_store_mb} + ORT wasm ${m.ort_wasm_mb ?? '?'} (shard cache ${m.shard_cache_mb ?? '?'} MiB)${m.gc_first ? '' : ', heap not collected first'}`
+  return `${fresh ? `after the first query ${parts(fresh)}; ` : ''}after the run ${parts(end)}`
+}
+
 /** A Markdown table, ready for the README's Performance section. */
 export function reportTable(report: BenchReport): string {
   const s = benchSummary(report)
@@ -99,12 +134,14 @@ export function reportTable(report: BenchReport): string {
     ['warm latency p50 / p95 / p99 (HTTP, shards in the isolate)', `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
     ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
     ['first touch p50 / p95 (warm isolate, shards not yet read)', `${ms(f.p50_ms)} / ${ms(f.p95_ms)} ms; R2 ${ms(f.r2_ms)} ms mean`],
-    [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],
+    [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); workerd CPU ${ms(c.cpu_p50_ms)} ms median; in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],
+    ['cold index load by step (mean; overlapping steps each count whole)', Object.keys(c.load_ms).length ? Object.entries(c.load_ms).map(([k, v]) => `${k} ${ms(v)}`).join(', ') + ' ms' : 'not reported by this Worker'],
     ['read from R2 per query', `${mib(s.bytes_per_query)} = ${((s.bytes_frac ?? 0) * 100).toFixed(1)}% of the shard bytes (${s.shards_per_query} shards)`],
     ['exact in Node (model + brute force) p50 / p95', `${ms(s.exact.p50_ms)} / ${ms(s.exact.p95_ms)} ms (scoring alone ${ms(s.exact.score_ms)} ms mean); exact_ratio ${s.exact_ratio} (vs the Worker's p50), ${s.exact_ratio_http} (vs HTTP p50)`],
     ['exactRecall10 (Worker top 10 vs exact top 10)', `${s.exactRecall10}`],
     ['build', s.build_s === null ? 'not measured (index built outside gdr bench)' : `${int(s.build_s)} s, ${int(s.docs_per_s ?? 0)} docs/s: ${Object.entries(s.build_stages_s ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`],
-    ['Worker process memory (workerd RSS)', `${s.mem.rss_start_mb} MiB fresh → ${s.mem.rss_end_mb} MiB after the run; peak ${s.peak_mem_mb} MiB`],
+    ['Worker isolate memory (peak_mem_mb: V8 heap used + ArrayBuffer backing stores + ORT wasm memory, after the run)', isolateRow(s.mem.isolate_fresh, s.mem.isolate_end)],
+    ['workerd process memory (RSS: the whole runtime, incl. the local R2 simulator)', `${s.mem.rss_start_mb} MiB fresh → ${s.mem.rss_end_mb} MiB after the run; peak ${s.mem.rss_peak_mb} MiB`],
   ]
   const out = ['| what | measured |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]
   for (const note of s.notes) out.push(`note: ${note}`)

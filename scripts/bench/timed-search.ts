@@ -1,12 +1,16 @@
 // One search against the Worker, timed from the client, with the Worker's own
 // breakdown from its Server-Timing header (src/worker/server-timing.ts).
 
+import { LOAD_STEPS, type LoadTimings } from '../../src/worker/server-timing.ts'
+
 export interface ServerTiming {
   index: number
   model: number
   r2: number
   score: number
   total: number
+  /** The `load-<step>` entries: only on answers that waited for the isolate's first index load. */
+  load?: LoadTimings
 }
 
 /** `name;dur=1.5, other;dur=2` → {name: 1.5, other: 2}; entries without a duration are left out. */
@@ -20,11 +24,13 @@ export function parseServerTiming(header: string | null): Record<string, number>
   return out
 }
 
-function serverTimingOf(header: string | null): ServerTiming | undefined {
+export function serverTimingOf(header: string | null): ServerTiming | undefined {
   const t = parseServerTiming(header)
   const names = ['index', 'model', 'r2', 'score', 'total'] as const
   if (!names.every((n) => n in t)) return undefined
-  return { index: t.index, model: t.model, r2: t.r2, score: t.score, total: t.total }
+  const load: LoadTimings = {}
+  for (const step of LOAD_STEPS) if (`load-${step}` in t) load[step] = t[`load-${step}`]
+  return { index: t.index, model: t.model, r2: t.r2, score: t.score, total: t.total, ...(Object.keys(load).length ? { load } : {}) }
 }
 
 export interface TimedAnswer {

@@ -3,6 +3,7 @@
 // the process is the best available measure: it includes the runtime itself
 // (a fixed few hundred MiB), hence the growth over a fresh process is reported too.
 
+import { readFileSync } from 'node:fs'
 import { readStatus, servingProcesses } from '../load.ts'
 
 export interface WorkerProcesses {
@@ -27,3 +28,24 @@ const sumMiB = (pids: readonly number[], field: 'VmRSS' | 'VmHWM') => {
 export const rssMiB = (pids: readonly number[]) => sumMiB(pids, 'VmRSS')
 /** The kernel's high-water mark of resident memory over the process's life, MiB. */
 export const peakRssMiB = (pids: readonly number[]) => sumMiB(pids, 'VmHWM')
+
+/**
+ * CPU time (user + system) the processes have used so far, ms, from /proc/<pid>/stat
+ * (clock ticks of 10 ms on Linux); undefined off Linux or when a process is gone.
+ * Unlike wall time it barely moves with other load on the machine, so the cold
+ * query's CPU compares runs on a busy machine.
+ */
+export function cpuMs(pids: readonly number[]): number | undefined {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      return undefined
+    }
+  }
+  return pids.length === 0 ? undefined : ticks * 10
+}

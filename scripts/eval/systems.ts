@@ -48,7 +48,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
     centroids.set(entry.node, centroid(shard))
   }
   ort.env.wasm.numThreads = 1
-  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' })
+  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'basic' }) // as the Worker's session (src/worker/ort.ts)
   return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, session }
 }
 

@@ -94,16 +94,17 @@ export function decodeShard(bytes: Uint8Array): Shard {
     if (!(r[field] instanceof Uint8Array)) throw new ShardDecodeError(`shard ${field} must be binary`)
     if (field !== 'vectors' && field !== 'postingWeights' && (r[field] as Uint8Array).byteLength % 4 !== 0) throw new ShardDecodeError(`shard ${field} is truncated`)
   }
-  const vectorBytes = r.vectors as Uint8Array
-  // Int8 needs no alignment, so the vectors are a view, not a copy.
-  const vectors = new Int8Array(vectorBytes.buffer, vectorBytes.byteOffset, vectorBytes.byteLength)
+  // Copies, not views into `bytes`: a view would keep the whole encoded shard (its
+  // strings already decoded into ids/titles/snippets) alive as long as the shard is cached.
+  // (new Uint8Array(typed array) copies; Node's Buffer#slice would not.)
+  const vectors = new Int8Array(new Uint8Array(r.vectors as Uint8Array).buffer)
   const scales = readFloat32(r.scales as Uint8Array)
   const postings: ShardPostings = {
     terms: readUint32(r.terms as Uint8Array),
     idf: readFloat32(r.idf as Uint8Array),
     postingStart: readUint32(r.postingStart as Uint8Array),
     rows: readUint32(r.postingRows as Uint8Array),
-    weights: r.postingWeights as Uint8Array,
+    weights: new Uint8Array(r.postingWeights as Uint8Array),
   }
   const shard: Shard = { cid, dims: dims as number, ids, titles, snippets, vectors, scales, postings }
   try {

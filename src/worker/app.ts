@@ -7,7 +7,9 @@ import type { Env } from './env.ts'
 import { errorBody, ServiceError } from './errors.ts'
 import { apiKeyCheck, bodySizeLimit, corsPolicy } from './access.ts'
 import { acquireIndex, currentIndex } from './index-store.ts'
+import { ortMemoryBytes } from './ort.ts'
 import { search } from './search.ts'
+import { cachedShardBytes, cachedShardKeys } from './shard-cache.ts'
 import { parseGetParams, parsePostParams, type SearchParams } from './search-params.ts'
 import { serverTimingHeader, type SearchTimings } from './server-timing.ts'
 import { settingsOf } from './settings.ts'
@@ -31,6 +33,8 @@ app.get('/v1/index', async (c) => {
     shards: manifest.shards.length,
     createdAt: manifest.createdAt,
     publishedAt: pointer.publishedAt,
+    // What this isolate holds beyond the JS heap (gdr bench adds V8's heap figures from the inspector).
+    isolate: { ortMemoryBytes: ortMemoryBytes() ?? null, shardCacheBytes: cachedShardBytes(), shardsCached: cachedShardKeys().length },
   })
 })
 
@@ -65,7 +69,7 @@ async function answer(c: Context<{ Bindings: Env }>, params: SearchParams, shard
   try {
     const timings: SearchTimings = { modelMs: 0, r2Ms: 0, scoreMs: 0 }
     const body = await search(c.env, lease.index, { q: params.q, k: params.k, shardTimeoutMs, timings })
-    c.header('Server-Timing', serverTimingHeader(indexMs, timings))
+    c.header('Server-Timing', serverTimingHeader(indexMs, timings, lease.load))
     return body
   } finally {
     lease.done()

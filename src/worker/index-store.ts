@@ -16,6 +16,7 @@ import { sha256Hex } from '../core/shard-codec.ts'
 import { createSession, type InferenceSession } from './ort.ts'
 import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
+import type { LoadTimings } from './server-timing.ts'
 
 export interface LoadedIndex {
   name: string
@@ -27,6 +28,8 @@ export interface LoadedIndex {
   /** R2 key prefix of this version; shard keys are relative to it. */
   prefix: string
   shardByNode: Map<number, ShardEntry>
+  /** How long each step of loading this version took (Server-Timing of the requests that waited for it). */
+  loadTimings: LoadTimings
 }
 
 type WaitUntil = Pick<ExecutionContext, 'waitUntil'>
@@ -71,6 +74,8 @@ export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedInd
 /** A version held for one request: its session stays usable until `done()`, even if a newer version is swapped in meanwhile. */
 export interface Lease {
   index: LoadedIndex
+  /** Set when this request waited for the isolate's first load: that load's steps. */
+  load?: LoadTimings
   done(): void
 }
 
@@ -84,14 +89,15 @@ export async function acquireIndex(env: Env, ctx?: WaitUntil): Promise<Lease> {
   if (picked) return hold(picked)
   const loaded = await firstLoad(env, settings)
   // Picked and held in one synchronous step: nothing can replace it in between.
-  return hold(served.get(settings.pointerKey)?.index ?? loaded)
+  return hold(served.get(settings.pointerKey)?.index ?? loaded, loaded.loadTimings)
 }
 
-function hold(index: LoadedIndex): Lease {
+function hold(index: LoadedIndex, load?: LoadTimings): Lease {
   holders.set(index, (holders.get(index) ?? 0) + 1)
   let released = false
   return {
     index,
+    load,
     done: () => {
       if (released) return
       released = true
@@ -131,9 +137,10 @@ function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
   if (!loading) {
     loading = (async () => {
       try {
-        const pointer = await readPointer(env, settings)
+        const timings: LoadTimings = {}
+        const pointer = await step(timings, 'pointer', readPointer(env, settings))
         if (!pointer) throw new ServiceError(503, 'index_unavailable', `no index published under "${settings.name}" (missing ${key})`)
-        const index = await loadVersion(env, settings, pointer)
+        const index = await loadVersion(env, settings, pointer, timings)
         served.set(key, { index, checkedAt: Date.now() })
         firstLoadFailures.delete(key)
         return index
@@ -182,18 +189,43 @@ async function readPointer(env: Env, settings: Settings): Promise<Pointer | null
   return parsed.data
 }
 
-async function loadVersion(env: Env, settings: Settings, pointer: Pointer): Promise<LoadedIndex> {
+/** Awaits `work`, recording in `timings[name]` how long it took from now. */
+async function step<T>(timings: LoadTimings, name: keyof LoadTimings, work: Promise<T>): Promise<T> {
+  const started = Date.now()
+  try {
+    return await work
+  } finally {
+    timings[name] = Date.now() - started
+  }
+}
+
+function timeSync<T>(timings: LoadTimings, name: keyof LoadTimings, work: () => T): T {
+  const started = Date.now()
+  try {
+    return work()
+  } finally {
+    timings[name] = Date.now() - started
+  }
+}
+
+async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timings: LoadTimings = {}): Promise<LoadedIndex> {
   // The prefix, and so every shard cache key, is derived from the version: a pointer elsewhere would break that.
   if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
     throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
   }
-  const manifestObject = await withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`)
-  if (!manifestObject) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
-  const manifest = parseManifest(await manifestObject.json())
+  const manifestText = await step(
+    timings,
+    'manifest',
+    withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`).then((object) => {
+      if (!object) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
+      return object.text()
+    }),
+  )
+  const manifest = timeSync(timings, 'parse', () => parseManifest(JSON.parse(manifestText)))
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
   const prefix = keys.versionPrefix(settings.name, manifest.version)
-  const modelBytes = await readVerified(env, prefix + manifest.model.key, manifest.model.sha256)
-  const session = await createSession(modelBytes)
+  const modelBytes = await readVerified(env, prefix + manifest.model.key, manifest.model.sha256, timings)
+  const session = await step(timings, 'session', createSession(modelBytes, timings))
   return {
     name: settings.name,
     pointer,
@@ -202,6 +234,7 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer): Prom
     session,
     prefix,
     shardByNode: new Map(manifest.shards.map((s) => [s.node, s])),
+    loadTimings: timings,
   }
 }
 
@@ -220,15 +253,19 @@ function asServiceError(error: unknown): ServiceError {
 }
 
 /** Reads an object and checks it against the manifest's digest. */
-export async function readVerified(env: Env, key: string, sha256: string): Promise<Uint8Array> {
-  const bytes = await withDeadline(
+export async function readVerified(env: Env, key: string, sha256: string, timings: LoadTimings = {}): Promise<Uint8Array> {
+  const bytes = await step(
+    timings,
+    'model',
+    withDeadline(
     env.INDEX.get(key).then(async (object) => {
       if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
       return new Uint8Array(await object.arrayBuffer())
     }),
-    `object ${key}`,
+      `object ${key}`,
+    ),
   )
-  const actual = await sha256Hex(bytes)
+  const actual = await step(timings, 'verify', sha256Hex(bytes))
   if (actual !== sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
   return bytes
 }

@@ -6,12 +6,18 @@ import * as ort from 'onnxruntime-web/wasm'
 // at upload time: workerd refuses to compile WebAssembly from bytes while serving.
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm'
 
+import type { LoadTimings } from './server-timing.ts'
+
 export { Tensor } from 'onnxruntime-web/wasm'
 export type { InferenceSession } from 'onnxruntime-web/wasm'
 
+// 'basic' (constant folding, redundant nodes) rather than 'all': the extended and
+// layout passes find nothing to fuse in this small graph (warm inference the same,
+// ~0.4 ms in Node), but running them, and the kernels they pick, costs the
+// isolate's first query ~250 ms more workerd CPU (npm 186K: 520-560 vs 750-900 ms).
 const sessionOptions: ort.InferenceSession.SessionOptions = {
   executionProviders: ['wasm'],
-  graphOptimizationLevel: 'all',
+  graphOptimizationLevel: 'basic',
 }
 
 /** Resolved once the WASM backend is up in this isolate. */
@@ -21,19 +27,37 @@ let ortReady: Promise<void> | undefined
 // loader's instantiateWasm hook is out of reach. With wasmBinary set, the loader
 // calls WebAssembly.instantiate(bytes, imports); we answer exactly that call
 // (0 bytes can never be valid wasm) with an instance of the precompiled module.
-function patchInstantiate(): () => void {
+function patchInstantiate(timings: LoadTimings): () => void {
   const real = WebAssembly.instantiate
-  const patched = ((source: unknown, imports?: WebAssembly.Imports) =>
-    source instanceof Uint8Array && source.byteLength === 0
-      ? Promise.resolve({ instance: new WebAssembly.Instance(ortWasm, imports), module: ortWasm })
-      : (real as (...args: unknown[]) => Promise<unknown>).call(WebAssembly, source, imports)) as typeof real
+  const patched = ((source: unknown, imports?: WebAssembly.Imports) => {
+    if (!(source instanceof Uint8Array && source.byteLength === 0)) return (real as (...args: unknown[]) => Promise<unknown>).call(WebAssembly, source, imports)
+    const started = Date.now()
+    const instance = new WebAssembly.Instance(ortWasm, imports)
+    timings.wasm = Date.now() - started
+    wasmMemory = findMemory(imports, instance)
+    return Promise.resolve({ instance, module: ortWasm })
+  }) as typeof real
   WebAssembly.instantiate = patched
   return () => {
     if (WebAssembly.instantiate === patched) WebAssembly.instantiate = real
   }
 }
 
-export async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+/** `timings.wasm` is set when this call instantiates ORT's WebAssembly (the isolate's first session). */
+/** ORT's WebAssembly memory (the loader creates it and imports it); undefined until the backend is up. */
+let wasmMemory: WebAssembly.Memory | undefined
+
+function findMemory(imports: WebAssembly.Imports | undefined, instance: WebAssembly.Instance): WebAssembly.Memory | undefined {
+  const candidates = [...Object.values(imports ?? {}).flatMap((module) => Object.values(module)), ...Object.values(instance.exports)]
+  return candidates.find((value): value is WebAssembly.Memory => value instanceof WebAssembly.Memory)
+}
+
+/** Bytes of ORT's WebAssembly memory in this isolate: the model's tensors, session buffers and everything ORT allocated (it never shrinks). */
+export function ortMemoryBytes(): number | undefined {
+  return wasmMemory?.buffer.byteLength
+}
+
+export async function createSession(model: Uint8Array, timings: LoadTimings = {}): Promise<ort.InferenceSession> {
   if (ortReady) {
     await ortReady // concurrent first requests wait for the one-time init
     return ort.InferenceSession.create(model, sessionOptions)
@@ -43,7 +67,7 @@ export async function createSession(model: Uint8Array): Promise<ort.InferenceSes
   // A truthy wasmBinary makes ORT use the embedded loader and skip fetching the
   // .wasm; it is empty on purpose, as the marker patchInstantiate() answers.
   ort.env.wasm.wasmBinary = new Uint8Array(0)
-  const restore = patchInstantiate()
+  const restore = patchInstantiate(timings)
   // The backend initialises inside the first create(); the patch lives only that long.
   const first = ort.InferenceSession.create(model, sessionOptions)
   ortReady = first.then(

@@ -11,8 +11,36 @@ export interface SearchTimings {
   scoreMs: number
 }
 
-/** `index`: getting the loaded index (pointer, manifest, model from R2 on an isolate's first request; ≈ 0 after). */
-export function serverTimingHeader(indexMs: number, search: SearchTimings): string {
+/**
+ * Steps of loading an index version (index-store.ts), in milliseconds, each
+ * from its own start to its own end: steps that overlap in time each count
+ * whole, so they need not add up to `index`.
+ */
+export interface LoadTimings {
+  /** GET the pointer and parse it. */
+  pointer?: number
+  /** GET the manifest and read its body. */
+  manifest?: number
+  /** JSON.parse + schema validation + tree checks of the manifest. */
+  parse?: number
+  /** GET the model and read its bytes. */
+  model?: number
+  /** sha256 of the model bytes. */
+  verify?: number
+  /** Instantiating ORT's WebAssembly module (first load of an isolate only). */
+  wasm?: number
+  /** InferenceSession.create: ORT backend init (incl. `wasm`), model copy, graph build and optimisation. */
+  session?: number
+}
+
+export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'wasm', 'session'] as const satisfies readonly (keyof LoadTimings)[]
+
+/**
+ * `index`: getting the loaded index (pointer, manifest, model from R2 on an isolate's first request; ≈ 0 after).
+ * `load`: given only to the requests that waited for a load, which then also get one `load-<step>` entry per step.
+ */
+export function serverTimingHeader(indexMs: number, search: SearchTimings, load?: LoadTimings): string {
   const total = indexMs + search.modelMs + search.r2Ms + search.scoreMs
-  return `index;dur=${indexMs}, model;dur=${search.modelMs}, r2;dur=${search.r2Ms}, score;dur=${search.scoreMs}, total;dur=${total}`
+  const steps = load ? LOAD_STEPS.filter((step) => load[step] !== undefined).map((step) => `, load-${step};dur=${load[step]}`) : []
+  return `index;dur=${indexMs}, model;dur=${search.modelMs}, r2;dur=${search.r2Ms}, score;dur=${search.scoreMs}, total;dur=${total}${steps.join('')}`
 }

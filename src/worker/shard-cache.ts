@@ -38,6 +38,11 @@ interface Entry {
 const cache = new Map<string, Entry>()
 let cachedBytes = 0
 
+/** Bytes of the shards held (or being read), as the manifest sizes them: what the budget counts. */
+export function cachedShardBytes(): number {
+  return cachedBytes
+}
+
 /** Keys of the shards held (or being read), least recently used first. For tests and diagnostics. */
 export function cachedShardKeys(): string[] {
   return [...cache.keys()]

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { latencySummary, percentile } from '../../scripts/bench/stats.ts'
 import { corpusLines, MAX_QUERY_CHARS, querySeedFor, readQueryFile, samplePseudoQueries } from '../../scripts/bench/queries.ts'
-import { parseServerTiming } from '../../scripts/bench/timed-search.ts'
+import { parseServerTiming, serverTimingOf } from '../../scripts/bench/timed-search.ts'
 import { isBuildOf, recordPath, type BuildRecord } from '../../scripts/bench/built-index.ts'
 import { benchSummary, reportJson, reportTable } from '../../scripts/bench/report.ts'
 import { corpusName, type BenchReport } from '../../scripts/bench/bench.ts'
@@ -93,6 +93,13 @@ describe('Server-Timing', () => {
     expect(parseServerTiming(header)).toEqual({ index: 2, model: 3, r2: 0, score: 5, total: 10 })
   })
 
+  it('the load steps of a cold answer come back under `load`', () => {
+    const header = serverTimingHeader(60, { modelMs: 3, r2Ms: 0, scoreMs: 5 }, { pointer: 10, parse: 4, session: 40 })
+    expect(header).toBe('index;dur=60, model;dur=3, r2;dur=0, score;dur=5, total;dur=68, load-pointer;dur=10, load-parse;dur=4, load-session;dur=40')
+    expect(serverTimingOf(header)).toEqual({ index: 60, model: 3, r2: 0, score: 5, total: 68, load: { pointer: 10, parse: 4, session: 40 } })
+    expect(serverTimingOf(serverTimingHeader(0, { modelMs: 1, r2Ms: 0, scoreMs: 1 }))).toEqual({ index: 0, model: 1, r2: 0, score: 1, total: 2 })
+  })
+
   it('tolerates descriptions, other entries and garbage', () => {
     expect(parseServerTiming('cache;desc="hit", db;dur=53.2, app;desc=x;dur=7 , bad;dur=abc, ;dur=1')).toEqual({ db: 53.2, app: 7 })
     expect(parseServerTiming(null)).toEqual({})
@@ -144,7 +151,7 @@ describe('gdr bench output', () => {
     index: { dir: '/x/index', name: 'bench-corpus', version: 'v1', shards: 16, shardBytes: 1_000_000, modelBytes: 123_456, reused: false, probeDocs: 256 },
     warm: [10, 12, 11, 30].map((ms, i) => ({ ms, server: server(4 + i) })),
     firstTouch: [20, 22, 21, 40].map((ms) => ({ ms, server: { ...server(8), r2: 4 } })),
-    cold: [500, 700, 600].map((ms) => ({ ms, server: { index: 400, model: 40, r2: 30, score: 10, total: 480 } })),
+    cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 40, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, session: 300 } } })),
     healthzMs: [5, 6, 7],
     exact: [1, 2, 3, 4].map((x) => ({ modelMs: 1, scoreMs: 10 * x })),
     exactRecall10: [1, 0.9, 0.8, 0.7],
@@ -167,7 +174,7 @@ describe('gdr bench output', () => {
     }
     expect(json.warm).toMatchObject({ p50_ms: 11, p95_ms: 30, server_p50_ms: 5, model_ms: 3.5, r2_ms: 0, score_ms: 2 })
     expect(json.first_touch).toMatchObject({ p50_ms: 21, r2_ms: 4 })
-    expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400 })
+    expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400, load_ms: { pointer: 11, session: 300 }, cpu_p50_ms: 250 })
     expect(json.bytes_per_query).toBe(150_000)
     expect(json.bytes_frac).toBe(0.15)
     expect(json.shards_per_query).toBe(3)
@@ -181,6 +188,17 @@ describe('gdr bench output', () => {
     expect(json.model_bytes).toBe(123_456)
     expect(json.peak_mem_mb).toBe(320.1)
     expect(json.healthz_p50_ms).toBe(6)
+  })
+
+  it('peak_mem_mb is the isolate (heap used + backing stores + ORT wasm) when the inspector was read, else the workerd RSS peak', () => {
+    const isolate = { heapUsedBytes: 10 * 1048576, heapTotalBytes: 16 * 1048576, backingStoreBytes: 5 * 1048576, ortMemoryBytes: 40 * 1048576, shardCacheBytes: 4 * 1048576, collected: true }
+    const json = benchSummary({ ...report, memory: { ...report.memory, isolateEnd: isolate } })
+    expect(json.peak_mem_mb).toBe(55)
+    expect(json.peak_mem_measure).toBe('isolate')
+    expect(json.mem.isolate_end).toMatchObject({ total_mb: 55, heap_used_mb: 10, backing_store_mb: 5, ort_wasm_mb: 40, shard_cache_mb: 4 })
+    expect(json.mem.rss_peak_mb).toBe(320.1)
+    expect(benchSummary(report).peak_mem_measure).toBe('workerd_rss')
+    expect(reportTable({ ...report, memory: { ...report.memory, isolateEnd: isolate } })).toContain('55 MiB = heap 10 + backing stores 5 + ORT wasm 40')
   })
 
   it('without a build record or Server-Timing the keys stay, as null', () => {

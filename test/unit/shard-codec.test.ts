@@ -69,6 +69,19 @@ describe('shard codec', () => {
     )
   })
 
+  it('holds no view into the encoded bytes: a cached shard does not keep its whole encoding alive', () => {
+    fc.assert(
+      fc.property(shardArbitrary, (shard) => {
+        const bytes = encodeShard(shard)
+        const decoded = decodeShard(bytes)
+        for (const array of [decoded.vectors, decoded.scales, ...Object.values(decoded.postings)]) {
+          expect(array.buffer).not.toBe(bytes.buffer)
+          expect(array.byteLength).toBe(array.buffer.byteLength)
+        }
+      }),
+    )
+  })
+
   it('rejects every truncation with a ShardDecodeError', () => {
     fc.assert(
       fc.property(shardArbitrary, fc.nat(), (shard, cut) => {

@@ -122,7 +122,7 @@ describe('publishing while serving', () => {
     const testEnv: Env = { INDEX: env.INDEX, INDEX_NAME: name, POINTER_TTL_SECONDS: '0' }
     const info = await served(testEnv)
     const manifest = manifestOf(v1)
-    expect(info).toEqual({ name, version: v1.version, docs: manifest.docs, shards: manifest.shards.length, createdAt: manifest.createdAt, publishedAt: first.pointer.publishedAt })
+    expect(info).toEqual({ name, version: v1.version, docs: manifest.docs, shards: manifest.shards.length, createdAt: manifest.createdAt, publishedAt: first.pointer.publishedAt, isolate: expect.any(Object) })
 
     const failing = failingAfter(env.INDEX, 3)
     await expect(publishIndex(failing, v2, { name })).rejects.toThrow(SimulatedFailure)

@@ -81,3 +81,17 @@ describe('search', () => {
     }
   })
 })
+
+describe('GET /v1/index: what the isolate holds', () => {
+  it('ORT\'s WebAssembly memory and the shard cache, once a search has run', async () => {
+    await searchFor('bread')
+    const response = await get('/v1/index')
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as { isolate: { ortMemoryBytes: number | null; shardCacheBytes: number; shardsCached: number } }
+    // Emscripten memory comes in 64 KiB pages and holds at least the model.
+    expect(body.isolate.ortMemoryBytes).toBeGreaterThan(0)
+    expect(body.isolate.ortMemoryBytes! % 65536).toBe(0)
+    expect(body.isolate.shardsCached).toBeGreaterThan(0)
+    expect(body.isolate.shardCacheBytes).toBeGreaterThan(0)
+  })
+})

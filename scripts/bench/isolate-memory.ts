@@ -1,0 +1,91 @@
+// The Worker isolate's own memory under `wrangler dev`, as opposed to the
+// workerd process's RSS (which holds the whole runtime, and wrangler's R2
+// simulator with its files). V8's heap figures come from the inspector that
+// `wrangler dev --inspector-port` exposes (Chrome DevTools Protocol,
+// Runtime.getHeapUsage, after a HeapProfiler.collectGarbage); ORT's WebAssembly
+// memory, which V8 does not count there, and the shard cache's bytes come from
+// the Worker's GET /v1/index.
+
+export interface IsolateMemory {
+  /** Live objects of the V8 heap, bytes (after a full GC when the inspector allowed one). */
+  heapUsedBytes: number
+  /** The V8 heap's reserved size, bytes. */
+  heapTotalBytes: number
+  /** ArrayBuffer backing stores and external strings (shard buffers live here), bytes. */
+  backingStoreBytes: number
+  /** ORT's WebAssembly memory (model tensors and its own allocations; never shrinks), bytes. */
+  ortMemoryBytes?: number
+  /** The shard cache's bytes, as the manifest sizes them (inside backingStoreBytes and the heap). */
+  shardCacheBytes?: number
+  /** Whether the inspector ran a full GC first. */
+  collected: boolean
+}
+
+/** heapUsed + backing stores + ORT's WebAssembly memory: what the isolate holds, MiB. */
+export const isolateTotalMiB = (m: IsolateMemory) => (m.heapUsedBytes + m.backingStoreBytes + (m.ortMemoryBytes ?? 0)) / 1048576
+
+interface CdpReply {
+  id?: number
+  result?: Record<string, unknown>
+  error?: { message: string }
+}
+
+/** One CDP session with the Worker through wrangler's inspector proxy (it wants an Origin header). */
+async function withInspector<T>(inspectorPort: number, work: (call: (method: string, timeoutMs?: number) => Promise<CdpReply>) => Promise<T>): Promise<T> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[]
+  if (!targets[0]) throw new Error(`no inspector target on port ${inspectorPort}`)
+  // Node's WebSocket (undici) takes headers as a non-standard init field.
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl, { headers: { Origin: `http://127.0.0.1:${inspectorPort}` } } as unknown as string[])
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve())
+    ws.addEventListener('error', () => reject(new Error(`cannot open the inspector on port ${inspectorPort}`)))
+  })
+  const pending = new Map<number, (reply: CdpReply) => void>()
+  ws.addEventListener('message', (event: { data: unknown }) => {
+    const reply = JSON.parse(String(event.data)) as CdpReply
+    if (reply.id !== undefined) pending.get(reply.id)?.(reply)
+  })
+  let next = 0
+  const call = (method: string, timeoutMs = 10_000) =>
+    new Promise<CdpReply>((resolve, reject) => {
+      const id = ++next
+      const timer = setTimeout(() => {
+        pending.delete(id)
+        reject(new Error(`${method}: no answer from the inspector within ${timeoutMs} ms`))
+      }, timeoutMs)
+      pending.set(id, (reply) => {
+        clearTimeout(timer)
+        pending.delete(id)
+        resolve(reply)
+      })
+      ws.send(JSON.stringify({ id, method, params: {} }))
+    })
+  try {
+    return await work(call)
+  } finally {
+    ws.close()
+  }
+}
+
+export async function isolateMemory(baseUrl: string, inspectorPort: number): Promise<IsolateMemory> {
+  const { heap, collected } = await withInspector(inspectorPort, async (call) => {
+    let collected = false
+    try {
+      collected = !(await call('HeapProfiler.collectGarbage', 5000)).error
+    } catch {
+      // Some inspector proxies never answer it: the heap then includes garbage not yet collected.
+    }
+    const usage = await call('Runtime.getHeapUsage')
+    if (!usage.result) throw new Error(`Runtime.getHeapUsage failed: ${usage.error?.message}`)
+    return { heap: usage.result as { usedSize: number; totalSize: number; backingStorageSize?: number }, collected }
+  })
+  const index = (await (await fetch(`${baseUrl}/v1/index`)).json()) as { isolate?: { ortMemoryBytes: number | null; shardCacheBytes: number } }
+  return {
+    heapUsedBytes: heap.usedSize,
+    heapTotalBytes: heap.totalSize,
+    backingStoreBytes: heap.backingStorageSize ?? 0,
+    ortMemoryBytes: index.isolate?.ortMemoryBytes ?? undefined,
+    shardCacheBytes: index.isolate?.shardCacheBytes,
+    collected,
+  }
+}
