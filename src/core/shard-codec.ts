@@ -20,6 +20,18 @@ export interface Shard {
   postings: ShardPostings
 }
 
+/**
+ * What a decoded shard holds in a JS heap, roughly: its typed arrays, and its
+ * strings at two bytes a code unit plus a header (V8 stores ASCII in one, so
+ * this errs high). The Worker's shard cache budgets this, not the encoded size.
+ */
+export function decodedShardBytes(shard: Shard): number {
+  const strings = (list: string[]) => list.reduce((sum, s) => sum + 2 * s.length + 24, 0)
+  const p = shard.postings
+  const arrays = shard.vectors.byteLength + shard.scales.byteLength + p.terms.byteLength + p.idf.byteLength + p.postingStart.byteLength + p.rows.byteLength + p.weights.byteLength
+  return arrays + strings(shard.ids) + strings(shard.titles) + strings(shard.snippets)
+}
+
 // Record extensions compile decoders with `new Function`, which deployed Workers refuse.
 const packr = new Packr({ useRecords: false, moreTypes: false })
 

@@ -2,7 +2,7 @@
 // shared, every kind of failure is reported with its reason and never kept.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { ShardEntry } from '../../src/core/manifest.ts'
-import { encodeShard, sha256Hex, type Shard } from '../../src/core/shard-codec.ts'
+import { decodedShardBytes, encodeShard, sha256Hex, type Shard } from '../../src/core/shard-codec.ts'
 
 type CacheModule = typeof import('../../src/worker/shard-cache.ts')
 let cache: CacheModule
@@ -10,6 +10,7 @@ let cache: CacheModule
 const postings = { terms: Uint32Array.of(7), idf: Float32Array.of(1.5), postingStart: Uint32Array.of(0, 2), rows: Uint32Array.of(0, 1), weights: Uint8Array.of(200, 90) }
 const shard: Shard = { cid: [0], dims: 4, ids: ['a', 'b'], titles: ['A', 'B'], snippets: ['', ''], vectors: new Int8Array(8).fill(3), scales: new Float32Array([0.1, 0.2]), postings }
 const bytes = encodeShard(shard)
+const postingBytes = (s: Shard) => Object.values(s.postings).reduce((n: number, a: ArrayBufferView) => n + a.byteLength, 0)
 
 async function entryFor(body: Uint8Array, overrides: Partial<ShardEntry> = {}): Promise<ShardEntry> {
   return { cid: [0], node: 1, key: 'shards/0.msgpack', docs: 2, bytes: body.length, sha256: await sha256Hex(body), ...overrides }
@@ -46,6 +47,9 @@ describe('shard cache', () => {
     expect(c).toBe(a)
     expect(reads).toEqual(['k'])
     expect(cache.cachedShardKeys()).toEqual(['k'])
+    // The budget counts what the decoded shard holds, not its encoded size.
+    expect(cache.cachedShardBytes()).toBe(decodedShardBytes(a))
+    expect(decodedShardBytes(a)).toBe(a.vectors.byteLength + a.scales.byteLength + postingBytes(a) + ['a', 'b'].length * 3 * 24 + 2 * [...a.ids, ...a.titles, ...a.snippets].join('').length)
   })
 
   const faults: [string, () => Promise<{ objects: Record<string, Uint8Array>; entry: ShardEntry; behave?: (key: string) => Promise<unknown> | undefined }>, string][] = [
