@@ -118,7 +118,7 @@ const int = (x: number) => x.toLocaleString('en-US')
 
 function isolateRow(fresh: ReturnType<typeof isolateSummary>, end: ReturnType<typeof isolateSummary>): string {
   if (!end) return 'not measured (no inspector)'
-  const parts = (m: NonNullable<ReturnType<typeof isolateSummary>>) => `${m.total_mb} MiB = heap ${m.heap_used_mb} + backing stores ${m.backing_store_mb} + ORT wasm ${m.ort_wasm_mb ?? '?'} (shard cache ${m.shard_cache_mb ?? '?'} MiB)${m.gc_first ? '' : ', heap not collected first'}`
+  const parts = (m: NonNullable<ReturnType<typeof isolateSummary>>) => `${m.total_mb} MiB = heap ${m.heap_used_mb} + backing stores ${m.backing_store_mb} + ORT wasm ${m.ort_wasm_mb ?? '?'} (shard cache ${m.shard_cache_mb ?? '?'} MiB)${m.gc_first ? '' : ', after two GCs sent through the proxy (which does not confirm them)'}`
   return `${fresh ? `after the first query ${parts(fresh)}; ` : ''}after the run ${parts(end)}`
 }
 
