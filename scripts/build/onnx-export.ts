@@ -7,7 +7,7 @@ import onnxProto from 'onnx-proto'
 import type { ClusterTree } from '../../src/core/tree.ts'
 import type { QuantizedQueryModel } from '../../src/core/query-model.ts'
 import { MODEL_IO, NORM_EPSILON, parentRows } from '../../src/core/query-model.ts'
-import type { QuantizedRows } from '../../src/core/quant.ts'
+import { HALF_SCALE_UNIT, toHalfBits, type QuantizedRows } from '../../src/core/quant.ts'
 
 const { onnx } = onnxProto
 const T = onnx.TensorProto.DataType
@@ -26,6 +26,8 @@ function tensor(name: string, dataType: number, dims: number[], data: ArrayBuffe
 }
 
 const floats = (name: string, dims: number[], data: Float32Array) => tensor(name, T.FLOAT, dims, data)
+/** Per-row scales as float16 of scale / HALF_SCALE_UNIT (exact: quantizeRowsHalfScales rounded them so). */
+const halfScales = (name: string, scales: Float32Array) => tensor(name, T.FLOAT16, [scales.length], Uint16Array.from(scales, (s) => toHalfBits(s / HALF_SCALE_UNIT)))
 const int8s = (name: string, dims: number[], data: Int8Array) => tensor(name, T.INT8, dims, data)
 const int32s = (name: string, dims: number[], data: Int32Array) => tensor(name, T.INT32, dims, data)
 const int64s = (name: string, values: number[]) => tensor(name, T.INT64, [values.length], BigInt64Array.from(values.map(BigInt)))
@@ -69,14 +71,16 @@ function dequantized(name: string, q: QuantizedRows, axis: 0 | 1) {
 
 /**
  * Σ_i w_i · scale[f_i] · table_q[f_i] as a [1, width] row, for the int8 table `<name>_q` with
- * per-row scales `<name>_scale`: only the gathered rows are dequantized, so the table stays int8.
+ * per-row float16 scales `<name>_scale`: only the gathered rows are dequantized, so the table stays int8.
  */
 function embeddingBag(name: string, output: string) {
   const { ids, weights } = MODEL_IO
   return [
     node('Gather', [`${name}_q`, ids], [`${name}_rows_q`], { axis: 0 }),
     node('Cast', [`${name}_rows_q`], [`${name}_rows_f`], { to: T.FLOAT }),
-    node('Gather', [`${name}_scale`, ids], [`${name}_row_scale`], { axis: 0 }),
+    node('Gather', [`${name}_scale`, ids], [`${name}_row_scale_h`], { axis: 0 }),
+    node('Cast', [`${name}_row_scale_h`], [`${name}_row_scale_units`], { to: T.FLOAT }),
+    node('Mul', [`${name}_row_scale_units`, 'half_scale_unit'], [`${name}_row_scale`]),
     node('Mul', [`${name}_row_scale`, weights], [`${name}_row_weight`]),
     node('Unsqueeze', [`${name}_row_weight`, 'axis1'], [`${name}_row_weight_col`]),
     node('Mul', [`${name}_rows_f`, `${name}_row_weight_col`], [`${name}_rows_weighted`]),
@@ -93,9 +97,10 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
   const M = dequantized('M', model.M, 0)
   const initializer = [
     int8s('E_q', [model.E.rows, hidden], model.E.values),
-    floats('E_scale', [model.E.rows], model.E.scales),
+    halfScales('E_scale', model.E.scales),
     int8s('Ed_q', [model.Ed.rows, decoderHidden], model.Ed.values),
-    floats('Ed_scale', [model.Ed.rows], model.Ed.scales),
+    halfScales('Ed_scale', model.Ed.scales),
+    floats('half_scale_unit', [1], Float32Array.of(HALF_SCALE_UNIT)),
     floats('bq', [dims], model.bq),
     floats('bd', [decoderHidden], model.bd),
     floats('beta', [nodesOut], model.beta),

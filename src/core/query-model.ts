@@ -18,7 +18,7 @@
 import type { ClusterTree } from './tree.ts'
 import type { SparseFeatures } from './featurizer.ts'
 import type { QuantizedRows } from './quant.ts'
-import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows } from './quant.ts'
+import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows, quantizeRowsHalfScales } from './quant.ts'
 
 /** Names of the ONNX graph's inputs and outputs, shared by the exporter and the Worker. */
 export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits' } as const
@@ -164,10 +164,10 @@ export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {
   const rowsOf = (m: Float32Array, cols: number) => m.length / cols
   return {
     buckets, hidden, dims, decoderHidden,
-    E: quantizeRows(p.E, buckets, hidden),
+    E: quantizeRowsHalfScales(p.E, buckets, hidden),
     Wq: quantizeColumns(p.Wq, hidden, dims),
     bq: p.bq,
-    Ed: quantizeRows(p.Ed, buckets, decoderHidden),
+    Ed: quantizeRowsHalfScales(p.Ed, buckets, decoderHidden),
     bd: p.bd,
     P: quantizeRows(p.P, rowsOf(p.P, decoderHidden), decoderHidden),
     U: quantizeRows(p.U, rowsOf(p.U, decoderHidden), decoderHidden),
