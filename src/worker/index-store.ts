@@ -138,7 +138,7 @@ function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
     loading = (async () => {
       try {
         const timings: LoadTimings = {}
-        const pointer = await step(timings, 'pointer', readPointer(env, settings))
+        const pointer = await step(timings, 'pointer', () => readPointer(env, settings))
         if (!pointer) throw new ServiceError(503, 'index_unavailable', `no index published under "${settings.name}" (missing ${key})`)
         const index = await loadVersion(env, settings, pointer, timings)
         served.set(key, { index, checkedAt: Date.now() })
@@ -189,20 +189,11 @@ async function readPointer(env: Env, settings: Settings): Promise<Pointer | null
   return parsed.data
 }
 
-/** Awaits `work`, recording in `timings[name]` how long it took from now. */
-async function step<T>(timings: LoadTimings, name: keyof LoadTimings, work: Promise<T>): Promise<T> {
+/** Runs `work`, recording in `timings[name]` how long it took. */
+async function step<T>(timings: LoadTimings, name: keyof LoadTimings, work: () => T | Promise<T>): Promise<T> {
   const started = Date.now()
   try {
-    return await work
-  } finally {
-    timings[name] = Date.now() - started
-  }
-}
-
-function timeSync<T>(timings: LoadTimings, name: keyof LoadTimings, work: () => T): T {
-  const started = Date.now()
-  try {
-    return work()
+    return await work()
   } finally {
     timings[name] = Date.now() - started
   }
@@ -213,19 +204,16 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
     throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
   }
-  const manifestText = await step(
-    timings,
-    'manifest',
-    withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`).then((object) => {
-      if (!object) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
-      return object.text()
-    }),
-  )
-  const manifest = timeSync(timings, 'parse', () => parseManifest(JSON.parse(manifestText)))
+  const manifestText = await step(timings, 'manifest', async () => {
+    const object = await withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`)
+    if (!object) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
+    return object.text()
+  })
+  const manifest = await step(timings, 'parse', () => parseManifest(JSON.parse(manifestText)))
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
   const prefix = keys.versionPrefix(settings.name, manifest.version)
-  const modelBytes = await readVerified(env, prefix + manifest.model.key, manifest.model.sha256, timings)
-  const session = await step(timings, 'session', createSession(modelBytes, timings))
+  const modelBytes = await readModel(env, prefix + manifest.model.key, manifest.model.sha256, timings)
+  const session = await step(timings, 'session', () => createSession(modelBytes, timings))
   return {
     name: settings.name,
     pointer,
@@ -252,20 +240,18 @@ function asServiceError(error: unknown): ServiceError {
   return error instanceof ServiceError ? error : new ServiceError(503, 'index_unavailable', `index failed to load: ${(error as Error).message}`)
 }
 
-/** Reads an object and checks it against the manifest's digest. */
-export async function readVerified(env: Env, key: string, sha256: string, timings: LoadTimings = {}): Promise<Uint8Array> {
-  const bytes = await step(
-    timings,
-    'model',
+/** The model's bytes, checked against the manifest's digest. */
+async function readModel(env: Env, key: string, sha256: string, timings: LoadTimings): Promise<Uint8Array> {
+  const bytes = await step(timings, 'model', () =>
     withDeadline(
-    env.INDEX.get(key).then(async (object) => {
-      if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
-      return new Uint8Array(await object.arrayBuffer())
-    }),
+      env.INDEX.get(key).then(async (object) => {
+        if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
+        return new Uint8Array(await object.arrayBuffer())
+      }),
       `object ${key}`,
     ),
   )
-  const actual = await step(timings, 'verify', sha256Hex(bytes))
+  const actual = await step(timings, 'verify', () => sha256Hex(bytes))
   if (actual !== sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
   return bytes
 }

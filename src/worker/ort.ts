@@ -43,7 +43,6 @@ function patchInstantiate(timings: LoadTimings): () => void {
   }
 }
 
-/** `timings.wasm` is set when this call instantiates ORT's WebAssembly (the isolate's first session). */
 /** ORT's WebAssembly memory (the loader creates it and imports it); undefined until the backend is up. */
 let wasmMemory: WebAssembly.Memory | undefined
 
@@ -57,6 +56,7 @@ export function ortMemoryBytes(): number | undefined {
   return wasmMemory?.buffer.byteLength
 }
 
+/** `timings.wasm` is set when this call instantiates ORT's WebAssembly (the isolate's first session). */
 export async function createSession(model: Uint8Array, timings: LoadTimings = {}): Promise<ort.InferenceSession> {
   if (ortReady) {
     await ortReady // concurrent first requests wait for the one-time init
