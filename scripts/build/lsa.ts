@@ -61,9 +61,9 @@ interface Dense {
   data: Float64Array
 }
 
-/** Randomized SVD (Halko, Martinsson & Tropp 2011) with power iterations and Cholesky-QR. */
 /**
- * Rank-k SVD of X. A matrix with more than `maxNonZeros` entries is factored on a random
+ * Rank-k randomized SVD of X (Halko, Martinsson & Tropp 2011) with power iterations and
+ * Cholesky-QR. A matrix with more than `maxNonZeros` entries is factored on a random
  * sample of its rows (enough of them to span the same topics), and every row is then
  * folded in: rowVectors = X·V, with σ_c = |X·V_c|, exactly as a query is.
  */
@@ -94,13 +94,11 @@ export function randomizedSvd(X: CsrMatrix, k: number, rng: Rng, onStep?: (done:
 /** `count` distinct rows of X, chosen uniformly, in their original order. */
 function sampleRows(X: CsrMatrix, count: number, rng: Rng): CsrMatrix {
   const picked = new Uint8Array(X.rows)
-  let chosen = 0
   // Floyd's algorithm: exactly `count` distinct rows.
   for (let j = X.rows - count; j < X.rows; j++) {
     const t = Math.floor(rng() * (j + 1))
     if (picked[t]) picked[j] = 1
     else picked[t] = 1
-    chosen++
   }
   const rows: number[] = []
   for (let i = 0; i < X.rows; i++) if (picked[i]) rows.push(i)
