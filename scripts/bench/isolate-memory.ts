@@ -2,12 +2,12 @@
 // workerd process's RSS (which holds the whole runtime, and wrangler's R2
 // simulator with its files). V8's heap figures come from the inspector that
 // `wrangler dev --inspector-port` exposes (Chrome DevTools Protocol,
-// Runtime.getHeapUsage, after a HeapProfiler.collectGarbage); ORT's WebAssembly
+// Runtime.getHeapUsage, after HeapProfiler.collectGarbage); ORT's WebAssembly
 // memory, which V8 does not count there, and the shard cache's bytes come from
 // the Worker's GET /v1/index.
 
 export interface IsolateMemory {
-  /** Live objects of the V8 heap, bytes (after a full GC when the inspector allowed one). */
+  /** Live objects of the V8 heap, bytes (after the collections isolateMemory asks for). */
   heapUsedBytes: number
   /** The V8 heap's reserved size, bytes. */
   heapTotalBytes: number
@@ -15,9 +15,9 @@ export interface IsolateMemory {
   backingStoreBytes: number
   /** ORT's WebAssembly memory (model tensors and its own allocations; never shrinks), bytes. */
   ortMemoryBytes?: number
-  /** The shard cache's bytes, as the manifest sizes them (inside backingStoreBytes and the heap). */
+  /** The shard cache's budgeted bytes (decodedShardBytes; inside backingStoreBytes and the heap). */
   shardCacheBytes?: number
-  /** Whether the inspector ran a full GC first. */
+  /** Whether the inspector confirmed a collection (wrangler's proxy usually drops the reply). */
   collected: boolean
 }
 
@@ -67,27 +67,25 @@ async function withInspector<T>(inspectorPort: number, work: (call: (method: str
   }
 }
 
+/**
+ * Asks for two full collections. wrangler's inspector proxy forwards
+ * HeapProfiler.collectGarbage but usually drops the reply, so a missing one is
+ * not an error; returns whether any reply confirmed a collection.
+ */
+async function collectGarbage(call: (method: string, timeoutMs?: number) => Promise<CdpReply>): Promise<boolean> {
+  let confirmed = false
+  for (let i = 0; i < 2; i++) confirmed = (await call('HeapProfiler.collectGarbage', 1500).then((reply) => !reply.error, () => false)) || confirmed
+  return confirmed
+}
+
 export async function isolateMemory(baseUrl: string, inspectorPort: number): Promise<IsolateMemory> {
   // Collect, run one small request, collect again, then read: measured, a burst of searches
-  // leaves garbage that only the GC after a later request frees (npm 186K after 100
+  // leaves garbage that only the collection after a later request frees (npm 186K after 100
   // distinct queries: 104-106 MB read at once, 65 MB this way; more rounds change nothing).
-  await withInspector(inspectorPort, async (call) => {
-    for (let i = 0; i < 2; i++) await call('HeapProfiler.collectGarbage', 1500).catch(() => undefined)
-  })
+  await withInspector(inspectorPort, collectGarbage)
   await (await fetch(`${baseUrl}/v1/index`)).arrayBuffer()
   const { heap, collected } = await withInspector(inspectorPort, async (call) => {
-    // wrangler's inspector proxy forwards HeapProfiler.collectGarbage but drops its reply,
-    // so it is sent without waiting for one, twice (right after a burst of searches one
-    // full GC leaves what the next frees: npm 186K after 100 distinct queries, 107 MB
-    // after one, about 60 after two), then the heap is read once they have had time to run.
-    let collected = false
-    for (let i = 0; i < 2; i++) {
-      try {
-        collected = !(await call('HeapProfiler.collectGarbage', 1500)).error || collected
-      } catch {
-        // no reply: expected through the proxy
-      }
-    }
+    const collected = await collectGarbage(call)
     await new Promise((resolve) => setTimeout(resolve, 500))
     const usage = await call('Runtime.getHeapUsage')
     if (!usage.result) throw new Error(`Runtime.getHeapUsage failed: ${usage.error?.message}`)
