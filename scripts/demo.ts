@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
 import { collectDemoCorpus } from './demo-corpus.ts'
-import { createReporter } from './progress.ts'
-import { publishFolder } from './publish.ts'
+import { createReporter, type Reporter } from './progress.ts'
+import { IndexFolderError, publishFolder, readIndexManifest } from './publish.ts'
 import { PROJECT_ROOT, withLocalBucket } from './local-r2.ts'
 import { startDevServer } from './serve.ts'
 
@@ -15,9 +15,22 @@ const DEMO_CORPUS = join(PROJECT_ROOT, 'shards', 'demo-corpus.jsonl')
 const DEMO_NAME = 'demo'
 const EXAMPLE_QUERY = 'run an onnx model in the browser with webassembly'
 
+/** Whether an earlier run left a demo index this version can serve; an unreadable one (an older format) is rebuilt. */
+function reusable(dir: string, reporter: Reporter): boolean {
+  if (!existsSync(join(dir, 'manifest.json'))) return false
+  try {
+    readIndexManifest(dir)
+    return true
+  } catch (error) {
+    if (!(error instanceof IndexFolderError)) throw error
+    reporter.log(`rebuilding the demo index: the one in ${dir} cannot be read by this version (${error.message.split('\n')[0]})`)
+    return false
+  }
+}
+
 export async function runDemo(options: { port: number }): Promise<void> {
   const reporter = createReporter()
-  if (existsSync(join(DEMO_DIR, 'manifest.json'))) {
+  if (reusable(DEMO_DIR, reporter)) {
     reporter.log(`reusing the demo index in ${DEMO_DIR} (delete it to rebuild)`)
   } else {
     const docs = collectDemoCorpus(join(PROJECT_ROOT, 'node_modules'))
