@@ -3,11 +3,12 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
-import { FORMAT, FORMAT_VERSION, parseManifest, type FeaturizerConfig, type LexicalConfig, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
+import { FORMAT, FORMAT_VERSION, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, clusterId, type ClusterTree } from '../../src/core/tree.ts'
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
-import { encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
+import { encodeLexiconPart, encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
+import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
 import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter } from '../progress.ts'
@@ -18,7 +19,7 @@ import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './ps
 import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { exportOnnx } from './onnx-export.ts'
 import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-encoder.ts'
-import { analyzeCorpus, postingsFor, type LexicalCorpus } from './lexical-index.ts'
+import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
 
@@ -117,9 +118,11 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
   const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
   const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
+  const lexicon = await timed('lexicon', () => buildLexicon(leaves.values()))
+  const corpusTerms: CorpusTerms = { config: lexical.config, lexicon }
   await timed('teacher', () => {
     // The teacher fuses dense and lexical scores with the β that suits the untrained model.
-    const { beta } = chooseSearchDefaults(params, tree, leaves, lexical.config, heldOut, options, quietReporter).defaults
+    const { beta } = chooseSearchDefaults(params, tree, leaves, corpusTerms, heldOut, options, quietReporter).defaults
     const routed = Math.min(trainSet.length, DEFAULT_TEACHER.maxQueries)
     const stage = reporter.stage('teacher', routed, 'queries')
     assignRoutes(trainSet, params, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done))
@@ -139,10 +142,10 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   })
 
   const quantizedModel = quantizeModel(params)
-  const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, lexical.config, heldOut, options, reporter))
+  const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, corpusTerms, heldOut, options, reporter))
 
   const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
-  const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, modelBytes, featurizer, lexical.config, search.defaults, heldOutDocs))
+  const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, lexicon, modelBytes, featurizer, lexical.config, search.defaults, heldOutDocs))
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 } }
 }
 
@@ -343,23 +346,34 @@ interface HeldOutQuery extends TrainingExample {
   text: string
 }
 
-/** Picks α and β (and the beam that covers the probe budget) by MRR@10 on held-out pseudo-queries. */
-function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, lexicalConfig: LexicalConfig, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
+/** What the lexical side of a query needs: the BM25 configuration and the corpus-wide lexicon. */
+interface CorpusTerms {
+  config: LexicalConfig
+  lexicon: LexiconPart[]
+}
+
+/**
+ * Picks α and β (and the beam that covers the probe budget) by MRR@10 on held-out
+ * pseudo-queries, each β with its lexical routing weight γ·β (see SearchDefaults).
+ */
+function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
   const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
-  const routed = heldOut.map((example) => {
+  const gamma = params.gamma[0]
+  const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
-    const probed = planProbe(tree, out.logits, (node) => leaves.get(node)!.docs.length, { alpha: 0, beta: 0, beam, probeDocs: options.probeDocs })
-    const shards = probed.map((c) => leaves.get(c.node)!)
-    return { example, query: queryVector(out.query), probed, shards, lexical: lexicalQuery(example.text, lexicalConfig, shards) }
+    const lexical = lexicalQuery(example.text, terms.config, terms.lexicon)
+    return { example, out, query: queryVector(out.query), lexical, leafScores: lexicalLeafScores(lexical.counts, terms.lexicon, lexical.scale, terms.config) }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
-  for (const alpha of ALPHAS) {
-    for (const beta of BETAS) {
+  for (const beta of BETAS) {
+    const routing = { alpha: 0, beta, beam, probeDocs: options.probeDocs, lexicalRouting: gamma * beta }
+    const routed = queries.map((r) => ({ ...r, probed: planProbe(tree, r.out.logits, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
+    for (const alpha of ALPHAS) {
       let mrr = 0
       for (const r of routed) {
         const top = new TopK<Hit>(10)
-        r.probed.forEach((cluster, i) => scoreCluster(r.query, r.lexical, r.shards[i], cluster, { alpha, beta }, lexicalConfig, top))
+        r.probed.forEach((cluster) => scoreCluster(r.query, r.lexical, leaves.get(cluster.node)!, cluster, { alpha, beta }, terms.config, top))
         const rank = top.sorted().findIndex((h) => leaves.get(h.item.node)!.docs[h.item.row] === r.example.doc)
         if (rank >= 0) mrr += 1 / (rank + 1)
       }
@@ -367,18 +381,20 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
       if (mrr > best.mrr10 + 1e-9) best = { alpha, beta, mrr10: mrr }
     }
   }
-  reporter.log(`tune: α=${best.alpha} β=${best.beta}, held-out MRR@10 ${best.mrr10.toFixed(4)} over ${routed.length} pseudo-queries`)
-  return { defaults: { alpha: best.alpha, beta: best.beta, beam, probeDocs: options.probeDocs }, mrr10: best.mrr10 }
+  const lexicalRouting = gamma * best.beta
+  reporter.log(`tune: α=${best.alpha} β=${best.beta} (lexical routing ${lexicalRouting.toFixed(2)}), held-out MRR@10 ${best.mrr10.toFixed(4)} over ${queries.length} pseudo-queries`)
+  return { defaults: { alpha: best.alpha, beta: best.beta, beam, probeDocs: options.probeDocs, lexicalRouting }, mrr10: best.mrr10 }
 }
 
 /** Written next to the manifest (not published): the documents whose pseudo-queries the build never trained on. */
 export const HELD_OUT_FILE = 'held-out-docs.json'
 
-async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, modelBytes: Uint8Array, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults, heldOutDocs: ReadonlySet<number>) {
+async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, lexicon: LexiconPart[], modelBytes: Uint8Array, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults, heldOutDocs: ReadonlySet<number>) {
   const dir = resolve(options.out)
   const staging = `${dir}.building-${process.pid}`
   rmSync(staging, { recursive: true, force: true })
   mkdirSync(join(staging, 'shards'), { recursive: true })
+  mkdirSync(join(staging, 'lexicon'), { recursive: true })
   const shards: ShardEntry[] = []
   for (const leaf of leaves.values()) {
     const cid = clusterId(tree, leaf.node)
@@ -396,9 +412,16 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     writeFileSync(join(staging, key), bytes)
     shards.push({ cid, node: leaf.node, key, docs: leaf.docs.length, bytes: bytes.length, sha256: await sha256Hex(bytes) })
   }
+  const parts: LexiconPartEntry[] = []
+  for (const [part, terms] of lexicon.entries()) {
+    const bytes = encodeLexiconPart(terms)
+    const key = `lexicon/${part}.msgpack`
+    writeFileSync(join(staging, key), bytes)
+    parts.push({ part, key, terms: terms.terms.length, bytes: bytes.length, sha256: await sha256Hex(bytes) })
+  }
   writeFileSync(join(staging, 'model.onnx'), modelBytes)
   const modelSha = await sha256Hex(modelBytes)
-  const content = { shards: shards.map((s) => s.sha256), model: modelSha, search, featurizer, lexical }
+  const content = { shards: shards.map((s) => s.sha256), lexicon: parts.map((p) => p.sha256), model: modelSha, search, featurizer, lexical }
   const contentHash = (await sha256Hex(new TextEncoder().encode(JSON.stringify(content)))).slice(0, 12)
   const createdAt = new Date().toISOString()
   const manifest: Manifest = parseManifest({
@@ -412,6 +435,7 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     vectors: { quantization: 'int8-per-vector-scale', normalized: true },
     featurizer,
     lexical,
+    lexicon: { topK: LEXICON_TOP_K, parts },
     model: { key: 'model.onnx', bytes: modelBytes.length, sha256: modelSha, hidden: options.dims, decoderHidden: options.decoderHidden, quantization: 'int8-weights' },
     tree: { parent: Array.from(tree.parent) },
     search,

@@ -1,6 +1,6 @@
 // Corpus statistics for the lexical (BM25) term, and each leaf's postings.
 
-import { analyze, inverseDocumentFrequency, quantizeWeight, termCounts, termWeight, type ShardPostings } from '../../src/core/lexical.ts'
+import { analyze, inverseDocumentFrequency, quantizeWeight, termCounts, termWeight, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import type { LexicalConfig } from '../../src/core/manifest.ts'
 
 export const BM25_K1 = 0.9
@@ -60,4 +60,81 @@ export function postingsFor(corpus: LexicalCorpus, docs: number[]): ShardPosting
     })
   })
   return { terms, idf, postingStart, rows, weights }
+}
+
+/** Postings kept per term in the lexicon: enough to reach every strong match of a rare term, and the strongest of a common one. */
+export const LEXICON_TOP_K = 256
+/** Aimed size of one lexicon part: a query reads one per term. */
+export const LEXICON_PART_BYTES = 8 * 1024
+
+/**
+ * The corpus-wide lexicon from the leaves' postings: each term's idf and its
+ * `topK` highest-weighted postings (ties: leaf, then row), split by term hash
+ * into parts of about LEXICON_PART_BYTES.
+ */
+export function buildLexicon(leaves: Iterable<{ node: number; postings: ShardPostings }>, topK: number = LEXICON_TOP_K): LexiconPart[] {
+  const list = [...leaves]
+  // Pass 1: postings per term, to lay all of them out in typed arrays (1M documents hold tens of millions).
+  const slot = new Map<number, number>()
+  const counts: number[] = []
+  const idfs: number[] = []
+  for (const { postings: p } of list) {
+    for (let i = 0; i < p.terms.length; i++) {
+      let s = slot.get(p.terms[i])
+      if (s === undefined) {
+        slot.set(p.terms[i], (s = counts.length))
+        counts.push(0)
+        idfs.push(p.idf[i])
+      }
+      counts[s] += p.postingStart[i + 1] - p.postingStart[i]
+    }
+  }
+  const start = new Uint32Array(counts.length + 1)
+  counts.forEach((n, s) => (start[s + 1] = start[s] + n))
+  const fill = start.slice(0, counts.length)
+  const leafOf = new Uint32Array(start[counts.length])
+  const rowOf = new Uint32Array(leafOf.length)
+  const weightOf = new Uint8Array(leafOf.length)
+  for (const { node, postings: p } of list) {
+    for (let i = 0; i < p.terms.length; i++) {
+      const s = slot.get(p.terms[i])!
+      for (let q = p.postingStart[i]; q < p.postingStart[i + 1]; q++) {
+        const at = fill[s]++
+        leafOf[at] = node
+        rowOf[at] = p.rows[q]
+        weightOf[at] = p.weights[q]
+      }
+    }
+  }
+  // Pass 2: each term's top postings, then the parts.
+  const kept = counts.map((n) => Math.min(n, topK))
+  const totalBytes = kept.reduce((sum, n) => sum + 12 + 9 * n, 0)
+  const partCount = Math.max(1, Math.ceil(totalBytes / LEXICON_PART_BYTES))
+  const termsOfPart: number[][] = Array.from({ length: partCount }, () => [])
+  for (const term of slot.keys()) termsOfPart[term % partCount].push(term)
+  return termsOfPart.map((terms) => {
+    terms.sort((a, b) => a - b)
+    const postingStart = new Uint32Array(terms.length + 1)
+    terms.forEach((term, i) => (postingStart[i + 1] = postingStart[i] + kept[slot.get(term)!]))
+    const part: LexiconPart = {
+      terms: Uint32Array.from(terms),
+      idf: Float32Array.from(terms, (term) => idfs[slot.get(term)!]),
+      postingStart,
+      leaves: new Uint32Array(postingStart[terms.length]),
+      rows: new Uint32Array(postingStart[terms.length]),
+      weights: new Uint8Array(postingStart[terms.length]),
+    }
+    terms.forEach((term, i) => {
+      const s = slot.get(term)!
+      const order = Array.from({ length: counts[s] }, (_, j) => start[s] + j)
+      if (order.length > topK) order.sort((a, b) => weightOf[b] - weightOf[a] || leafOf[a] - leafOf[b] || rowOf[a] - rowOf[b])
+      for (let j = 0; j < kept[s]; j++) {
+        const at = postingStart[i] + j
+        part.leaves[at] = leafOf[order[j]]
+        part.rows[at] = rowOf[order[j]]
+        part.weights[at] = weightOf[order[j]]
+      }
+    })
+    return part
+  })
 }

@@ -37,7 +37,7 @@ export function assignRoutes(examples: (TrainingExample & { text: string })[], p
     // Only the query vector is needed here, not the decoder's logits.
     const query = queryVector(affine(embedBag(params.E, params.hidden, example.features), params.Wq, params.bq))
     const searched = searchAll ? leaves : nearestLeaves(query, leaves, params, dims, options)
-    const lexicalTerms = lexicalQuery(example.text, lexical, searched)
+    const lexicalTerms = lexicalQuery(example.text, lexical, searched.map((leaf) => leaf.postings))
     const top = new TopK<Hit>(options.topDocs)
     for (const leaf of searched) scoreCluster(query, lexicalTerms, leaf, { node: leaf.node, logProb: 0, prob: 0 }, { alpha: 0, beta: options.beta }, lexical, top)
     const routeTo = new Map<number, number>()

@@ -14,7 +14,7 @@ import { beirPaths, loadQueriesAndQrels } from './beir.ts'
 import { Bm25Index, DEFAULT_BM25 } from './bm25.ts'
 import { words } from '../../src/core/lexical.ts'
 import { meanOf, overlapAt, rankingMetrics, type Gain, type RankingMetrics } from './metrics.ts'
-import { cidKey, exactFor, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
+import { cidKey, exactFor, lexiconBytes, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
 import { queryWorker, type WorkerAnswer } from './worker-client.ts'
 
 /** The Worker refuses longer queries; every system gets the same (truncated) text. */
@@ -183,13 +183,13 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
       if (reference) {
         m.exactRecall10 = overlapAt(r.ids, reference[i].ids, 10)
         m.shardsFrac = r.probed.length / leaves
-        m.bytesPerQuery = probedBytes(index, r.probed)
+        m.bytesPerQuery = probedBytes(index, r.probed) + r.lexiconBytes
       }
       return m
     })
     return meanOf(rows as Required<Metrics>[])
   }
-  const gdrRetrieved: Retrieved[] = answers.map((a, i) => ({ ids: a.ids, scores: a.scores, probed: workerProbed[i] }))
+  const gdrRetrieved: Retrieved[] = answers.map((a, i) => ({ ids: a.ids, scores: a.scores, probed: workerProbed[i], lexiconBytes: lexiconBytes(index, perQuery[i].outputs.text) }))
   // IVF reads, for each query, as many leaves as the Worker's decoder did.
   const atWorkerCounts = (system: SystemSpec, alpha?: number) => perQuery.map((q, i) => retrieve(index, q.outputs, system, { kind: 'shards', shards: workerProbed[i].length }, K, alpha))
   const bm25Metrics = meanOf(bm25.map((ids, i) => ({ ...rankingMetrics(ids, perQuery[i].judged, options.gain) })))
@@ -210,8 +210,8 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   if (options.sweep) {
     sweep = []
     const counts = [...new Set(options.budgets.map(shardCount))].sort((a, b) => a - b)
-    // Pairs that differ in routing alone: the Worker's score, then the dense part by itself.
-    const pairs: [SystemSpec, SystemSpec][] = [[SYSTEMS.gdr, SYSTEMS.ivf], [SYSTEMS.gdrDense, SYSTEMS.ivfDense]]
+    // Pairs that differ in routing alone: the Worker's score (with and without lexical routing), then the dense part by itself.
+    const pairs: [SystemSpec, SystemSpec][] = [[SYSTEMS.gdr, SYSTEMS.ivf], [SYSTEMS.gdrDecoder, SYSTEMS.ivf], [SYSTEMS.gdrDense, SYSTEMS.ivfDense]]
     for (const n of counts) {
       for (const [decoder, centroid] of pairs) {
         const a = scoreAt(decoder, { kind: 'shards', shards: n })
@@ -224,11 +224,11 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   let ablation: BudgetRow[] | undefined
   if (options.ablation) {
     ablation = []
-    const routed: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrHybrid, SYSTEMS.gdrDense, SYSTEMS.ivf, SYSTEMS.ivfHybrid, SYSTEMS.ivfDense]
+    const routed: SystemSpec[] = [SYSTEMS.gdr, SYSTEMS.gdrDecoder, SYSTEMS.gdrHybrid, SYSTEMS.gdrDense, SYSTEMS.ivf, SYSTEMS.ivfHybrid, SYSTEMS.ivfDense]
     ablation.push({ budget: 'default', shards: null, system: 'gdr (Worker)', metrics: systems.gdr })
     for (const system of routed) {
       if (system === SYSTEMS.gdr && options.alpha === undefined) continue // the Worker's row is this one
-      const ranked = system.routing === 'decoder' ? atBudget(system, { kind: 'default' }) : atWorkerCounts(system, options.alpha)
+      const ranked = system.routing === 'decoder' || system.routing === 'decoder-only' ? atBudget(system, { kind: 'default' }) : atWorkerCounts(system, options.alpha)
       ablation.push({ budget: 'default', shards: null, system: system.name, metrics: score(ranked, referenceFor(system, options.alpha)) })
     }
     const n = shardCount(options.ablationBudget)

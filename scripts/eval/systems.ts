@@ -8,12 +8,13 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
-import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
+import { lexiconPartOf, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { lexicalQuery, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
-import { decodeShard, type Shard } from '../../src/core/shard-codec.ts'
+import { decodeLexiconPart, decodeShard, type Shard } from '../../src/core/shard-codec.ts'
+import { analyze, lexicalLeafScores, termCounts, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
-import { conditionalLogProbs } from '../../src/core/beam.ts'
+import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
 import { buildTree, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
 import { readIndexManifest } from '../publish.ts'
 
@@ -29,6 +30,8 @@ export interface IndexFolder {
   byCid: Map<string, ShardEntry>
   /** Unit-length mean of each leaf's dequantized document vectors (IVF's coarse quantizer). */
   centroids: Map<number, Float32Array>
+  /** Every part of the lexicon, by part number. */
+  lexicon: LexiconPart[]
   session: ort.InferenceSession
 }
 
@@ -47,9 +50,10 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
     entries.set(entry.node, entry)
     centroids.set(entry.node, centroid(shard))
   }
+  const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
   ort.env.wasm.numThreads = 1
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'basic' }) // as the Worker's session (src/worker/ort.ts)
-  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, session }
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, lexicon, session }
 }
 
 export function centroid(shard: Pick<Shard, 'dims' | 'vectors' | 'scales'>): Float32Array {
@@ -82,8 +86,12 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
   return { text, query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array) }
 }
 
-/** Which leaves are read: the decoder's beam (GDR), nearest centroids (IVF), or all of them (exact). */
-export type Routing = 'decoder' | 'centroid' | 'all'
+/**
+ * Which leaves are read: the Worker's plan (`decoder`: the decoder's beam with
+ * lexical routing), the decoder's beam alone (`decoder-only`: GDR as published),
+ * nearest centroids (IVF), or all of them (exact).
+ */
+export type Routing = 'decoder' | 'decoder-only' | 'centroid' | 'all'
 /**
  * How documents of the read leaves are ranked: q·d alone (`dense`), q·d + β·BM25
  * (`hybrid`, β from the manifest), or that plus α·p(cluster) (`fused`: exactly the
@@ -108,7 +116,7 @@ export interface SystemSpec {
   label: string
 }
 
-const ROUTING_LABEL: Record<Routing, string> = { decoder: 'decoder routing', centroid: 'nearest-centroid routing', all: 'all leaves (brute force)' }
+const ROUTING_LABEL: Record<Routing, string> = { decoder: 'decoder + lexical routing', 'decoder-only': 'decoder routing alone', centroid: 'nearest-centroid routing', all: 'all leaves (brute force)' }
 const SCORING_LABEL: Record<Scoring, string> = { fused: 'dense + β·BM25 + α·p(cluster), the Worker\'s score', hybrid: 'dense + β·BM25', dense: 'dense only' }
 const system = (name: string, routing: Routing, scoring: Scoring): SystemSpec => ({ name, routing, scoring, label: `${ROUTING_LABEL[routing]}, ${SCORING_LABEL[scoring]}` })
 
@@ -117,6 +125,7 @@ export const SYSTEMS = {
   gdr: system('gdr', 'decoder', 'fused'),
   gdrHybrid: system('gdr-hybrid', 'decoder', 'hybrid'),
   gdrDense: system('gdr-dense', 'decoder', 'dense'),
+  gdrDecoder: system('gdr-decoder', 'decoder-only', 'fused'),
   ivf: system('ivf', 'centroid', 'fused'),
   ivfHybrid: system('ivf-hybrid', 'centroid', 'hybrid'),
   ivfDense: system('ivf-dense', 'centroid', 'dense'),
@@ -141,6 +150,8 @@ export interface Retrieved {
   scores: number[]
   /** Leaf nodes read, in reading order. */
   probed: number[]
+  /** Bytes of the lexicon parts read for lexical routing (0 when the routing reads none). */
+  lexiconBytes: number
 }
 
 export function searchDefaultsFor(index: IndexFolder, budget: Budget): SearchDefaults {
@@ -150,14 +161,28 @@ export function searchDefaultsFor(index: IndexFolder, budget: Budget): SearchDef
 }
 
 export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routing, budget: Budget): Probe[] {
-  if (routing === 'decoder') {
+  if (routing === 'decoder' || routing === 'decoder-only') {
     // With a shard budget every leaf counts as one "document", so planProbe keeps exactly n.
     const docsPerLeaf = budget.kind === 'default' ? (node: number) => index.entries.get(node)?.docs ?? 0 : () => 1
-    return planProbe(index.tree, outputs.logits, docsPerLeaf, searchDefaultsFor(index, budget)).map((c) => ({ node: c.node, prob: c.prob }))
+    const search = searchDefaultsFor(index, budget)
+    const plan = routing === 'decoder' ? planProbe(index.tree, outputs.logits, docsPerLeaf, search, lexicalLeavesFor(index, outputs.text)) : planProbe(index.tree, outputs.logits, docsPerLeaf, { ...search, lexicalRouting: 0 }, new Map())
+    return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
   const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))
   const conditional = conditionalLogProbs(index.tree, outputs.logits)
   return nodes.map((node) => ({ node, prob: clusterProbability(leafLogProb(index.tree, conditional, node)) }))
+}
+
+/** The Worker's lexical routing input: each leaf's best lexical score among the query terms' top postings. */
+export function lexicalLeavesFor(index: IndexFolder, text: string): Map<number, number> {
+  const lexical = lexicalQuery(text, index.manifest.lexical, index.lexicon)
+  return lexicalLeafScores(lexical.counts, index.lexicon, lexical.scale, index.manifest.lexical)
+}
+
+/** Bytes of the lexicon parts a query reads (one per distinct part of its terms). */
+export function lexiconBytes(index: IndexFolder, text: string): number {
+  const parts = new Set([...termCounts(analyze(text, index.manifest.lexical)).keys()].map((t) => lexiconPartOf(t, index.manifest.lexicon)))
+  return [...parts].reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
 }
 
 function budgetShards(budget: Budget): number {
@@ -177,11 +202,6 @@ export function nearestCentroids(index: IndexFolder, query: Float32Array, n: num
   return scored.slice(0, Math.max(1, n)).map((s) => s.node)
 }
 
-/** log p(cluster ID | query) under the decoder over the full tree (no beam), from conditionalLogProbs. */
-export function leafLogProb(tree: ClusterTree, conditional: Float32Array, node: number): number {
-  return pathNodes(tree, node).reduce((sum, n) => sum + conditional[n], 0)
-}
-
 export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: number): FusionWeights {
   const { search } = index.manifest
   return { alpha: scoring === 'fused' ? (alpha ?? search.alpha) : 0, beta: scoring === 'dense' ? 0 : search.beta }
@@ -191,7 +211,7 @@ export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: numb
 export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Retrieved {
   const weights = fusionWeights(index, scoring, alpha)
   const shards = probes.map((p) => index.shards.get(p.node)!)
-  const lexical = lexicalQuery(outputs.text, index.manifest.lexical, shards)
+  const lexical = lexicalQuery(outputs.text, index.manifest.lexical, index.lexicon)
   const top = new TopK<Hit>(k)
   probes.forEach((p, i) => scoreCluster(outputs.query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
   const sorted = top.sorted()
@@ -199,11 +219,13 @@ export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: P
     ids: sorted.map(({ item }) => index.shards.get(item.node)!.ids[item.row]),
     scores: sorted.map(({ score }) => score),
     probed: probes.map((p) => p.node),
+    lexiconBytes: 0,
   }
 }
 
 export function retrieve(index: IndexFolder, outputs: QueryOutputs, system: SystemSpec, budget: Budget, k: number, alpha?: number): Retrieved {
-  return scoreProbes(index, outputs, route(index, outputs, system.routing, budget), system.scoring, k, alpha)
+  const retrieved = scoreProbes(index, outputs, route(index, outputs, system.routing, budget), system.scoring, k, alpha)
+  return system.routing === 'decoder' ? { ...retrieved, lexiconBytes: lexiconBytes(index, outputs.text) } : retrieved
 }
 
 /** Bytes of the shards read (what a cold Worker fetches from R2). */

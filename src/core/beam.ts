@@ -4,7 +4,7 @@
 // is a valid cluster ID.
 
 import type { ClusterTree } from './tree.ts'
-import { isLeaf } from './tree.ts'
+import { isLeaf, pathNodes } from './tree.ts'
 
 export interface DecodedCluster {
   node: number
@@ -55,4 +55,9 @@ export function beamSearch(tree: ClusterTree, logits: Float32Array, beamWidth: n
     beam = candidates.slice(0, beamWidth)
   }
   return beam
+}
+
+/** log p(cluster ID | query) of one leaf over the full tree (no beam), from conditionalLogProbs. */
+export function leafLogProb(tree: ClusterTree, conditional: Float32Array, node: number): number {
+  return pathNodes(tree, node).reduce((sum, n) => sum + conditional[n], 0)
 }

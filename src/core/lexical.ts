@@ -140,3 +140,45 @@ export function maxLexicalScore(query: Map<number, number>, idf: Map<number, num
   for (const [term, count] of query) max += count * (idf.get(term) ?? 0) * (config.k1 + 1)
   return max
 }
+
+/**
+ * One part of the corpus-wide lexicon: like a shard's postings, but each term keeps
+ * only its highest-weighted postings across the whole corpus, and each posting
+ * names its leaf as well as its row there.
+ */
+export interface LexiconPart extends ShardPostings {
+  /** Leaf node of each posting (parallel to rows and weights). */
+  leaves: Uint32Array
+}
+
+// A document's key, leaf · 2^32 + row: exact in a double while leaves stay below 2^21.
+const ROWS_PER_LEAF = 2 ** 32
+
+/**
+ * For every leaf that holds one of the query terms' top postings: the best
+ * approximate normalized BM25 among its documents (terms whose posting of a
+ * document was cut count 0 for it). Lexical routing adds this to the leaf's
+ * decoder score, so a document that matches the query's words well is read
+ * even when its cluster is not among the decoder's best.
+ */
+export function lexicalLeafScores(query: Map<number, number>, parts: LexiconPart[], scale: number, config: LexicalConfig): Map<number, number> {
+  const docs = new Map<number, number>()
+  for (const [term, count] of query) {
+    for (const part of parts) {
+      const i = findTerm(part.terms, term)
+      if (i < 0) continue
+      const factor = scale * count * part.idf[i]
+      for (let p = part.postingStart[i]; p < part.postingStart[i + 1]; p++) {
+        const doc = part.leaves[p] * ROWS_PER_LEAF + part.rows[p]
+        docs.set(doc, (docs.get(doc) ?? 0) + factor * dequantizeWeight(part.weights[p], config))
+      }
+      break
+    }
+  }
+  const leaves = new Map<number, number>()
+  for (const [doc, score] of docs) {
+    const leaf = Math.floor(doc / ROWS_PER_LEAF)
+    if (score > (leaves.get(leaf) ?? 0)) leaves.set(leaf, score)
+  }
+  return leaves
+}

@@ -7,7 +7,8 @@ import { z } from 'zod'
 z.config({ jitless: true })
 
 export const FORMAT = 'gdr-index'
-export const FORMAT_VERSION = 1
+// 2: the lexicon (term → top postings) beside the shards, and lexical routing.
+export const FORMAT_VERSION = 2
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
 
@@ -64,6 +65,27 @@ export const LexicalConfigSchema = z.object({
 })
 export type LexicalConfig = z.infer<typeof LexicalConfigSchema>
 
+/** One part of the lexicon: the terms whose hash is `part` modulo the number of parts. */
+export const LexiconPartEntrySchema = z.object({
+  part: z.number().int().nonnegative(),
+  key: z.string().min(1),
+  terms: z.number().int().nonnegative(),
+  bytes: z.number().int().positive(),
+  sha256: sha256Hex,
+})
+export type LexiconPartEntry = z.infer<typeof LexiconPartEntrySchema>
+
+/**
+ * The corpus-wide term table: every term's idf and its `topK` highest-weighted
+ * postings (leaf, row, weight), split by term hash into small parts so a query
+ * reads only the parts of its own terms.
+ */
+export const LexiconSchema = z.object({
+  topK: z.number().int().positive(),
+  parts: z.array(LexiconPartEntrySchema).min(1),
+})
+export type Lexicon = z.infer<typeof LexiconSchema>
+
 export const SearchDefaultsSchema = z.object({
   /** Weight of the cluster probability in the fused score (GDR's α). */
   alpha: z.number().nonnegative(),
@@ -73,6 +95,12 @@ export const SearchDefaultsSchema = z.object({
   beam: z.number().int().positive(),
   /** Probe budget: decoded clusters are read until this many documents are covered. */
   probeDocs: z.number().int().positive(),
+  /**
+   * Lexical routing: a leaf's priority is its decoder log-probability plus this
+   * weight × the best normalized BM25 among its documents in the lexicon's top
+   * postings (0 = decoder only). Set to γ·β at build: β·BM25 in the decoder's units.
+   */
+  lexicalRouting: z.number().nonnegative(),
 })
 export type SearchDefaults = z.infer<typeof SearchDefaultsSchema>
 
@@ -87,6 +115,7 @@ export const ManifestSchema = z.object({
   vectors: z.object({ quantization: z.literal('int8-per-vector-scale'), normalized: z.boolean() }),
   featurizer: FeaturizerConfigSchema,
   lexical: LexicalConfigSchema,
+  lexicon: LexiconSchema,
   model: ModelEntrySchema,
   tree: TreeSchema,
   search: SearchDefaultsSchema,
@@ -138,4 +167,10 @@ function checkTree(manifest: Manifest): void {
   if (shardNodes.size !== manifest.shards.length || leaves.some((l) => !shardNodes.has(l)) || shardNodes.size !== leaves.length) {
     throw new Error('manifest: every leaf of the tree must have exactly one shard')
   }
+  if (manifest.lexicon.parts.some((p, i) => p.part !== i)) throw new Error('manifest lexicon: parts must be listed in order, 0 to n − 1')
+}
+
+/** The lexicon part that holds a term. */
+export function lexiconPartOf(term: number, lexicon: Lexicon): number {
+  return term % lexicon.parts.length
 }

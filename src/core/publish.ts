@@ -12,7 +12,7 @@ import { forEachLimited, type ObjectStore, type StoredObject } from './object-st
 import { sha256Hex } from './shard-codec.ts'
 import { checkVersion, writePointer } from './versions.ts'
 
-/** The files of one index folder, by path relative to it (`manifest.json`, `model.onnx`, `shards/…`). */
+/** The files of one index folder, by path relative to it (`manifest.json`, `model.onnx`, `shards/…`, `lexicon/…`). */
 export interface IndexFiles {
   read(path: string): Promise<Uint8Array>
 }
@@ -82,6 +82,7 @@ export async function planPublish(manifestBytes: Uint8Array, target: PublishTarg
   const objects: PlannedObject[] = [
     { key: prefix + manifest.model.key, path: manifest.model.key, sha256: manifest.model.sha256, bytes: manifest.model.bytes, contentType: 'application/octet-stream' },
     ...manifest.shards.map((s) => ({ key: prefix + s.key, path: s.key, sha256: s.sha256, bytes: s.bytes, contentType: 'application/msgpack' })),
+    ...manifest.lexicon.parts.map((p) => ({ key: prefix + p.key, path: p.key, sha256: p.sha256, bytes: p.bytes, contentType: 'application/msgpack' })),
     { key: keys.manifest(target.name, manifest.version), path: MANIFEST_FILE, sha256: await sha256Hex(manifestBytes), bytes: manifestBytes.length, contentType: 'application/json' },
   ]
   return { manifest, target, objects, pointerKey: keys.pointer(target.name, target.pointer) }

@@ -4,7 +4,8 @@
 
 import type { ClusterTree } from './tree.ts'
 import type { LexicalConfig, SearchDefaults } from './manifest.ts'
-import { beamSearch } from './beam.ts'
+import { beamSearch, conditionalLogProbs, leafLogProb } from './beam.ts'
+import { isLeaf } from './tree.ts'
 import { clusterProbability, dotInt8, l2normalize, TopK } from './score.ts'
 import { addLexicalScores, analyze, maxLexicalScore, queryIdf, termCounts, type ShardPostings } from './lexical.ts'
 
@@ -16,17 +17,27 @@ export interface ProbedCluster {
 }
 
 /**
- * Decodes the beam, then keeps the best clusters until `probeDocs` documents are
- * covered (always at least one). A corpus smaller than the budget is scanned
- * whole when the beam is wide enough to reach every leaf.
+ * Decodes the beam, adds the leaves lexical routing names, ranks them by
+ * log p(cluster) + lexicalRouting × their best lexical score, then keeps the best
+ * until `probeDocs` documents are covered (always at least one). A corpus smaller
+ * than the budget is scanned whole when the beam is wide enough to reach every leaf.
  */
-export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults): ProbedCluster[] {
-  const decoded = beamSearch(tree, logits, search.beam)
+export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
+  const candidates = new Map(beamSearch(tree, logits, search.beam).map((d) => [d.node, d.logProb]))
+  if (search.lexicalRouting > 0 && lexicalLeaves.size > 0) {
+    const conditional = conditionalLogProbs(tree, logits)
+    for (const node of lexicalLeaves.keys()) {
+      if (!candidates.has(node) && node < tree.size && isLeaf(tree, node)) candidates.set(node, leafLogProb(tree, conditional, node))
+    }
+  }
+  const ranked = [...candidates].map(([node, logProb]) => ({ node, logProb, priority: logProb + search.lexicalRouting * (lexicalLeaves.get(node) ?? 0) }))
+  ranked.sort((a, b) => b.priority - a.priority || a.node - b.node)
   const probed: ProbedCluster[] = []
   let covered = 0
-  for (let i = 0; i < decoded.length && (probed.length === 0 || covered < search.probeDocs); i++) {
-    probed.push({ ...decoded[i], prob: clusterProbability(decoded[i].logProb) })
-    covered += docsPerLeaf(decoded[i].node)
+  for (let i = 0; i < ranked.length && (probed.length === 0 || covered < search.probeDocs); i++) {
+    const { node, logProb } = ranked[i]
+    probed.push({ node, logProb, prob: clusterProbability(logProb) })
+    covered += docsPerLeaf(node)
   }
   return probed
 }
@@ -52,10 +63,14 @@ export interface LexicalQuery {
   scale: number
 }
 
-/** Analyzes the query; the normalizer uses the idf the probed shards know. */
-export function lexicalQuery(text: string, config: LexicalConfig, shards: ScoredVectors[]): LexicalQuery {
+/**
+ * Analyzes the query; the normalizer uses the idf `sources` know: the lexicon's
+ * parts of the query terms, which hold every term of the corpus, so the score of
+ * a document does not depend on which shards were read.
+ */
+export function lexicalQuery(text: string, config: LexicalConfig, sources: ShardPostings[]): LexicalQuery {
   const counts = termCounts(analyze(text, config))
-  const max = maxLexicalScore(counts, queryIdf(counts, shards.map((s) => s.postings)), config)
+  const max = maxLexicalScore(counts, queryIdf(counts, sources), config)
   return { counts, scale: max > 0 ? 1 / max : 0 }
 }
 

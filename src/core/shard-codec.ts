@@ -2,7 +2,7 @@
 // vectors, msgpack-encoded with the vectors as one binary blob.
 
 import { Packr } from 'msgpackr'
-import type { ShardPostings } from './lexical.ts'
+import type { LexiconPart, ShardPostings } from './lexical.ts'
 
 export const SHARD_FORMAT = 1
 
@@ -85,14 +85,7 @@ export function encodeShard(shard: Shard): Uint8Array {
 
 /** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
 export function decodeShard(bytes: Uint8Array): Shard {
-  let raw: unknown
-  try {
-    raw = packr.unpack(bytes)
-  } catch (error) {
-    throw new ShardDecodeError(`shard is not valid msgpack: ${(error as Error).message}`)
-  }
-  if (typeof raw !== 'object' || raw === null) throw new ShardDecodeError('shard is not a map')
-  const r = raw as Record<string, unknown>
+  const r = unpackMap(bytes, 'shard')
   if (r.format !== SHARD_FORMAT) throw new ShardDecodeError(`unsupported shard format ${String(r.format)}`)
   const dims = r.dims
   if (!Number.isInteger(dims) || (dims as number) <= 0) throw new ShardDecodeError('shard dims must be a positive integer')
@@ -132,6 +125,64 @@ function stringList(value: unknown, field: string): string[] {
   return value
 }
 
+export const LEXICON_PART_FORMAT = 1
+
+/** What a decoded lexicon part holds in the heap (all typed arrays). */
+export function decodedLexiconPartBytes(part: LexiconPart): number {
+  return part.terms.byteLength + part.idf.byteLength + part.postingStart.byteLength + part.rows.byteLength + part.weights.byteLength + part.leaves.byteLength
+}
+
+export function encodeLexiconPart(part: LexiconPart): Uint8Array {
+  checkPostings(part, Infinity)
+  if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
+  const packed = packr.pack({
+    format: LEXICON_PART_FORMAT,
+    terms: littleEndian(part.terms),
+    idf: littleEndian(part.idf),
+    postingStart: littleEndian(part.postingStart),
+    postingLeaves: littleEndian(part.leaves),
+    postingRows: littleEndian(part.rows),
+    postingWeights: part.weights,
+  })
+  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+}
+
+/** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
+export function decodeLexiconPart(bytes: Uint8Array): LexiconPart {
+  const r = unpackMap(bytes, 'lexicon part')
+  if (r.format !== LEXICON_PART_FORMAT) throw new ShardDecodeError(`unsupported lexicon part format ${String(r.format)}`)
+  for (const field of ['terms', 'idf', 'postingStart', 'postingLeaves', 'postingRows', 'postingWeights'] as const) {
+    if (!(r[field] instanceof Uint8Array)) throw new ShardDecodeError(`lexicon part ${field} must be binary`)
+    if (field !== 'postingWeights' && (r[field] as Uint8Array).byteLength % 4 !== 0) throw new ShardDecodeError(`lexicon part ${field} is truncated`)
+  }
+  const part: LexiconPart = {
+    terms: readUint32(r.terms as Uint8Array),
+    idf: readFloat32(r.idf as Uint8Array),
+    postingStart: readUint32(r.postingStart as Uint8Array),
+    leaves: readUint32(r.postingLeaves as Uint8Array),
+    rows: readUint32(r.postingRows as Uint8Array),
+    weights: new Uint8Array(r.postingWeights as Uint8Array),
+  }
+  try {
+    checkPostings(part, Infinity)
+    if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
+  } catch (error) {
+    throw new ShardDecodeError((error as Error).message)
+  }
+  return part
+}
+
+function unpackMap(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let raw: unknown
+  try {
+    raw = packr.unpack(bytes)
+  } catch (error) {
+    throw new ShardDecodeError(`${what} is not valid msgpack: ${(error as Error).message}`)
+  }
+  if (typeof raw !== 'object' || raw === null) throw new ShardDecodeError(`${what} is not a map`)
+  return raw as Record<string, unknown>
+}
+
 function checkShape(shard: Shard): void {
   const n = shard.ids.length
   if (shard.titles.length !== n || shard.snippets.length !== n) throw new Error('shard fields have different lengths')
@@ -142,6 +193,7 @@ function checkShape(shard: Shard): void {
 }
 
 // Postings index rows and each other: out-of-range values would read past arrays while scoring.
+// (A lexicon part's rows are checked against their leaf where they are used: `rows` = ∞.)
 function checkPostings(p: ShardPostings, rows: number): void {
   const terms = p.terms.length
   if (p.idf.length !== terms || p.postingStart.length !== terms + 1) throw new Error('shard postings: term tables differ in length')

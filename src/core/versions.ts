@@ -87,7 +87,7 @@ async function inspect(store: ObjectStore, name: string, version: string, stored
     return { problem: `unreadable manifest: ${(error as Error).message.slice(0, 200)}` }
   }
   if (manifest.version !== version) return { manifest, problem: `its manifest names version ${manifest.version}` }
-  for (const entry of [manifest.model, ...manifest.shards]) {
+  for (const entry of [manifest.model, ...manifest.shards, ...manifest.lexicon.parts]) {
     const object = byKey.get(prefix + entry.key)
     if (!object) return { manifest, problem: `missing ${entry.key}` }
     if (object.size !== entry.bytes) return { manifest, problem: `${entry.key} has ${object.size} bytes, the manifest says ${entry.bytes}` }

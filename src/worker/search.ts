@@ -1,11 +1,15 @@
-// One query through the whole GDR path: featurize → int8 model in WASM →
-// constrained beam search over cluster IDs → read only those shards → dense
-// scoring fused with the cluster probability. A shard that cannot be read is
-// skipped and named, and the answer comes from the others (`degraded`).
+// One query through the whole GDR path: featurize → int8 model in WASM (while
+// the query terms' lexicon parts are read) → constrained beam search over
+// cluster IDs, plus the leaves lexical routing names → read only those shards →
+// dense scoring fused with BM25 and the cluster probability. A shard or lexicon
+// part that cannot be read is skipped and named, and the answer comes from the
+// rest (`degraded`).
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
 import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster } from '../core/search.ts'
+import { analyze, lexicalLeafScores, termCounts, type LexiconPart } from '../core/lexical.ts'
+import { lexiconPartOf } from '../core/manifest.ts'
 import { TopK } from '../core/score.ts'
 import type { Shard } from '../core/shard-codec.ts'
 import { clusterId } from '../core/tree.ts'
@@ -13,7 +17,7 @@ import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import type { LoadedIndex } from './index-store.ts'
 import { Tensor } from './ort.ts'
-import { getShard, ShardFault, type ShardFaultReason } from './shard-cache.ts'
+import { getLexiconPart, getShard, ShardFault, type ShardFaultReason } from './shard-cache.ts'
 import type { SearchTimings } from './server-timing.ts'
 
 export interface SearchResult {
@@ -23,18 +27,16 @@ export interface SearchResult {
   score: number
 }
 
-export interface SkippedCluster {
-  cid: number[]
-  reason: ShardFaultReason
-}
+/** A cluster (`cid`) or a lexicon part (`lexiconPart`) that could not be read. */
+export type Skipped = { cid: number[]; reason: ShardFaultReason } | { lexiconPart: number; reason: ShardFaultReason }
 
 export interface SearchResponse {
   results: SearchResult[]
   /** The clusters whose documents were scored. */
   clusters: { cid: number[]; prob: number; docs: number }[]
-  /** True when some decoded clusters could not be read: results come from the others only. */
+  /** True when some clusters or lexicon parts could not be read: results come from the rest only. */
   degraded: boolean
-  skipped: SkippedCluster[]
+  skipped: Skipped[]
   index: string
   took_ms: number
 }
@@ -50,16 +52,20 @@ export interface SearchOptions {
 export async function search(env: Env, index: LoadedIndex, options: SearchOptions): Promise<SearchResponse> {
   const started = Date.now()
   const { manifest, tree } = index
+  const lexicon = readLexicon(env, index, options.q, options.shardTimeoutMs)
   const outputs = await runModel(index, options.q)
   const query = queryVector(outputs.query)
-  const probed = planProbe(tree, outputs.logits, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search)
+  const { parts, skipped: skippedParts } = await lexicon
+  const lexical = lexicalQuery(options.q, manifest.lexical, parts)
+  const lexicalLeaves = lexicalLeafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
+  const probed = planProbe(tree, outputs.logits, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
   const modelDone = Date.now()
-  const { read, skipped } = await readShards(env, index, probed, options.shardTimeoutMs)
+  const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()
   if (read.length === 0) {
-    throw ServiceError.of('shards_unavailable', `none of the ${probed.length} clusters this query needs could be read (${skipped.map((s) => s.reason).join(', ')})`)
+    throw ServiceError.of('shards_unavailable', `none of the ${probed.length} clusters this query needs could be read (${skippedClusters.map((s) => s.reason).join(', ')})`)
   }
-  const lexical = lexicalQuery(options.q, manifest.lexical, read.map((r) => r.shard))
+  const skipped: Skipped[] = [...skippedParts, ...skippedClusters]
   const top = new TopK<Hit>(options.k)
   for (const { cluster, shard } of read) scoreCluster(query, lexical, shard, cluster, manifest.search, manifest.lexical, top)
   if (options.timings) Object.assign(options.timings, { modelMs: modelDone - started, r2Ms: readDone - modelDone, scoreMs: Date.now() - readDone })
@@ -86,15 +92,35 @@ async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[],
     }),
   )
   const read: { cluster: ProbedCluster; shard: Shard }[] = []
-  const skipped: SkippedCluster[] = []
+  const skipped: Skipped[] = []
   settled.forEach((outcome, i) => {
     const cluster = probed[i]
     if (outcome.status === 'fulfilled') return void read.push({ cluster, shard: outcome.value })
-    const fault = outcome.reason instanceof ShardFault ? outcome.reason : new ShardFault('unreadable', String(outcome.reason))
+    const fault = asFault(outcome.reason)
     console.warn(`skipping cluster ${clusterId(index.tree, cluster.node).join('-')}: ${fault.message}`)
     skipped.push({ cid: clusterId(index.tree, cluster.node), reason: fault.reason })
   })
   return { read, skipped }
+}
+
+/** The lexicon parts holding the query's terms, in parallel, each within the deadline; failures become `skipped`. */
+async function readLexicon(env: Env, index: LoadedIndex, q: string, deadlineMs: number) {
+  const { lexicon } = index.manifest
+  const wanted = [...new Set([...termCounts(analyze(q, index.manifest.lexical)).keys()].map((term) => lexiconPartOf(term, lexicon)))]
+  const settled = await Promise.allSettled(wanted.map((part) => getLexiconPart(env.INDEX, index.prefix + lexicon.parts[part].key, lexicon.parts[part], deadlineMs)))
+  const parts: LexiconPart[] = []
+  const skipped: Skipped[] = []
+  settled.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') return void parts.push(outcome.value)
+    const fault = asFault(outcome.reason)
+    console.warn(`skipping lexicon part ${wanted[i]}: ${fault.message}`)
+    skipped.push({ lexiconPart: wanted[i], reason: fault.reason })
+  })
+  return { parts, skipped }
+}
+
+function asFault(reason: unknown): ShardFault {
+  return reason instanceof ShardFault ? reason : new ShardFault('unreadable', String(reason))
 }
 
 // onnxruntime-web runs one inference at a time per session; queue the rest.

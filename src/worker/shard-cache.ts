@@ -1,10 +1,12 @@
-// Decoded shards kept in the isolate, keyed by their full R2 key (which names
-// the index version, so versions can never mix), evicted least-recently-used
-// past a byte budget. Only verified, decoded shards are kept: a read that
-// fails, or that misses its deadline, is forgotten so a later request retries it.
+// Decoded shards and lexicon parts kept in the isolate, keyed by their full R2
+// key (which names the index version, so versions can never mix), evicted
+// least-recently-used past one byte budget. Only verified, decoded objects are
+// kept: a read that fails, or that misses its deadline, is forgotten so a later
+// request retries it.
 
-import { decodedShardBytes, decodeShard, sha256Hex, ShardDecodeError, type Shard } from '../core/shard-codec.ts'
-import type { ShardEntry } from '../core/manifest.ts'
+import { decodedLexiconPartBytes, decodedShardBytes, decodeLexiconPart, decodeShard, sha256Hex, ShardDecodeError, type Shard } from '../core/shard-codec.ts'
+import type { LexiconPartEntry, ShardEntry } from '../core/manifest.ts'
+import type { LexiconPart } from '../core/lexical.ts'
 import type { ReadOnlyBucket } from './env.ts'
 
 /**
@@ -35,7 +37,7 @@ export interface ShardExpectation {
 }
 
 interface Entry {
-  shard: Promise<Shard>
+  value: Promise<unknown>
   bytes: number
   settled: boolean
 }
@@ -59,28 +61,38 @@ export function cachedShardKeys(): string[] {
  * dropped from the cache, so one stuck read cannot fail later requests too).
  */
 export function getShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation, deadlineMs: number): Promise<Shard> {
+  return cachedRead(key, expect.entry.bytes, () => readShard(bucket, key, expect), decodedShardBytes, deadlineMs)
+}
+
+/** The decoded lexicon part at `key`, as getShard. */
+export function getLexiconPart(bucket: ReadOnlyBucket, key: string, entry: LexiconPartEntry, deadlineMs: number): Promise<LexiconPart> {
+  const read = async () => decoded(key, decodeLexiconPart, await readVerified(bucket, key, entry.sha256, 'lexicon part'))
+  return cachedRead(key, entry.bytes, read, decodedLexiconPartBytes, deadlineMs)
+}
+
+function cachedRead<T>(key: string, encodedBytes: number, read: () => Promise<T>, decodedBytes: (value: T) => number, deadlineMs: number): Promise<T> {
   let record = cache.get(key)
   if (record) {
     // Re-insert: Map iteration order is our recency order.
     cache.delete(key)
     cache.set(key, record)
   } else {
-    record = startRead(bucket, key, expect)
+    record = startRead(key, encodedBytes, read, decodedBytes as (value: unknown) => number)
   }
-  return record.settled ? record.shard : withDeadline(key, record, deadlineMs)
+  return (record.settled ? record.value : withDeadline(key, record, deadlineMs)) as Promise<T>
 }
 
-function startRead(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Entry {
-  const record: Entry = { shard: readShard(bucket, key, expect), bytes: expect.entry.bytes, settled: false }
+function startRead(key: string, encodedBytes: number, read: () => Promise<unknown>, decodedBytes: (value: unknown) => number): Entry {
+  const record: Entry = { value: read(), bytes: encodedBytes, settled: false }
   cache.set(key, record)
   cachedBytes += record.bytes
-  record.shard.then(
-    (shard) => {
+  record.value.then(
+    (value) => {
       record.settled = true
       if (cache.get(key) !== record) return
-      const decoded = decodedShardBytes(shard)
-      cachedBytes += decoded - record.bytes
-      record.bytes = decoded
+      const bytes = decodedBytes(value)
+      cachedBytes += bytes - record.bytes
+      record.bytes = bytes
       evict()
     },
     () => {
@@ -92,35 +104,43 @@ function startRead(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation
   return record
 }
 
-function withDeadline(key: string, record: Entry, deadlineMs: number): Promise<Shard> {
+function withDeadline(key: string, record: Entry, deadlineMs: number): Promise<unknown> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       if (!record.settled) forget(key, record)
-      reject(new ShardFault('timeout', `shard ${key} was not read within ${deadlineMs} ms`))
+      reject(new ShardFault('timeout', `${key} was not read within ${deadlineMs} ms`))
     }, deadlineMs)
   })
-  return Promise.race([record.shard, timeout]).finally(() => clearTimeout(timer))
+  return Promise.race([record.value, timeout]).finally(() => clearTimeout(timer))
 }
 
-async function readShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Promise<Shard> {
+/** The object's bytes, checked against the manifest's sha256. */
+async function readVerified(bucket: ReadOnlyBucket, key: string, sha256: string, what: string): Promise<Uint8Array> {
   let bytes: Uint8Array
   try {
     const object = await bucket.get(key)
-    if (!object) throw new ShardFault('missing', `shard ${key} is missing`)
+    if (!object) throw new ShardFault('missing', `${what} ${key} is missing`)
     bytes = new Uint8Array(await object.arrayBuffer())
   } catch (error) {
     if (error instanceof ShardFault) throw error
-    throw new ShardFault('unreadable', `shard ${key} could not be read: ${(error as Error).message}`)
+    throw new ShardFault('unreadable', `${what} ${key} could not be read: ${(error as Error).message}`)
   }
-  if ((await sha256Hex(bytes)) !== expect.entry.sha256) throw new ShardFault('corrupt', `shard ${key} does not match its sha256`)
-  let shard: Shard
+  if ((await sha256Hex(bytes)) !== sha256) throw new ShardFault('corrupt', `${what} ${key} does not match its sha256`)
+  return bytes
+}
+
+function decoded<T>(key: string, decode: (bytes: Uint8Array) => T, bytes: Uint8Array): T {
   try {
-    shard = decodeShard(bytes)
+    return decode(bytes)
   } catch (error) {
-    if (error instanceof ShardDecodeError) throw new ShardFault('corrupt', `shard ${key} does not decode: ${error.message}`)
+    if (error instanceof ShardDecodeError) throw new ShardFault('corrupt', `${key} does not decode: ${error.message}`)
     throw error
   }
+}
+
+async function readShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Promise<Shard> {
+  const shard = decoded(key, decodeShard, await readVerified(bucket, key, expect.entry.sha256, 'shard'))
   // A verified shard from a different build would be scored with the wrong geometry.
   if (shard.dims !== expect.dims || shard.ids.length !== expect.entry.docs) {
     throw new ShardFault('corrupt', `shard ${key} holds ${shard.ids.length}×${shard.dims}, the manifest says ${expect.entry.docs}×${expect.dims}`)

@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD, HELD_OUT_FILE, heldOutDocCount } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
-import { conditionalLogProbs } from '../../src/core/beam.ts'
-import { centroid, leafLogProb, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
+import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
+import { centroid, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'gdr-eval-systems-'))

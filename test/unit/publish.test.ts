@@ -22,7 +22,8 @@ beforeAll(async () => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const objectCount = () => manifest.shards.length + 2
+// Every shard and lexicon part, the model and the manifest.
+const objectCount = () => manifest.shards.length + manifest.lexicon.parts.length + 2
 
 describe('gdr publish', () => {
   it('uploads every object under the version prefix, verified, and moves the pointer last', async () => {
@@ -32,7 +33,7 @@ describe('gdr publish', () => {
     expect(summary.uploaded).toBe(objectCount())
     expect(store.writes.at(-1)).toBe(keys.pointer(manifest.name))
     expect(store.writes.at(-2)).toBe(keys.manifest(manifest.name, manifest.version))
-    for (const shard of manifest.shards) expect(await sha256Hex(store.objects.get(prefix + shard.key)!.body)).toBe(shard.sha256)
+    for (const object of [...manifest.shards, ...manifest.lexicon.parts]) expect(await sha256Hex(store.objects.get(prefix + object.key)!.body)).toBe(object.sha256)
     expect(JSON.parse(store.text(keys.pointer(manifest.name))).version).toBe(manifest.version)
   })
 
@@ -106,7 +107,7 @@ describe('gdr publish --dry-run', () => {
     const result = await dryRunFolder(join(dir, 'index'), null, {}, (line) => lines.push(line))
     expect(result.upload).toBe(objectCount())
     const manifestBytes = statSync(join(dir, 'index', 'manifest.json')).size
-    expect(result.bytes).toBe(manifest.model.bytes + manifest.shards.reduce((s, x) => s + x.bytes, 0) + manifestBytes)
+    expect(result.bytes).toBe(manifest.model.bytes + [...manifest.shards, ...manifest.lexicon.parts].reduce((s, x) => s + x.bytes, 0) + manifestBytes)
     expect(lines.at(-1)).toMatch(/store not consulted/)
   })
 })

@@ -5,7 +5,8 @@
 // so its caches start empty, as in a new isolate, whatever ran before.
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
-import { keys, type ShardEntry } from '../../src/core/manifest.ts'
+import { keys, lexiconPartOf, type ShardEntry } from '../../src/core/manifest.ts'
+import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { decodeShard } from '../../src/core/shard-codec.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { decodeBase64, manifestOf, putIndex } from './fixtures.ts'
@@ -217,5 +218,27 @@ describe('a Worker with a stuck R2 read', () => {
     const recovered = await expectResults(await call(search(broken.qMissing)))
     expect(recovered.degraded).toBe(false)
     expect(recovered.results[0].title).toBe(broken.qMissing)
+  })
+})
+
+describe('a Worker whose lexicon parts are broken', () => {
+  it('answers without lexical routing for the terms whose lexicon part is missing or corrupt, naming the parts, and recovers', async () => {
+    // A new isolate: nothing of this index is cached yet, so every part is read from R2.
+    const { call, storage } = await freshWorker('faults-lexicon')
+    const q = broken.qHealthy
+    const parts = [...new Set([...termCounts(analyze(q, manifest.lexical)).keys()].map((t) => lexiconPartOf(t, manifest.lexicon)))].sort((a, b) => a - b)
+    expect(parts.length).toBeGreaterThan(0)
+    const [first, ...rest] = parts.map((p) => manifest.lexicon.parts[p])
+    await storage.remove(first.key)
+    for (const part of rest) await storage.corrupt(part.key)
+    const body = await expectResults(await call(search(q)), q)
+    expect(body.degraded).toBe(true)
+    const byPart = (a: object, b: object) => (a as { lexiconPart: number }).lexiconPart - (b as { lexiconPart: number }).lexiconPart
+    expect([...body.skipped].sort(byPart)).toEqual([{ lexiconPart: first.part, reason: 'missing' }, ...rest.map((p) => ({ lexiconPart: p.part, reason: 'corrupt' }))].sort(byPart))
+    expect(body.results.length).toBeGreaterThan(0)
+    for (const part of [first, ...rest]) await storage.restore(part.key)
+    const healed = await expectResults(await call(search(q)), q)
+    expect(healed.degraded).toBe(false)
+    expect(healed.skipped).toEqual([])
   })
 })

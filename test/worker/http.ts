@@ -32,7 +32,12 @@ export const SearchBodySchema = z.strictObject({
   results: z.array(z.strictObject({ id: z.string(), title: z.string(), snippet: z.string(), score: z.number() })),
   clusters: z.array(z.strictObject({ cid: z.array(z.number().int().nonnegative()), prob: z.number().min(0).max(1), docs: z.number().int().nonnegative() })).min(1),
   degraded: z.boolean(),
-  skipped: z.array(z.strictObject({ cid: z.array(z.number().int().nonnegative()), reason: z.enum(['missing', 'corrupt', 'timeout', 'unreadable']) })),
+  skipped: z.array(
+    z.union([
+      z.strictObject({ cid: z.array(z.number().int().nonnegative()), reason: z.enum(['missing', 'corrupt', 'timeout', 'unreadable']) }),
+      z.strictObject({ lexiconPart: z.number().int().nonnegative(), reason: z.enum(['missing', 'corrupt', 'timeout', 'unreadable']) }),
+    ]),
+  ),
   index: z.string().min(1),
   took_ms: z.number().nonnegative(),
 })

@@ -1,0 +1,115 @@
+// The corpus-wide lexicon and lexical routing: built from the leaves' postings,
+// encoded and decoded, turned into per-leaf scores, and merged into the probe plan.
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { buildLexicon } from '../../scripts/build/lexical-index.ts'
+import { addLexicalScores, lexicalLeafScores, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
+import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
+import { beamSearch, conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
+import { planProbe } from '../../src/core/search.ts'
+import { buildTree } from '../../src/core/tree.ts'
+import type { LexicalConfig, SearchDefaults } from '../../src/core/manifest.ts'
+import { postingsOf } from '../support/postings.ts'
+
+const config: LexicalConfig = { kind: 'bm25', k1: 0.9, b: 0.4, avgDocLength: 10, seed: 1 }
+
+/** A leaf's postings from its documents, each a list of (term, quantized weight). */
+const leafPostings = (docs: [number, number][][]) => postingsOf(docs, (t) => 1 + (t % 7) / 2)
+
+// Small term ids so documents share terms; leaves are numbered from 1 like tree nodes.
+const leavesArbitrary = fc.array(fc.array(fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 255 })), { maxLength: 6 }), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 }).map((leaves) =>
+  leaves.map((docs, i) => ({ node: i + 1, postings: leafPostings(docs) })),
+)
+const queryArbitrary = fc.array(fc.tuple(fc.integer({ min: 0, max: 35 }), fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 5 }).map((pairs) => new Map(pairs))
+
+/** Per leaf, the best BM25 of its documents by brute force over its own postings. */
+function bruteForce(leaves: { node: number; postings: ShardPostings }[], query: Map<number, number>, scale: number): Map<number, number> {
+  const best = new Map<number, number>()
+  for (const { node, postings } of leaves) {
+    const scores = new Float32Array(Math.max(0, ...postings.rows) + 1)
+    addLexicalScores(query, postings, scale, config, scores)
+    const max = Math.max(0, ...scores)
+    if (max > 0) best.set(node, max)
+  }
+  return best
+}
+
+describe('the lexicon', () => {
+  it('without truncation, gives every leaf exactly its best BM25 (any split into parts)', () => {
+    fc.assert(
+      fc.property(leavesArbitrary, queryArbitrary, (leaves, query) => {
+        const parts = buildLexicon(leaves, 1_000_000)
+        const got = lexicalLeafScores(query, parts, 0.1, config)
+        const want = bruteForce(leaves, query, 0.1)
+        expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
+        for (const [leaf, score] of want) expect(got.get(leaf)).toBeCloseTo(score, 5)
+      }),
+    )
+  })
+
+  it('keeps each term\'s topK highest-weighted postings, and its idf', () => {
+    fc.assert(
+      fc.property(leavesArbitrary, fc.integer({ min: 1, max: 4 }), (leaves, topK) => {
+        const parts = buildLexicon(leaves, topK)
+        for (const { postings } of leaves) {
+          for (let i = 0; i < postings.terms.length; i++) {
+            const term = postings.terms[i]
+            const part = parts[term % parts.length]
+            const at = part.terms.indexOf(term)
+            expect(at).toBeGreaterThanOrEqual(0)
+            expect(part.idf[at]).toBe(postings.idf[i])
+            const kept = Array.from(part.weights.subarray(part.postingStart[at], part.postingStart[at + 1]))
+            const all = leaves.flatMap((l) => {
+              const j = l.postings.terms.indexOf(term)
+              return j < 0 ? [] : Array.from(l.postings.weights.subarray(l.postings.postingStart[j], l.postings.postingStart[j + 1]))
+            })
+            expect(kept.sort((a, b) => b - a)).toEqual(all.sort((a, b) => b - a).slice(0, topK))
+          }
+        }
+      }),
+    )
+  })
+
+  it('round-trips through its codec and rejects damaged parts', () => {
+    fc.assert(
+      fc.property(leavesArbitrary, (leaves) => {
+        for (const part of buildLexicon(leaves, 3)) expect(decodeLexiconPart(encodeLexiconPart(part))).toEqual(part)
+      }),
+    )
+    const [part] = buildLexicon([{ node: 1, postings: leafPostings([[[1, 10], [2, 20]], [[2, 30]]]) }], 8)
+    const bytes = encodeLexiconPart(part)
+    expect(() => decodeLexiconPart(bytes.subarray(0, bytes.length - 3))).toThrow(ShardDecodeError)
+    const shortLeaves: LexiconPart = { ...part, leaves: part.leaves.subarray(1) }
+    expect(() => encodeLexiconPart(shortLeaves)).toThrow(/one leaf per posting/)
+  })
+})
+
+describe('lexical routing', () => {
+  // Root → 2 inner nodes → 3 leaves each: leaves are nodes 3..8.
+  const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 1, 2, 2, 2] })
+  const logits = Float32Array.of(2, 0, 1, 0.5, 0, 0.3, 0.2, 0.1)
+  const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2, lexicalRouting: 10 }
+  const oneDoc = () => 1
+
+  it('with weight 0 (or no lexical leaves) reads exactly the beam', () => {
+    const beam = beamSearch(tree, logits, 2).map((d) => d.node)
+    expect(planProbe(tree, logits, oneDoc, { ...search, lexicalRouting: 0 }, new Map([[8, 1]])).map((c) => c.node)).toEqual(beam)
+    expect(planProbe(tree, logits, oneDoc, search, new Map()).map((c) => c.node)).toEqual(beam)
+  })
+
+  it('brings in a leaf outside the beam whose words match, ranked by log p + weight × lexical score, with its full-tree probability', () => {
+    const conditional = conditionalLogProbs(tree, logits)
+    const plan = planProbe(tree, logits, oneDoc, search, new Map([[8, 0.5]]))
+    expect(plan[0].node).toBe(8) // log p(8) ≈ −3.9, + 10 × 0.5 beats the beam's best (≈ −0.5)
+    expect(plan[0].logProb).toBeCloseTo(leafLogProb(tree, conditional, 8), 6)
+    expect(plan[0].prob).toBeCloseTo(Math.exp(leafLogProb(tree, conditional, 8)), 6)
+    expect(plan).toHaveLength(2)
+    // A weak match does not displace the decoder's choices.
+    expect(planProbe(tree, logits, oneDoc, search, new Map([[8, 0.01]])).map((c) => c.node)).toEqual(beamSearch(tree, logits, 2).map((d) => d.node))
+  })
+
+  it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {
+    const plan = planProbe(tree, logits, oneDoc, { ...search, probeDocs: 100 }, new Map([[1, 9], [99, 9]]))
+    expect(plan.map((c) => c.node).sort()).toEqual(beamSearch(tree, logits, 2).map((d) => d.node).sort())
+  })
+})
