@@ -362,6 +362,7 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
   const gamma = params.gamma[0]
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
+    // Held-out queries have at most 10 words, so the Worker would read all their terms' parts.
     const lexical = lexicalQuery(example.text, terms.config, terms.lexicon)
     return { example, out, query: queryVector(out.query), lexical, leafScores: lexicalLeafScores(lexical.counts, terms.lexicon, lexical.scale, terms.config) }
   })

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
-import { lexiconPartOf, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
+import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
-import { lexicalQuery, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
 import { decodeLexiconPart, decodeShard, type Shard } from '../../src/core/shard-codec.ts'
-import { analyze, lexicalLeafScores, termCounts, type LexiconPart } from '../../src/core/lexical.ts'
+import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
 import { buildTree, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
@@ -175,14 +175,19 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
 
 /** The Worker's lexical routing input: each leaf's best lexical score among the query terms' top postings. */
 export function lexicalLeavesFor(index: IndexFolder, text: string): Map<number, number> {
-  const lexical = lexicalQuery(text, index.manifest.lexical, index.lexicon)
-  return lexicalLeafScores(lexical.counts, index.lexicon, lexical.scale, index.manifest.lexical)
+  const parts = queryLexicon(index, text)
+  const lexical = lexicalQuery(text, index.manifest.lexical, parts)
+  return lexicalLeafScores(lexical.counts, parts, lexical.scale, index.manifest.lexical)
 }
 
-/** Bytes of the lexicon parts a query reads (one per distinct part of its terms). */
+/** The lexicon parts the Worker reads for this query. */
+function queryLexicon(index: IndexFolder, text: string): LexiconPart[] {
+  return lexiconPartsFor(text, index.manifest.lexical, index.manifest.lexicon).map((p) => index.lexicon[p])
+}
+
+/** Bytes of the lexicon parts a query reads. */
 export function lexiconBytes(index: IndexFolder, text: string): number {
-  const parts = new Set([...termCounts(analyze(text, index.manifest.lexical)).keys()].map((t) => lexiconPartOf(t, index.manifest.lexicon)))
-  return [...parts].reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
+  return lexiconPartsFor(text, index.manifest.lexical, index.manifest.lexicon).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
 }
 
 function budgetShards(budget: Budget): number {
@@ -211,7 +216,7 @@ export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: numb
 export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Retrieved {
   const weights = fusionWeights(index, scoring, alpha)
   const shards = probes.map((p) => index.shards.get(p.node)!)
-  const lexical = lexicalQuery(outputs.text, index.manifest.lexical, index.lexicon)
+  const lexical = lexicalQuery(outputs.text, index.manifest.lexical, queryLexicon(index, outputs.text))
   const top = new TopK<Hit>(k)
   probes.forEach((p, i) => scoreCluster(outputs.query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
   const sorted = top.sorted()

@@ -3,7 +3,7 @@
 // the shards to probe within the budget, score their documents, fuse.
 
 import type { ClusterTree } from './tree.ts'
-import type { LexicalConfig, SearchDefaults } from './manifest.ts'
+import { lexiconPartOf, type Lexicon, type LexicalConfig, type SearchDefaults } from './manifest.ts'
 import { beamSearch, conditionalLogProbs, leafLogProb } from './beam.ts'
 import { isLeaf } from './tree.ts'
 import { clusterProbability, dotInt8, l2normalize, TopK } from './score.ts'
@@ -40,6 +40,23 @@ export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: 
     covered += docsPerLeaf(node)
   }
   return probed
+}
+
+/**
+ * Lexicon parts a query reads: those of its terms, in query order, at most
+ * MAX_LEXICON_PARTS. Each is one R2 read and Workers cap subrequests per request
+ * (50 on the free plan), so a very long query routes by its first terms only;
+ * the rest still score inside the shards read.
+ */
+export const MAX_LEXICON_PARTS = 24
+
+export function lexiconPartsFor(text: string, config: LexicalConfig, lexicon: Lexicon): number[] {
+  const parts = new Set<number>()
+  for (const term of termCounts(analyze(text, config)).keys()) {
+    if (parts.size >= MAX_LEXICON_PARTS) break
+    parts.add(lexiconPartOf(term, lexicon))
+  }
+  return [...parts]
 }
 
 /** What the fine step needs of a shard: int8 vectors with per-row scales, and BM25 postings. */

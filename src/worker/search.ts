@@ -7,9 +7,8 @@
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
-import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster } from '../core/search.ts'
-import { analyze, lexicalLeafScores, termCounts, type LexiconPart } from '../core/lexical.ts'
-import { lexiconPartOf } from '../core/manifest.ts'
+import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster } from '../core/search.ts'
+import { lexicalLeafScores, type LexiconPart } from '../core/lexical.ts'
 import { TopK } from '../core/score.ts'
 import type { Shard } from '../core/shard-codec.ts'
 import { clusterId } from '../core/tree.ts'
@@ -106,7 +105,7 @@ async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[],
 /** The lexicon parts holding the query's terms, in parallel, each within the deadline; failures become `skipped`. */
 async function readLexicon(env: Env, index: LoadedIndex, q: string, deadlineMs: number) {
   const { lexicon } = index.manifest
-  const wanted = [...new Set([...termCounts(analyze(q, index.manifest.lexical)).keys()].map((term) => lexiconPartOf(term, lexicon)))]
+  const wanted = lexiconPartsFor(q, index.manifest.lexical, lexicon)
   const settled = await Promise.allSettled(wanted.map((part) => getLexiconPart(env.INDEX, index.prefix + lexicon.parts[part].key, lexicon.parts[part], deadlineMs)))
   const parts: LexiconPart[] = []
   const skipped: Skipped[] = []

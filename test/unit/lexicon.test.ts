@@ -6,7 +6,8 @@ import { buildLexicon } from '../../scripts/build/lexical-index.ts'
 import { addLexicalScores, lexicalLeafScores, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { beamSearch, conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
-import { planProbe } from '../../src/core/search.ts'
+import { lexiconPartsFor, MAX_LEXICON_PARTS, planProbe } from '../../src/core/search.ts'
+import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { buildTree } from '../../src/core/tree.ts'
 import type { LexicalConfig, SearchDefaults } from '../../src/core/manifest.ts'
 import { postingsOf } from '../support/postings.ts'
@@ -111,5 +112,19 @@ describe('lexical routing', () => {
   it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {
     const plan = planProbe(tree, logits, oneDoc, { ...search, probeDocs: 100 }, new Map([[1, 9], [99, 9]]))
     expect(plan.map((c) => c.node).sort()).toEqual(beamSearch(tree, logits, 2).map((d) => d.node).sort())
+  })
+})
+
+describe('the lexicon parts a query reads', () => {
+  const lexicon = { topK: 4, parts: Array.from({ length: 1000 }, (_, part) => ({ part, key: `lexicon/${part}.msgpack`, terms: 1, bytes: 1, sha256: '0'.repeat(64) })) }
+
+  it('are its terms\' parts, in query order, at most MAX_LEXICON_PARTS', () => {
+    const few = 'supersonic wing flutter at high mach numbers'
+    expect(lexiconPartsFor(few, config, lexicon)).toEqual([...new Set([...termCounts(analyze(few, config)).keys()].map((t) => t % 1000))])
+    const many = Array.from({ length: 60 }, (_, i) => `word${i}x`).join(' ')
+    const parts = lexiconPartsFor(many, config, lexicon)
+    expect(parts).toHaveLength(MAX_LEXICON_PARTS)
+    expect(parts).toEqual([...new Set([...termCounts(analyze(many, config)).keys()].map((t) => t % 1000))].slice(0, MAX_LEXICON_PARTS))
+    expect(lexiconPartsFor('the of and', config, lexicon)).toEqual([]) // stopwords only
   })
 })

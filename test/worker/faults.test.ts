@@ -5,8 +5,8 @@
 // so its caches start empty, as in a new isolate, whatever ran before.
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
-import { keys, lexiconPartOf, type ShardEntry } from '../../src/core/manifest.ts'
-import { analyze, termCounts } from '../../src/core/lexical.ts'
+import { keys, type ShardEntry } from '../../src/core/manifest.ts'
+import { lexiconPartsFor } from '../../src/core/search.ts'
 import { decodeShard } from '../../src/core/shard-codec.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { decodeBase64, manifestOf, putIndex } from './fixtures.ts'
@@ -226,7 +226,7 @@ describe('a Worker whose lexicon parts are broken', () => {
     // A new isolate: nothing of this index is cached yet, so every part is read from R2.
     const { call, storage } = await freshWorker('faults-lexicon')
     const q = broken.qHealthy
-    const parts = [...new Set([...termCounts(analyze(q, manifest.lexical)).keys()].map((t) => lexiconPartOf(t, manifest.lexicon)))].sort((a, b) => a - b)
+    const parts = lexiconPartsFor(q, manifest.lexical, manifest.lexicon)
     expect(parts.length).toBeGreaterThan(0)
     const [first, ...rest] = parts.map((p) => manifest.lexicon.parts[p])
     await storage.remove(first.key)
