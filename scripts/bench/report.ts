@@ -129,7 +129,7 @@ export function reportTable(report: BenchReport): string {
   const c = s.cold
   const f = s.first_touch
   const rows: [string, string][] = [
-    ['corpus', `${basename(s.corpus)}: ${int(s.docs)} docs, ${int(s.index.shards)} shards (${mib(s.index.shard_bytes)}) + lexicon (${mib(s.index.lexicon_bytes ?? 0)}), model ${mib(s.model_bytes)}, probe budget ${int(s.index.probe_docs)} docs`],
+    ['corpus', `${basename(s.corpus)}: ${int(s.docs)} docs, ${int(s.index.shards)} shards (${mib(s.index.shard_bytes)}) + lexicon (${mib(s.index.lexicon_bytes)}), model ${mib(s.model_bytes)}, probe budget ${int(s.index.probe_docs)} docs`],
     ['queries', `${s.queries} (${QUERY_SOURCE[s.query_source]}), k=${s.k}, one at a time`],
     ['warm latency p50 / p95 / p99 (HTTP, shards in the isolate)', `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
     ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],

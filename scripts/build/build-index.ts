@@ -9,7 +9,7 @@ import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModel
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLexiconPart, encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
 import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
-import { lexicalQuery, planProbe, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -363,9 +363,9 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
   const gamma = params.gamma[0]
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
-    // Held-out queries have at most 10 words, so the Worker would read all their terms' parts.
-    const lexical = lexicalQuery(example.text, terms.config, terms.lexicon)
-    return { example, out, query: queryVector(out.query), lexical, leafScores: lexicalLeafScores(lexical.counts, terms.lexicon, lexical.scale, terms.config) }
+    const parts = lexiconPartsFor(example.text, terms.config, terms.lexicon.length).map((p) => terms.lexicon[p])
+    const lexical = lexicalQuery(example.text, terms.config, parts)
+    return { example, out, query: queryVector(out.query), lexical, leafScores: lexicalLeafScores(lexical.counts, parts, lexical.scale, terms.config) }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {

@@ -1,7 +1,7 @@
 // Corpus statistics for the lexical (BM25) term, and each leaf's postings.
 
 import { analyze, inverseDocumentFrequency, quantizeWeight, termCounts, termWeight, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
-import type { LexicalConfig } from '../../src/core/manifest.ts'
+import { lexiconPartOf, type LexicalConfig } from '../../src/core/manifest.ts'
 
 export const BM25_K1 = 0.9
 export const BM25_B = 0.4
@@ -115,7 +115,7 @@ export function buildLexicon(leaves: Iterable<{ node: number; postings: ShardPos
   const totalBytes = kept.reduce((sum, n) => sum + 12 + 9 * n, 0)
   const partCount = Math.max(1, Math.ceil(totalBytes / LEXICON_PART_BYTES))
   const termsOfPart: number[][] = Array.from({ length: partCount }, () => [])
-  for (const term of slot.keys()) termsOfPart[term % partCount].push(term)
+  for (const term of slot.keys()) termsOfPart[lexiconPartOf(term, partCount)].push(term)
   return termsOfPart.map((terms) => {
     terms.sort((a, b) => a - b)
     const postingStart = new Uint32Array(terms.length + 1)

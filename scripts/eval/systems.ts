@@ -15,7 +15,7 @@ import { decodeLexiconPart, decodeShard, type Shard } from '../../src/core/shard
 import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
-import { buildTree, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
+import { buildTree, type ClusterTree } from '../../src/core/tree.ts'
 import { readIndexManifest } from '../publish.ts'
 
 export interface IndexFolder {
@@ -182,12 +182,12 @@ export function lexicalLeavesFor(index: IndexFolder, text: string): Map<number, 
 
 /** The lexicon parts the Worker reads for this query. */
 function queryLexicon(index: IndexFolder, text: string): LexiconPart[] {
-  return lexiconPartsFor(text, index.manifest.lexical, index.manifest.lexicon).map((p) => index.lexicon[p])
+  return lexiconPartsFor(text, index.manifest.lexical, index.lexicon.length).map((p) => index.lexicon[p])
 }
 
 /** Bytes of the lexicon parts a query reads. */
 export function lexiconBytes(index: IndexFolder, text: string): number {
-  return lexiconPartsFor(text, index.manifest.lexical, index.manifest.lexicon).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
+  return lexiconPartsFor(text, index.manifest.lexical, index.lexicon.length).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
 }
 
 function budgetShards(budget: Budget): number {

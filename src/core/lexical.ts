@@ -1,7 +1,8 @@
-// The lexical term scored inside the probed clusters: BM25 over stemmed words.
+// The lexical term: BM25 over stemmed words, scored inside the probed clusters.
 // Terms are hashed to 32 bits (no vocabulary to ship); each shard carries its own
-// postings and the global idf of its terms, so the Worker needs no global table:
-// a query term absent from every probed shard cannot score there anyway.
+// postings and the global idf of its terms. The lexicon (corpus-wide, split into
+// parts by term hash) carries every term's idf and top postings: a query reads
+// only its own terms' parts, for the BM25 normalizer and for lexical routing.
 
 import stem from 'wink-porter2-stemmer'
 import { hashString } from './featurizer.ts'

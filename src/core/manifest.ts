@@ -170,7 +170,7 @@ function checkTree(manifest: Manifest): void {
   if (manifest.lexicon.parts.some((p, i) => p.part !== i)) throw new Error('manifest lexicon: parts must be listed in order, 0 to n − 1')
 }
 
-/** The lexicon part that holds a term. */
-export function lexiconPartOf(term: number, lexicon: Lexicon): number {
-  return term % lexicon.parts.length
+/** The lexicon part that holds a term, of `parts`. */
+export function lexiconPartOf(term: number, parts: number): number {
+  return term % parts
 }

@@ -3,7 +3,7 @@
 // the shards to probe within the budget, score their documents, fuse.
 
 import type { ClusterTree } from './tree.ts'
-import { lexiconPartOf, type Lexicon, type LexicalConfig, type SearchDefaults } from './manifest.ts'
+import { lexiconPartOf, type LexicalConfig, type SearchDefaults } from './manifest.ts'
 import { beamSearch, conditionalLogProbs, leafLogProb } from './beam.ts'
 import { isLeaf } from './tree.ts'
 import { clusterProbability, dotInt8, l2normalize, TopK } from './score.ts'
@@ -50,11 +50,11 @@ export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: 
  */
 export const MAX_LEXICON_PARTS = 24
 
-export function lexiconPartsFor(text: string, config: LexicalConfig, lexicon: Lexicon): number[] {
+export function lexiconPartsFor(text: string, config: LexicalConfig, partCount: number): number[] {
   const parts = new Set<number>()
   for (const term of termCounts(analyze(text, config)).keys()) {
     if (parts.size >= MAX_LEXICON_PARTS) break
-    parts.add(lexiconPartOf(term, lexicon))
+    parts.add(lexiconPartOf(term, partCount))
   }
   return [...parts]
 }
@@ -81,13 +81,17 @@ export interface LexicalQuery {
 }
 
 /**
- * Analyzes the query; the normalizer uses the idf `sources` know: the lexicon's
- * parts of the query terms, which hold every term of the corpus, so the score of
- * a document does not depend on which shards were read.
+ * Analyzes the query and keeps the terms whose idf `sources` know: the lexicon
+ * parts the query reads, which carry the corpus idf of their terms, so the score
+ * of a document does not depend on which shards were read. A term whose part was not
+ * read (a skipped part, or past MAX_LEXICON_PARTS) does not score at all, which
+ * keeps BM25 / max BM25 within [0, 1].
  */
 export function lexicalQuery(text: string, config: LexicalConfig, sources: ShardPostings[]): LexicalQuery {
-  const counts = termCounts(analyze(text, config))
-  const max = maxLexicalScore(counts, queryIdf(counts, sources), config)
+  const all = termCounts(analyze(text, config))
+  const idf = queryIdf(all, sources)
+  const counts = new Map([...all].filter(([term]) => idf.has(term)))
+  const max = maxLexicalScore(counts, idf, config)
   return { counts, scale: max > 0 ? 1 / max : 0 }
 }
 

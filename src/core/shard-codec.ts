@@ -133,8 +133,7 @@ export function decodedLexiconPartBytes(part: LexiconPart): number {
 }
 
 export function encodeLexiconPart(part: LexiconPart): Uint8Array {
-  checkPostings(part, Infinity)
-  if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
+  checkLexiconPart(part)
   const packed = packr.pack({
     format: LEXICON_PART_FORMAT,
     terms: littleEndian(part.terms),
@@ -164,12 +163,21 @@ export function decodeLexiconPart(bytes: Uint8Array): LexiconPart {
     weights: new Uint8Array(r.postingWeights as Uint8Array),
   }
   try {
-    checkPostings(part, Infinity)
-    if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
+    checkLexiconPart(part)
   } catch (error) {
     throw new ShardDecodeError((error as Error).message)
   }
   return part
+}
+
+// Leaves must fit lexicalLeafScores' document key (leaf · 2^32 + row); idf must not flip the normalizer's sign.
+const MAX_LEXICON_LEAF = 2 ** 21
+
+function checkLexiconPart(part: LexiconPart): void {
+  checkPostings(part, Infinity)
+  if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
+  for (let i = 0; i < part.idf.length; i++) if (!(part.idf[i] >= 0)) throw new Error('lexicon part: idf must be non-negative')
+  for (let i = 0; i < part.leaves.length; i++) if (part.leaves[i] >= MAX_LEXICON_LEAF) throw new Error('lexicon part: leaf out of range')
 }
 
 function unpackMap(bytes: Uint8Array, what: string): Record<string, unknown> {

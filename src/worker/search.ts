@@ -8,9 +8,8 @@
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
 import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster } from '../core/search.ts'
-import { lexicalLeafScores, type LexiconPart } from '../core/lexical.ts'
+import { lexicalLeafScores } from '../core/lexical.ts'
 import { TopK } from '../core/score.ts'
-import type { Shard } from '../core/shard-codec.ts'
 import { clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
@@ -84,42 +83,42 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
 
 /** All probed shards in parallel, each within the deadline; failures become `skipped`. */
 async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[], deadlineMs: number) {
-  const settled = await Promise.allSettled(
-    probed.map((cluster) => {
-      const entry = index.shardByNode.get(cluster.node)!
-      return getShard(env.INDEX, index.prefix + entry.key, { entry, dims: index.manifest.dims }, deadlineMs)
-    }),
-  )
-  const read: { cluster: ProbedCluster; shard: Shard }[] = []
-  const skipped: Skipped[] = []
-  settled.forEach((outcome, i) => {
-    const cluster = probed[i]
-    if (outcome.status === 'fulfilled') return void read.push({ cluster, shard: outcome.value })
-    const fault = asFault(outcome.reason)
-    console.warn(`skipping cluster ${clusterId(index.tree, cluster.node).join('-')}: ${fault.message}`)
-    skipped.push({ cid: clusterId(index.tree, cluster.node), reason: fault.reason })
+  const { values, faults } = await readEach(probed, (cluster) => {
+    const entry = index.shardByNode.get(cluster.node)!
+    return getShard(env.INDEX, index.prefix + entry.key, { entry, dims: index.manifest.dims }, deadlineMs)
   })
-  return { read, skipped }
+  const skipped: Skipped[] = faults.map(({ item: cluster, fault }) => {
+    const cid = clusterId(index.tree, cluster.node)
+    console.warn(`skipping cluster ${cid.join('-')}: ${fault.message}`)
+    return { cid, reason: fault.reason }
+  })
+  return { read: values.map(({ item: cluster, value: shard }) => ({ cluster, shard })), skipped }
 }
 
 /** The lexicon parts holding the query's terms, in parallel, each within the deadline; failures become `skipped`. */
 async function readLexicon(env: Env, index: LoadedIndex, q: string, deadlineMs: number) {
   const { lexicon } = index.manifest
-  const wanted = lexiconPartsFor(q, index.manifest.lexical, lexicon)
-  const settled = await Promise.allSettled(wanted.map((part) => getLexiconPart(env.INDEX, index.prefix + lexicon.parts[part].key, lexicon.parts[part], deadlineMs)))
-  const parts: LexiconPart[] = []
-  const skipped: Skipped[] = []
-  settled.forEach((outcome, i) => {
-    if (outcome.status === 'fulfilled') return void parts.push(outcome.value)
-    const fault = asFault(outcome.reason)
-    console.warn(`skipping lexicon part ${wanted[i]}: ${fault.message}`)
-    skipped.push({ lexiconPart: wanted[i], reason: fault.reason })
+  const parts = lexicon.parts.length
+  const { values, faults } = await readEach(lexiconPartsFor(q, index.manifest.lexical, parts), (part) =>
+    getLexiconPart(env.INDEX, index.prefix + lexicon.parts[part].key, { entry: lexicon.parts[part], parts }, deadlineMs),
+  )
+  const skipped: Skipped[] = faults.map(({ item: part, fault }) => {
+    console.warn(`skipping lexicon part ${part}: ${fault.message}`)
+    return { lexiconPart: part, reason: fault.reason }
   })
-  return { parts, skipped }
+  return { parts: values.map(({ value }) => value), skipped }
 }
 
-function asFault(reason: unknown): ShardFault {
-  return reason instanceof ShardFault ? reason : new ShardFault('unreadable', String(reason))
+/** Reads every item in parallel: the values in item order, and each failure as a ShardFault. */
+async function readEach<I, T>(items: I[], read: (item: I) => Promise<T>) {
+  const settled = await Promise.allSettled(items.map(read))
+  const values: { item: I; value: T }[] = []
+  const faults: { item: I; fault: ShardFault }[] = []
+  settled.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') values.push({ item: items[i], value: outcome.value })
+    else faults.push({ item: items[i], fault: outcome.reason instanceof ShardFault ? outcome.reason : new ShardFault('unreadable', String(outcome.reason)) })
+  })
+  return { values, faults }
 }
 
 // onnxruntime-web runs one inference at a time per session; queue the rest.

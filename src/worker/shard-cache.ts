@@ -5,7 +5,7 @@
 // request retries it.
 
 import { decodedLexiconPartBytes, decodedShardBytes, decodeLexiconPart, decodeShard, sha256Hex, ShardDecodeError, type Shard } from '../core/shard-codec.ts'
-import type { LexiconPartEntry, ShardEntry } from '../core/manifest.ts'
+import { lexiconPartOf, type LexiconPartEntry, type ShardEntry } from '../core/manifest.ts'
 import type { LexiconPart } from '../core/lexical.ts'
 import type { ReadOnlyBucket } from './env.ts'
 
@@ -64,10 +64,24 @@ export function getShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpec
   return cachedRead(key, expect.entry.bytes, () => readShard(bucket, key, expect), decodedShardBytes, deadlineMs)
 }
 
+/** What a lexicon part must be: its manifest entry, of `parts` parts. */
+export interface LexiconPartExpectation {
+  entry: LexiconPartEntry
+  parts: number
+}
+
 /** The decoded lexicon part at `key`, as getShard. */
-export function getLexiconPart(bucket: ReadOnlyBucket, key: string, entry: LexiconPartEntry, deadlineMs: number): Promise<LexiconPart> {
-  const read = async () => decoded(key, decodeLexiconPart, await readVerified(bucket, key, entry.sha256, 'lexicon part'))
-  return cachedRead(key, entry.bytes, read, decodedLexiconPartBytes, deadlineMs)
+export function getLexiconPart(bucket: ReadOnlyBucket, key: string, expect: LexiconPartExpectation, deadlineMs: number): Promise<LexiconPart> {
+  return cachedRead(key, expect.entry.bytes, () => readLexiconPart(bucket, key, expect), decodedLexiconPartBytes, deadlineMs)
+}
+
+async function readLexiconPart(bucket: ReadOnlyBucket, key: string, { entry, parts }: LexiconPartExpectation): Promise<LexiconPart> {
+  const part = decoded(key, decodeLexiconPart, await readVerified(bucket, key, entry.sha256, 'lexicon part'))
+  // A verified part of another build would route by the wrong terms.
+  if (part.terms.length !== entry.terms || part.terms.some((term) => lexiconPartOf(term, parts) !== entry.part)) {
+    throw new ShardFault('corrupt', `lexicon part ${key} does not hold the terms the manifest says (${entry.terms} terms of part ${entry.part} of ${parts})`)
+  }
+  return part
 }
 
 function cachedRead<T>(key: string, encodedBytes: number, read: () => Promise<T>, decodedBytes: (value: T) => number, deadlineMs: number): Promise<T> {

@@ -2,11 +2,12 @@
 // encoded and decoded, turned into per-leaf scores, and merged into the probe plan.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { Packr } from 'msgpackr'
 import { buildLexicon } from '../../scripts/build/lexical-index.ts'
 import { addLexicalScores, lexicalLeafScores, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { beamSearch, conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
-import { lexiconPartsFor, MAX_LEXICON_PARTS, planProbe } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planProbe } from '../../src/core/search.ts'
 import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { buildTree } from '../../src/core/tree.ts'
 import type { LexicalConfig, SearchDefaults } from '../../src/core/manifest.ts'
@@ -82,6 +83,15 @@ describe('the lexicon', () => {
     expect(() => decodeLexiconPart(bytes.subarray(0, bytes.length - 3))).toThrow(ShardDecodeError)
     const shortLeaves: LexiconPart = { ...part, leaves: part.leaves.subarray(1) }
     expect(() => encodeLexiconPart(shortLeaves)).toThrow(/one leaf per posting/)
+    // What R2 could hand back, packed by hand: the decoder checks it, not only the encoder.
+    const packr = new Packr({ useRecords: false, moreTypes: false })
+    const le = (values: Uint32Array | Float32Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice()
+    const raw = { format: 1, terms: le(part.terms), idf: le(part.idf), postingStart: le(part.postingStart), postingLeaves: le(part.leaves), postingRows: le(part.rows), postingWeights: part.weights }
+    expect(decodeLexiconPart(packr.pack(raw))).toEqual(part)
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, postingLeaves: le(part.leaves.subarray(1)) }))).toThrow(/one leaf per posting/)
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, idf: le(part.idf.map((x) => -x - 1)) }))).toThrow(/idf must be non-negative/)
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, postingLeaves: le(part.leaves.map(() => 2 ** 22)) }))).toThrow(/leaf out of range/)
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, format: 2 }))).toThrow(ShardDecodeError)
   })
 })
 
@@ -116,15 +126,33 @@ describe('lexical routing', () => {
 })
 
 describe('the lexicon parts a query reads', () => {
-  const lexicon = { topK: 4, parts: Array.from({ length: 1000 }, (_, part) => ({ part, key: `lexicon/${part}.msgpack`, terms: 1, bytes: 1, sha256: '0'.repeat(64) })) }
-
   it('are its terms\' parts, in query order, at most MAX_LEXICON_PARTS', () => {
     const few = 'supersonic wing flutter at high mach numbers'
-    expect(lexiconPartsFor(few, config, lexicon)).toEqual([...new Set([...termCounts(analyze(few, config)).keys()].map((t) => t % 1000))])
+    expect(lexiconPartsFor(few, config, 1000)).toEqual([...new Set([...termCounts(analyze(few, config)).keys()].map((t) => t % 1000))])
     const many = Array.from({ length: 60 }, (_, i) => `word${i}x`).join(' ')
-    const parts = lexiconPartsFor(many, config, lexicon)
+    const parts = lexiconPartsFor(many, config, 1000)
     expect(parts).toHaveLength(MAX_LEXICON_PARTS)
     expect(parts).toEqual([...new Set([...termCounts(analyze(many, config)).keys()].map((t) => t % 1000))].slice(0, MAX_LEXICON_PARTS))
-    expect(lexiconPartsFor('the of and', config, lexicon)).toEqual([]) // stopwords only
+    expect(lexiconPartsFor('the of and', config, 1000)).toEqual([]) // stopwords only
+  })
+})
+
+describe('the lexical side of a query', () => {
+  it('scores only the terms whose idf the parts read know, so BM25 / max stays within [0, 1]', () => {
+    const [wing, flutter] = [...termCounts(analyze('wing flutter', config)).keys()]
+    const leaves = [{ node: 1, postings: postingsOf([[[wing, 255]], [[flutter, 255]]], () => 2) }]
+    const [part] = buildLexicon(leaves, 8)
+    const known = lexicalQuery('wing flutter', config, [part])
+    expect([...known.counts.keys()].sort()).toEqual([wing, flutter].sort())
+    expect(known.scale).toBeCloseTo(1 / (2 * 2 * (config.k1 + 1)), 6)
+    // Without flutter's idf (its part skipped), flutter neither scores nor counts in the normalizer.
+    const onlyWing: LexiconPart = { ...part, terms: Uint32Array.of(wing), idf: Float32Array.of(2), postingStart: Uint32Array.of(0, 0), leaves: new Uint32Array(0), rows: new Uint32Array(0), weights: new Uint8Array(0) }
+    const partial = lexicalQuery('wing flutter', config, [onlyWing])
+    expect([...partial.counts.keys()]).toEqual([wing])
+    expect(partial.scale).toBeCloseTo(1 / (2 * (config.k1 + 1)), 6)
+    const scores = new Float32Array(2)
+    addLexicalScores(partial.counts, leaves[0].postings, partial.scale, config, scores)
+    expect(Math.max(...scores)).toBeLessThanOrEqual(1)
+    expect(scores[1]).toBe(0)
   })
 })

@@ -225,9 +225,11 @@ describe('a Worker whose lexicon parts are broken', () => {
   it('answers without lexical routing for the terms whose lexicon part is missing or corrupt, naming the parts, and recovers', async () => {
     // A new isolate: nothing of this index is cached yet, so every part is read from R2.
     const { call, storage } = await freshWorker('faults-lexicon')
-    const q = broken.qHealthy
-    const parts = lexiconPartsFor(q, manifest.lexical, manifest.lexicon)
-    expect(parts.length).toBeGreaterThan(0)
+    // A title whose terms live in at least two parts: one to remove, one to corrupt.
+    const partsOf = (title: string) => lexiconPartsFor(title, manifest.lexical, manifest.lexicon.parts.length)
+    const q = Object.values(index.titles).find((title) => partsOf(title).length >= 2)!
+    expect(q, 'a tiny-index title spans two lexicon parts').toBeDefined()
+    const parts = partsOf(q)
     const [first, ...rest] = parts.map((p) => manifest.lexicon.parts[p])
     await storage.remove(first.key)
     for (const part of rest) await storage.corrupt(part.key)
