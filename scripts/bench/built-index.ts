@@ -1,11 +1,14 @@
 // The index a benchmark runs on: built from the corpus, or reused when the
-// folder is already a build of this exact corpus with these options. The
+// folder is already a build of this exact corpus with these options by this
+// exact build code (a changed builder must not be measured on an old index). The
 // build's timings are kept next to the folder (`<dir>.bench.json`, not inside
 // it: publish checks every file of the folder), so a reused index still
 // reports how long its build took.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD, type BuildOptions } from '../build/build-index.ts'
 import type { Reporter } from '../progress.ts'
 import { readIndexManifest } from '../publish.ts'
@@ -15,6 +18,8 @@ export type BuildSettings = Partial<Pick<BuildOptions, 'seed' | 'probeDocs' | 'l
 export interface BuildRecord {
   corpus: { path: string; bytes: number; mtimeMs: number }
   settings: BuildSettings
+  /** builderFingerprint() of the code that built it. */
+  builder?: string
   version: string
   docs: number
   /** Wall time of the whole build. */
@@ -31,6 +36,16 @@ export interface ResolvedIndex {
 }
 
 export const recordPath = (dir: string) => `${resolve(dir)}.bench.json`
+
+/** sha256 of the build's source (scripts/build and the shared core), in a stable order. */
+export function builderFingerprint(): string {
+  const hash = createHash('sha256')
+  for (const folder of ['../build', '../../src/core']) {
+    const dir = fileURLToPath(new URL(folder, import.meta.url))
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts')).sort()) hash.update(name).update(readFileSync(join(dir, name)))
+  }
+  return hash.digest('hex').slice(0, 16)
+}
 
 function corpusFingerprint(path: string): BuildRecord['corpus'] {
   const stat = statSync(path)
@@ -53,7 +68,7 @@ export function isBuildOf(dir: string, corpus: string, settings: BuildSettings):
   const sameCorpus = record.corpus.path === now.path && record.corpus.bytes === now.bytes && record.corpus.mtimeMs === now.mtimeMs
   const sameSettings = JSON.stringify({ ...DEFAULT_BUILD, ...record.settings }) === JSON.stringify({ ...DEFAULT_BUILD, ...settings })
   try {
-    return sameCorpus && sameSettings && readIndexManifest(dir).version === record.version
+    return sameCorpus && sameSettings && record.builder === builderFingerprint() && readIndexManifest(dir).version === record.version
   } catch {
     return false
   }
@@ -69,13 +84,13 @@ export async function resolveIndex(options: { corpus: string; dir: string; name:
     return { dir, build, reused: true }
   }
   if (!options.rebuild && record && isBuildOf(dir, options.corpus, options.settings)) {
-    reporter.log(`reusing ${dir} (built in ${record.seconds.toFixed(0)} s from this corpus with these options; --rebuild to build again)`)
+    reporter.log(`reusing ${dir} (built in ${record.seconds.toFixed(0)} s from this corpus with these options by this build code; --rebuild to build again)`)
     return { dir, build: record, reused: true }
   }
   const corpus = corpusFingerprint(options.corpus)
   const started = performance.now()
   const summary = await buildIndex({ ...DEFAULT_BUILD, ...options.settings, name: options.name, corpus: options.corpus, out: dir }, reporter)
-  const build: BuildRecord = { corpus, settings: options.settings, version: summary.manifest.version, docs: summary.manifest.docs, seconds: (performance.now() - started) / 1000, stages: summary.seconds }
+  const build: BuildRecord = { corpus, settings: options.settings, builder: builderFingerprint(), version: summary.manifest.version, docs: summary.manifest.docs, seconds: (performance.now() - started) / 1000, stages: summary.seconds }
   writeFileSync(recordPath(dir), JSON.stringify(build, null, 1) + '\n')
   return { dir, build, reused: false }
 }

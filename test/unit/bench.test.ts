@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { latencySummary, percentile } from '../../scripts/bench/stats.ts'
 import { corpusLines, MAX_QUERY_CHARS, querySeedFor, readQueryFile, samplePseudoQueries } from '../../scripts/bench/queries.ts'
 import { parseServerTiming, serverTimingOf } from '../../scripts/bench/timed-search.ts'
-import { isBuildOf, recordPath, type BuildRecord } from '../../scripts/bench/built-index.ts'
+import { builderFingerprint, isBuildOf, recordPath, type BuildRecord } from '../../scripts/bench/built-index.ts'
 import { benchSummary, reportJson, reportTable } from '../../scripts/bench/report.ts'
 import { corpusName, type BenchReport } from '../../scripts/bench/bench.ts'
 import { serverTimingHeader } from '../../src/worker/server-timing.ts'
@@ -115,7 +115,7 @@ describe('index names', () => {
 })
 
 describe('reusing a built index', () => {
-  it('only a folder built from this very corpus file with the same options counts', () => {
+  it('only a folder built from this very corpus file with the same options by the same build code counts', () => {
     const corpus = join(dir, 'corpus.jsonl')
     writeFileSync(corpus, lines3())
     const index = join(dir, 'index')
@@ -123,13 +123,17 @@ describe('reusing a built index', () => {
     writeFileSync(join(index, 'manifest.json'), JSON.stringify(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1), shardAt(2)])))
     const stat = { bytes: lines3().length, mtimeMs: Date.now() }
     utimesSync(corpus, stat.mtimeMs / 1000, stat.mtimeMs / 1000)
-    const record: BuildRecord = { corpus: { path: corpus, bytes: stat.bytes, mtimeMs: Math.round(stat.mtimeMs) }, settings: { seed: 3 }, version: 'v1', docs: 3, seconds: 1, stages: {} }
+    const record: BuildRecord = { corpus: { path: corpus, bytes: stat.bytes, mtimeMs: Math.round(stat.mtimeMs) }, settings: { seed: 3 }, builder: builderFingerprint(), version: 'v1', docs: 3, seconds: 1, stages: {} }
     writeFileSync(recordPath(index), JSON.stringify(record))
     expect(isBuildOf(index, corpus, { seed: 3 })).toBe(true)
     expect(isBuildOf(index, corpus, { seed: 4 })).toBe(false)
     expect(isBuildOf(index, corpus, {})).toBe(false)
     writeFileSync(recordPath(index), JSON.stringify({ ...record, version: 'v0' }))
     expect(isBuildOf(index, corpus, { seed: 3 })).toBe(false)
+    for (const builder of ['0123456789abcdef', undefined]) {
+      writeFileSync(recordPath(index), JSON.stringify({ ...record, builder }))
+      expect(isBuildOf(index, corpus, { seed: 3 })).toBe(false) // built by other (or unrecorded) build code
+    }
     writeFileSync(recordPath(index), JSON.stringify(record))
     writeFileSync(corpus, lines3() + '\n')
     expect(isBuildOf(index, corpus, { seed: 3 })).toBe(false)
