@@ -8,7 +8,7 @@ import { errorBody, ServiceError } from './errors.ts'
 import { apiKeyCheck, bodySizeLimit, corsPolicy } from './access.ts'
 import { acquireIndex, currentIndex } from './index-store.ts'
 import { ortMemoryBytes } from './ort.ts'
-import { search } from './search.ts'
+import { prefetchLexicon, search } from './search.ts'
 import { cachedShardBytes, cachedShardKeys } from './shard-cache.ts'
 import { parseGetParams, parsePostParams, type SearchParams } from './search-params.ts'
 import { serverTimingHeader, type SearchTimings } from './server-timing.ts'
@@ -64,7 +64,9 @@ app.all('/search', (c) => {
 // The version is taken once: the whole request runs on it even if the pointer moves meanwhile.
 async function answer(c: Context<{ Bindings: Env }>, params: SearchParams, shardTimeoutMs: number) {
   const started = Date.now()
-  const lease = await acquireIndex(c.env, executionContext(c))
+  const leasing = acquireIndex(c.env, executionContext(c))
+  prefetchLexicon(c.env, params.q, shardTimeoutMs)
+  const lease = await leasing
   const indexMs = Date.now() - started
   try {
     const timings: SearchTimings = { modelMs: 0, r2Ms: 0, scoreMs: 0 }

@@ -32,6 +32,12 @@ export interface LoadedIndex {
   loadTimings: LoadTimings
 }
 
+/** What a request can start reading before its version's model is loaded: the manifest and the version's key prefix. */
+export interface VersionLayout {
+  manifest: Manifest
+  prefix: string
+}
+
 type WaitUntil = Pick<ExecutionContext, 'waitUntil'>
 
 interface Settings {
@@ -63,12 +69,30 @@ function withDeadline<T>(read: Promise<T>, what: string): Promise<T> {
 // Per isolate, by pointer key: what is served, first loads in flight, recent first-load failures.
 const served = new Map<string, Served>()
 const firstLoads = new Map<string, Promise<LoadedIndex>>()
+const firstLoadLayouts = new Map<string, Promise<VersionLayout>>()
 const firstLoadFailures = new Map<string, { at: number; error: ServiceError }>()
 
 /** The index version served now. `ctx` keeps a background pointer check alive past the response. */
 export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedIndex> {
   const settings = settingsOf(env)
   return pickServed(env, settings, ctx) ?? firstLoad(env, settings)
+}
+
+/**
+ * The layout of the version a request acquired now would run on: the served one,
+ * or, during an isolate's first load, that load's as soon as its manifest is
+ * parsed (the model and ORT session take ~350 ms more). Undefined when neither
+ * is under way or the settings are invalid (acquireIndex reports that).
+ */
+export function upcomingLayout(env: Env): Promise<VersionLayout> | undefined {
+  let settings: Settings
+  try {
+    settings = settingsOf(env)
+  } catch {
+    return undefined
+  }
+  const state = served.get(settings.pointerKey)
+  return state ? Promise.resolve(state.index) : firstLoadLayouts.get(settings.pointerKey)
 }
 
 /** A version held for one request: its session stays usable until `done()`, even if a newer version is swapped in meanwhile. */
@@ -135,21 +159,28 @@ function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
   if (failure && Date.now() - failure.at < RETRY_AFTER_MS) return Promise.reject(failure.error)
   let loading = firstLoads.get(key)
   if (!loading) {
+    let announce!: (layout: VersionLayout) => void
+    let fail!: (error: unknown) => void
+    const layout = new Promise<VersionLayout>((resolve, reject) => ((announce = resolve), (fail = reject)))
+    layout.catch(() => {}) // nobody may be waiting for it
+    firstLoadLayouts.set(key, layout)
     loading = (async () => {
       try {
         const timings: LoadTimings = {}
         const pointer = await step(timings, 'pointer', () => readPointer(env, settings))
         if (!pointer) throw new ServiceError(503, 'index_unavailable', `no index published under "${settings.name}" (missing ${key})`)
-        const index = await loadVersion(env, settings, pointer, timings)
+        const index = await loadVersion(env, settings, pointer, timings, announce)
         served.set(key, { index, checkedAt: Date.now() })
         firstLoadFailures.delete(key)
         return index
       } catch (error) {
         const serviceError = asServiceError(error)
         firstLoadFailures.set(key, { at: Date.now(), error: serviceError })
+        fail(serviceError)
         throw serviceError
       } finally {
         firstLoads.delete(key)
+        firstLoadLayouts.delete(key)
       }
     })()
     firstLoads.set(key, loading)
@@ -199,7 +230,8 @@ async function step<T>(timings: LoadTimings, name: keyof LoadTimings, work: () =
   }
 }
 
-async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timings: LoadTimings = {}): Promise<LoadedIndex> {
+/** `onLayout`: told the manifest and prefix as soon as they are known, before the model is read. */
+async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timings: LoadTimings = {}, onLayout?: (layout: VersionLayout) => void): Promise<LoadedIndex> {
   // The prefix, and so every shard cache key, is derived from the version: a pointer elsewhere would break that.
   if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
     throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
@@ -212,6 +244,7 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   const manifest = await step(timings, 'parse', () => parseManifest(JSON.parse(manifestText)))
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
   const prefix = keys.versionPrefix(settings.name, manifest.version)
+  onLayout?.({ manifest, prefix })
   const modelBytes = await readModel(env, prefix + manifest.model.key, manifest.model.sha256, timings)
   const session = await step(timings, 'session', () => createSession(modelBytes, timings))
   return {

@@ -13,7 +13,7 @@ import { TopK } from '../core/score.ts'
 import { clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
-import type { LoadedIndex } from './index-store.ts'
+import { upcomingLayout, type LoadedIndex, type VersionLayout } from './index-store.ts'
 import { Tensor } from './ort.ts'
 import { getLexiconPart, getShard, ShardFault, type ShardFaultReason } from './shard-cache.ts'
 import type { SearchTimings } from './server-timing.ts'
@@ -95,12 +95,23 @@ async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[],
   return { read: values.map(({ item: cluster, value: shard }) => ({ cluster, shard })), skipped }
 }
 
+/**
+ * Starts reading the query's lexicon parts into the cache search() reads them
+ * from, as soon as the version's manifest is known: on an isolate's first request
+ * that is while the model and its ORT session load. Faults surface in search().
+ */
+export function prefetchLexicon(env: Env, q: string, deadlineMs: number): void {
+  upcomingLayout(env)
+    ?.then((layout) => readLexicon(env, layout, q, deadlineMs))
+    .catch(() => {})
+}
+
 /** The lexicon parts holding the query's terms, in parallel, each within the deadline; failures become `skipped`. */
-async function readLexicon(env: Env, index: LoadedIndex, q: string, deadlineMs: number) {
-  const { lexicon } = index.manifest
+async function readLexicon(env: Env, { manifest, prefix }: VersionLayout, q: string, deadlineMs: number) {
+  const { lexicon } = manifest
   const parts = lexicon.parts.length
-  const { values, faults } = await readEach(lexiconPartsFor(q, index.manifest.lexical, parts), (part) =>
-    getLexiconPart(env.INDEX, index.prefix + lexicon.parts[part].key, { entry: lexicon.parts[part], parts }, deadlineMs),
+  const { values, faults } = await readEach(lexiconPartsFor(q, manifest.lexical, parts), (part) =>
+    getLexiconPart(env.INDEX, prefix + lexicon.parts[part].key, { entry: lexicon.parts[part], parts }, deadlineMs),
   )
   const skipped: Skipped[] = faults.map(({ item: part, fault }) => {
     console.warn(`skipping lexicon part ${part}: ${fault.message}`)

@@ -244,3 +244,21 @@ describe('a Worker whose lexicon parts are broken', () => {
     expect(healed.skipped).toEqual([])
   })
 })
+
+describe('an isolate\'s first request', () => {
+  it('reads its lexicon parts while the model is still loading, once', async () => {
+    const { call, r2, storage } = await freshWorker('first-request-prefetch')
+    const q = Object.values(index.titles)[0]
+    const partKeys = lexiconPartsFor(q, manifest.lexical, manifest.lexicon.parts.length).map((p) => storage.prefix + manifest.lexicon.parts[p].key)
+    expect(partKeys.length).toBeGreaterThan(0)
+    const release = r2.stall(storage.prefix + manifest.model.key)
+    const answered = call(search(q))
+    // The model read is held: the parts can only be read now if they were prefetched from the manifest.
+    await vi.waitFor(() => expect(partKeys.every((key) => r2.reads(key) === 1)).toBe(true))
+    release()
+    const body = await expectResults(await answered, q)
+    expect(body.degraded).toBe(false)
+    for (const key of partKeys) expect(r2.reads(key)).toBe(1) // the search used the prefetched parts
+  })
+})
+
