@@ -3,7 +3,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
-import { FORMAT, FORMAT_VERSION, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
+import { FORMAT, FORMAT_VERSION, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, clusterId, type ClusterTree } from '../../src/core/tree.ts'
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
@@ -421,7 +421,7 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     writeFileSync(join(staging, key), bytes)
     parts.push({ part, key, terms: terms.terms.length, bytes: bytes.length, sha256: await sha256Hex(bytes) })
   }
-  writeFileSync(join(staging, 'model.onnx'), modelBytes)
+  writeFileSync(join(staging, MODEL_KEY), modelBytes)
   const modelSha = await sha256Hex(modelBytes)
   const content = { shards: shards.map((s) => s.sha256), lexicon: parts.map((p) => p.sha256), model: modelSha, search, featurizer, lexical }
   const contentHash = (await sha256Hex(new TextEncoder().encode(JSON.stringify(content)))).slice(0, 12)
@@ -438,7 +438,7 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     featurizer,
     lexical,
     lexicon: { topK: LEXICON_TOP_K, parts },
-    model: { key: 'model.onnx', bytes: modelBytes.length, sha256: modelSha, hidden: options.dims, decoderHidden: options.decoderHidden, quantization: 'int8-weights' },
+    model: { key: MODEL_KEY, bytes: modelBytes.length, sha256: modelSha, hidden: options.dims, decoderHidden: options.decoderHidden, quantization: 'int8-weights' },
     tree: { parent: Array.from(tree.parent) },
     search,
     shards,

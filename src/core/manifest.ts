@@ -146,6 +146,9 @@ export const keys = {
   manifest: (name: string, version: string) => `${name}/versions/${version}/manifest.json`,
 }
 
+/** Where builds put the model, relative to the version prefix: the Worker starts reading it before the manifest says so. */
+export const MODEL_KEY = 'model.onnx'
+
 export function parseManifest(json: unknown): Manifest {
   const manifest = ManifestSchema.parse(json)
   checkTree(manifest)

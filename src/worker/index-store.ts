@@ -10,7 +10,7 @@
 // released once the last request holding it is done (ORT memory is not
 // garbage-collected).
 
-import { keys, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
+import { keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { sha256Hex } from '../core/shard-codec.ts'
 import { createSession, type InferenceSession } from './ort.ts'
@@ -236,6 +236,11 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
     throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
   }
+  // The model is read while the manifest is read and parsed: builds always put it at
+  // MODEL_KEY, and the manifest's digest still decides whether the bytes are used.
+  const prefix = keys.versionPrefix(settings.name, pointer.version)
+  const guessedModel = step(timings, 'model', () => readObject(env, prefix + MODEL_KEY))
+  guessedModel.catch(() => {}) // a missing manifest is reported first
   const manifestText = await step(timings, 'manifest', async () => {
     const object = await withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`)
     if (!object) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
@@ -243,9 +248,11 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   })
   const manifest = await step(timings, 'parse', () => parseManifest(JSON.parse(manifestText)))
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
-  const prefix = keys.versionPrefix(settings.name, manifest.version)
   onLayout?.({ manifest, prefix })
-  const modelBytes = await readModel(env, prefix + manifest.model.key, manifest.model.sha256, timings)
+  const modelKey = prefix + manifest.model.key
+  const modelBytes = manifest.model.key === MODEL_KEY ? await guessedModel : await step(timings, 'model', () => readObject(env, modelKey))
+  const actual = await step(timings, 'verify', () => sha256Hex(modelBytes))
+  if (actual !== manifest.model.sha256) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} does not match its sha256`)
   const session = await step(timings, 'session', () => createSession(modelBytes, timings))
   return {
     name: settings.name,
@@ -273,18 +280,13 @@ function asServiceError(error: unknown): ServiceError {
   return error instanceof ServiceError ? error : new ServiceError(503, 'index_unavailable', `index failed to load: ${(error as Error).message}`)
 }
 
-/** The model's bytes, checked against the manifest's digest. */
-async function readModel(env: Env, key: string, sha256: string, timings: LoadTimings): Promise<Uint8Array> {
-  const bytes = await step(timings, 'model', () =>
-    withDeadline(
-      env.INDEX.get(key).then(async (object) => {
-        if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
-        return new Uint8Array(await object.arrayBuffer())
-      }),
-      `object ${key}`,
-    ),
+/** An object's bytes, within the load deadline. */
+function readObject(env: Env, key: string): Promise<Uint8Array> {
+  return withDeadline(
+    env.INDEX.get(key).then(async (object) => {
+      if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
+      return new Uint8Array(await object.arrayBuffer())
+    }),
+    `object ${key}`,
   )
-  const actual = await step(timings, 'verify', () => sha256Hex(bytes))
-  if (actual !== sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
-  return bytes
 }

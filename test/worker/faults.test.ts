@@ -260,5 +260,17 @@ describe('an isolate\'s first request', () => {
     expect(body.degraded).toBe(false)
     for (const key of partKeys) expect(r2.reads(key)).toBe(1) // the search used the prefetched parts
   })
+
+  it('reads the model while the manifest is still being read, once', async () => {
+    const { call, r2, storage } = await freshWorker('first-request-model')
+    const q = Object.values(index.titles)[0]
+    const modelKey = storage.prefix + manifest.model.key
+    const release = r2.stall(storage.prefix + 'manifest.json')
+    const answered = call(search(q))
+    await vi.waitFor(() => expect(r2.reads(modelKey)).toBe(1))
+    release()
+    expect((await expectResults(await answered, q)).degraded).toBe(false)
+    expect(r2.reads(modelKey)).toBe(1)
+  })
 })
 
