@@ -146,6 +146,13 @@ export const keys = {
   manifest: (name: string, version: string) => `${name}/versions/${version}/manifest.json`,
 }
 
+/** Every object of a version besides its manifest (keys relative to the version prefix), with its content type. */
+export function manifestObjects(manifest: Manifest): { key: string; bytes: number; sha256: string; contentType: string }[] {
+  const msgpack = ({ key, bytes, sha256 }: { key: string; bytes: number; sha256: string }) => ({ key, bytes, sha256, contentType: 'application/msgpack' })
+  const { key, bytes, sha256 } = manifest.model
+  return [{ key, bytes, sha256, contentType: 'application/octet-stream' }, ...manifest.shards.map(msgpack), ...manifest.lexicon.parts.map(msgpack)]
+}
+
 /** Where builds put the model, relative to the version prefix: the Worker starts reading it before the manifest says so. */
 export const MODEL_KEY = 'model.onnx'
 

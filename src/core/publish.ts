@@ -7,7 +7,7 @@
 // Pure over ObjectStore and IndexFiles: the Node CLI reads files from disk, the
 // workerd tests from inject(), and both run this same code.
 
-import { keys, parseManifest, POINTER_NAME, type Manifest, type Pointer } from './manifest.ts'
+import { keys, manifestObjects, parseManifest, POINTER_NAME, type Manifest, type Pointer } from './manifest.ts'
 import { forEachLimited, type ObjectStore, type StoredObject } from './object-store.ts'
 import { sha256Hex } from './shard-codec.ts'
 import { checkVersion, writePointer } from './versions.ts'
@@ -80,9 +80,7 @@ export async function planPublish(manifestBytes: Uint8Array, target: PublishTarg
   const manifest = parseManifest(JSON.parse(new TextDecoder().decode(manifestBytes)))
   const prefix = keys.versionPrefix(target.name, manifest.version)
   const objects: PlannedObject[] = [
-    { key: prefix + manifest.model.key, path: manifest.model.key, sha256: manifest.model.sha256, bytes: manifest.model.bytes, contentType: 'application/octet-stream' },
-    ...manifest.shards.map((s) => ({ key: prefix + s.key, path: s.key, sha256: s.sha256, bytes: s.bytes, contentType: 'application/msgpack' })),
-    ...manifest.lexicon.parts.map((p) => ({ key: prefix + p.key, path: p.key, sha256: p.sha256, bytes: p.bytes, contentType: 'application/msgpack' })),
+    ...manifestObjects(manifest).map((o) => ({ key: prefix + o.key, path: o.key, sha256: o.sha256, bytes: o.bytes, contentType: o.contentType })),
     { key: keys.manifest(target.name, manifest.version), path: MANIFEST_FILE, sha256: await sha256Hex(manifestBytes), bytes: manifestBytes.length, contentType: 'application/json' },
   ]
   return { manifest, target, objects, pointerKey: keys.pointer(target.name, target.pointer) }

@@ -3,7 +3,7 @@
 // and deleting versions no pointer names (gc). Pure over ObjectStore, so the
 // CLI runs it against local or remote R2 and the workerd tests against a binding.
 
-import { keys, parseManifest, PointerSchema, POINTER_NAME, type Manifest, type Pointer } from './manifest.ts'
+import { keys, manifestObjects, parseManifest, PointerSchema, POINTER_NAME, type Manifest, type Pointer } from './manifest.ts'
 import { DELETE_BATCH, listAll, type ObjectStore, type StoredObject } from './object-store.ts'
 
 export class VersionError extends Error {
@@ -87,7 +87,7 @@ async function inspect(store: ObjectStore, name: string, version: string, stored
     return { problem: `unreadable manifest: ${(error as Error).message.slice(0, 200)}` }
   }
   if (manifest.version !== version) return { manifest, problem: `its manifest names version ${manifest.version}` }
-  for (const entry of [manifest.model, ...manifest.shards, ...manifest.lexicon.parts]) {
+  for (const entry of manifestObjects(manifest)) {
     const object = byKey.get(prefix + entry.key)
     if (!object) return { manifest, problem: `missing ${entry.key}` }
     if (object.size !== entry.bytes) return { manifest, problem: `${entry.key} has ${object.size} bytes, the manifest says ${entry.bytes}` }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { dryRunFolder, publishFolder } from '../../scripts/publish.ts'
-import { keys, type Manifest } from '../../src/core/manifest.ts'
+import { keys, manifestObjects, type Manifest } from '../../src/core/manifest.ts'
 import { sha256Hex } from '../../src/core/shard-codec.ts'
 import { failingAfter } from '../support/store-wrappers.ts'
 import { MemoryStore } from './memory-store.ts'
@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 // Every shard and lexicon part, the model and the manifest.
-const objectCount = () => manifest.shards.length + manifest.lexicon.parts.length + 2
+const objectCount = () => manifestObjects(manifest).length + 1
 
 describe('gdr publish', () => {
   it('uploads every object under the version prefix, verified, and moves the pointer last', async () => {
@@ -33,7 +33,7 @@ describe('gdr publish', () => {
     expect(summary.uploaded).toBe(objectCount())
     expect(store.writes.at(-1)).toBe(keys.pointer(manifest.name))
     expect(store.writes.at(-2)).toBe(keys.manifest(manifest.name, manifest.version))
-    for (const object of [...manifest.shards, ...manifest.lexicon.parts]) expect(await sha256Hex(store.objects.get(prefix + object.key)!.body)).toBe(object.sha256)
+    for (const object of manifestObjects(manifest)) expect(await sha256Hex(store.objects.get(prefix + object.key)!.body)).toBe(object.sha256)
     expect(JSON.parse(store.text(keys.pointer(manifest.name))).version).toBe(manifest.version)
   })
 
@@ -107,7 +107,7 @@ describe('gdr publish --dry-run', () => {
     const result = await dryRunFolder(join(dir, 'index'), null, {}, (line) => lines.push(line))
     expect(result.upload).toBe(objectCount())
     const manifestBytes = statSync(join(dir, 'index', 'manifest.json')).size
-    expect(result.bytes).toBe(manifest.model.bytes + [...manifest.shards, ...manifest.lexicon.parts].reduce((s, x) => s + x.bytes, 0) + manifestBytes)
+    expect(result.bytes).toBe(manifestObjects(manifest).reduce((s, x) => s + x.bytes, 0) + manifestBytes)
     expect(lines.at(-1)).toMatch(/store not consulted/)
   })
 })

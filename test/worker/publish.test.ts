@@ -9,7 +9,7 @@ import type { Env } from '../../src/worker/env.ts'
 import { acquireIndex, type LoadedIndex } from '../../src/worker/index-store.ts'
 import { Tensor } from '../../src/worker/ort.ts'
 import { featurize } from '../../src/core/featurizer.ts'
-import { keys } from '../../src/core/manifest.ts'
+import { keys, manifestObjects } from '../../src/core/manifest.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { checkVersion, collectGarbage, listVersions, rollback } from '../../src/core/versions.ts'
 import { failingAfter, recording, SimulatedFailure } from '../support/store-wrappers.ts'
@@ -137,7 +137,7 @@ describe('publishing while serving', () => {
 
     const rerun = recording(env.INDEX)
     const summary = await publishIndex(rerun, v2, { name })
-    const objects = manifestOf(v2).shards.length + manifestOf(v2).lexicon.parts.length + 2
+    const objects = manifestObjects(manifestOf(v2)).length + 1
     expect(summary).toMatchObject({ version: v2.version, skipped: 3, uploaded: objects - 3 })
     for (const key of failing.succeeded) expect(rerun.puts).not.toContain(key)
     expect(rerun.puts.at(-1)).toBe(keys.pointer(name))
@@ -189,7 +189,7 @@ describe('versions, rollback, gc on R2', () => {
     const m1 = manifestOf(v1)
     expect(byVersion.get(v1.version)!.manifest!.docs).toBe(m1.docs)
     expect(byVersion.get(v1.version)!.problem).toBeUndefined()
-    expect(byVersion.get(v1.version)!.bytes).toBe(m1.model.bytes + [...m1.shards, ...m1.lexicon.parts].reduce((s, x) => s + x.bytes, 0) + atob(v1.files['manifest.json']).length)
+    expect(byVersion.get(v1.version)!.bytes).toBe(manifestObjects(m1).reduce((s, x) => s + x.bytes, 0) + atob(v1.files['manifest.json']).length)
 
     await expect(rollback(env.INDEX, name, 'current', v4.version)).rejects.toThrow(/cannot be served: no manifest/)
     await expect(rollback(env.INDEX, name, 'current', 'never-published')).rejects.toThrow(/cannot be served: not found/)
