@@ -70,13 +70,20 @@ export function postingsFor(corpus: LexicalCorpus, docs: number[]): ShardPosting
 export const LEXICON_TOP_K = 1024
 /** Aimed size of one lexicon part: a query reads one per term. */
 export const LEXICON_PART_BYTES = 8 * 1024
+/**
+ * At most this many parts (larger ones past it): the manifest lists every part, and
+ * the Worker parses it on an isolate's first request. 1M synthetic documents would
+ * otherwise make 8,134 parts and a 1.7 MB manifest (and local publishing of its
+ * 9,158 objects failed); with the cap, the same shape as the 1,024 shards.
+ */
+export const LEXICON_MAX_PARTS = 1024
 
 /**
  * The corpus-wide lexicon from the leaves' postings: each term's idf and its
  * `topK` highest-weighted postings (ties: leaf, then row), split by term hash
  * into parts of about LEXICON_PART_BYTES.
  */
-export function buildLexicon(leaves: Iterable<{ node: number; postings: ShardPostings }>, topK: number = LEXICON_TOP_K): LexiconPart[] {
+export function buildLexicon(leaves: Iterable<{ node: number; postings: ShardPostings }>, topK: number = LEXICON_TOP_K, maxParts: number = LEXICON_MAX_PARTS): LexiconPart[] {
   const list = [...leaves]
   // Pass 1: postings per term, to lay all of them out in typed arrays (1M documents hold tens of millions).
   const slot = new Map<number, number>()
@@ -113,7 +120,7 @@ export function buildLexicon(leaves: Iterable<{ node: number; postings: ShardPos
   // Pass 2: each term's top postings, then the parts.
   const kept = counts.map((n) => Math.min(n, topK))
   const totalBytes = kept.reduce((sum, n) => sum + 12 + 9 * n, 0)
-  const partCount = Math.max(1, Math.ceil(totalBytes / LEXICON_PART_BYTES))
+  const partCount = Math.min(maxParts, Math.max(1, Math.ceil(totalBytes / LEXICON_PART_BYTES)))
   const termsOfPart: number[][] = Array.from({ length: partCount }, () => [])
   for (const term of slot.keys()) termsOfPart[lexiconPartOf(term, partCount)].push(term)
   return termsOfPart.map((terms) => {

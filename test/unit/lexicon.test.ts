@@ -40,11 +40,14 @@ describe('the lexicon', () => {
   it('without truncation, gives every leaf exactly its best BM25 (any split into parts)', () => {
     fc.assert(
       fc.property(leavesArbitrary, queryArbitrary, (leaves, query) => {
-        const parts = buildLexicon(leaves, 1_000_000)
-        const got = lexicalLeafScores(query, parts, 0.1, config)
         const want = bruteForce(leaves, query, 0.1)
-        expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
-        for (const [leaf, score] of want) expect(got.get(leaf)).toBeCloseTo(score, 5)
+        for (const maxParts of [1, 2, 1024]) {
+          const parts = buildLexicon(leaves, 1_000_000, maxParts)
+          expect(parts.length).toBeLessThanOrEqual(maxParts)
+          const got = lexicalLeafScores(query, parts, 0.1, config)
+          expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
+          for (const [leaf, score] of want) expect(got.get(leaf)).toBeCloseTo(score, 5)
+        }
       }),
     )
   })
