@@ -37,8 +37,12 @@ export function conditionalLogProbs(tree: ClusterTree, logits: Float32Array): Fl
  * open prefixes for beam slots, so leaves at different depths rank fairly.
  */
 export function beamSearch(tree: ClusterTree, logits: Float32Array, beamWidth: number): DecodedCluster[] {
+  return decodeBeam(tree, conditionalLogProbs(tree, logits), beamWidth)
+}
+
+/** beamSearch over conditionalLogProbs already computed (planProbe reuses them for leaves outside the beam). */
+export function decodeBeam(tree: ClusterTree, logProbs: Float32Array, beamWidth: number): DecodedCluster[] {
   if (!(beamWidth >= 1)) throw new Error('beam width must be at least 1')
-  const logProbs = conditionalLogProbs(tree, logits)
   let beam: DecodedCluster[] = [{ node: 0, logProb: 0 }]
   while (beam.some((b) => !isLeaf(tree, b.node))) {
     const candidates: DecodedCluster[] = []

@@ -4,7 +4,7 @@
 
 import type { ClusterTree } from './tree.ts'
 import { lexiconPartOf, type LexicalConfig, type SearchDefaults } from './manifest.ts'
-import { beamSearch, conditionalLogProbs, leafLogProb } from './beam.ts'
+import { conditionalLogProbs, decodeBeam, leafLogProb } from './beam.ts'
 import { isLeaf } from './tree.ts'
 import { clusterProbability, dotInt8, l2normalize, TopK } from './score.ts'
 import { addLexicalScores, analyze, maxLexicalScore, queryIdf, termCounts, type ShardPostings } from './lexical.ts'
@@ -23,9 +23,9 @@ export interface ProbedCluster {
  * than the budget is scanned whole when the beam is wide enough to reach every leaf.
  */
 export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
-  const candidates = new Map(beamSearch(tree, logits, search.beam).map((d) => [d.node, d.logProb]))
+  const conditional = conditionalLogProbs(tree, logits)
+  const candidates = new Map(decodeBeam(tree, conditional, search.beam).map((d) => [d.node, d.logProb]))
   if (search.lexicalRouting > 0 && lexicalLeaves.size > 0) {
-    const conditional = conditionalLogProbs(tree, logits)
     for (const node of lexicalLeaves.keys()) {
       if (!candidates.has(node) && node < tree.size && isLeaf(tree, node)) candidates.set(node, leafLogProb(tree, conditional, node))
     }
