@@ -27,9 +27,11 @@ export interface Shard {
  */
 export function decodedShardBytes(shard: Shard): number {
   const strings = (list: string[]) => list.reduce((sum, s) => sum + 2 * s.length + 24, 0)
-  const p = shard.postings
-  const arrays = shard.vectors.byteLength + shard.scales.byteLength + p.terms.byteLength + p.idf.byteLength + p.postingStart.byteLength + p.rows.byteLength + p.weights.byteLength
-  return arrays + strings(shard.ids) + strings(shard.titles) + strings(shard.snippets)
+  return shard.vectors.byteLength + shard.scales.byteLength + postingsBytes(shard.postings) + strings(shard.ids) + strings(shard.titles) + strings(shard.snippets)
+}
+
+function postingsBytes(p: ShardPostings): number {
+  return p.terms.byteLength + p.idf.byteLength + p.postingStart.byteLength + p.rows.byteLength + p.weights.byteLength
 }
 
 // Record extensions compile decoders with `new Function`, which deployed Workers refuse.
@@ -94,11 +96,7 @@ export function decodeShard(bytes: Uint8Array): Shard {
   const ids = stringList(r.ids, 'ids')
   const titles = stringList(r.titles, 'titles')
   const snippets = stringList(r.snippets, 'snippets')
-  const binary = ['vectors', 'scales', 'terms', 'idf', 'postingStart', 'postingRows', 'postingWeights'] as const
-  for (const field of binary) {
-    if (!(r[field] instanceof Uint8Array)) throw new ShardDecodeError(`shard ${field} must be binary`)
-    if (field !== 'vectors' && field !== 'postingWeights' && (r[field] as Uint8Array).byteLength % 4 !== 0) throw new ShardDecodeError(`shard ${field} is truncated`)
-  }
+  checkBinary(r, 'shard', ['vectors', 'postingWeights'], ['scales', 'terms', 'idf', 'postingStart', 'postingRows'])
   // Copies, not views into `bytes`: a view would keep the whole encoded shard (its
   // strings already decoded into ids/titles/snippets) alive as long as the shard is cached.
   // (new Uint8Array(typed array) copies; Node's Buffer#slice would not.)
@@ -129,7 +127,7 @@ export const LEXICON_PART_FORMAT = 1
 
 /** What a decoded lexicon part holds in the heap (all typed arrays). */
 export function decodedLexiconPartBytes(part: LexiconPart): number {
-  return part.terms.byteLength + part.idf.byteLength + part.postingStart.byteLength + part.rows.byteLength + part.weights.byteLength + part.leaves.byteLength
+  return postingsBytes(part) + part.leaves.byteLength
 }
 
 export function encodeLexiconPart(part: LexiconPart): Uint8Array {
@@ -150,10 +148,7 @@ export function encodeLexiconPart(part: LexiconPart): Uint8Array {
 export function decodeLexiconPart(bytes: Uint8Array): LexiconPart {
   const r = unpackMap(bytes, 'lexicon part')
   if (r.format !== LEXICON_PART_FORMAT) throw new ShardDecodeError(`unsupported lexicon part format ${String(r.format)}`)
-  for (const field of ['terms', 'idf', 'postingStart', 'postingLeaves', 'postingRows', 'postingWeights'] as const) {
-    if (!(r[field] instanceof Uint8Array)) throw new ShardDecodeError(`lexicon part ${field} must be binary`)
-    if (field !== 'postingWeights' && (r[field] as Uint8Array).byteLength % 4 !== 0) throw new ShardDecodeError(`lexicon part ${field} is truncated`)
-  }
+  checkBinary(r, 'lexicon part', ['postingWeights'], ['terms', 'idf', 'postingStart', 'postingLeaves', 'postingRows'])
   const part: LexiconPart = {
     terms: readUint32(r.terms as Uint8Array),
     idf: readFloat32(r.idf as Uint8Array),
@@ -178,6 +173,12 @@ function checkLexiconPart(part: LexiconPart): void {
   if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
   for (let i = 0; i < part.idf.length; i++) if (!(part.idf[i] >= 0)) throw new Error('lexicon part: idf must be non-negative')
   for (let i = 0; i < part.leaves.length; i++) if (part.leaves[i] >= MAX_LEXICON_LEAF) throw new Error('lexicon part: leaf out of range')
+}
+
+/** `bytewise` fields must be binary; `wordwise` ones binary and whole 32-bit values. */
+function checkBinary(r: Record<string, unknown>, what: string, bytewise: readonly string[], wordwise: readonly string[]): void {
+  for (const field of [...bytewise, ...wordwise]) if (!(r[field] instanceof Uint8Array)) throw new ShardDecodeError(`${what} ${field} must be binary`)
+  for (const field of wordwise) if ((r[field] as Uint8Array).byteLength % 4 !== 0) throw new ShardDecodeError(`${what} ${field} is truncated`)
 }
 
 function unpackMap(bytes: Uint8Array, what: string): Record<string, unknown> {
