@@ -370,7 +370,7 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {
     const routing = { alpha: 0, beta, beam, probeDocs: options.probeDocs, lexicalRouting: gamma * beta }
-    const routed = queries.map((r) => ({ ...r, probed: planProbe(tree, r.out.logits, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
+    const routed = queries.map((r) => ({ ...r, probed: planProbe(tree, r.out, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
     for (const alpha of ALPHAS) {
       let mrr = 0
       for (const r of routed) {

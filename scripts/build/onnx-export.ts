@@ -139,15 +139,15 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
     M.node,
     node('Mul', ['M', 'unit_query'], ['M_times_unit']),
     node('ReduceSum', ['M_times_unit', 'axis1'], ['centroid_sim'], { keepdims: 0 }),
-    node('Mul', ['centroid_sim', 'gamma'], ['centroid_prior']),
-    node('Add', ['memory_logits', 'centroid_prior'], [MODEL_IO.logits]),
+    node('Mul', ['centroid_sim', 'gamma'], [MODEL_IO.centroidPrior]),
+    node('Add', ['memory_logits', MODEL_IO.centroidPrior], [MODEL_IO.logits]),
   ]
   const graph = onnx.GraphProto.create({
     name: 'gdr_query_model',
     node: nodes,
     initializer,
     input: [valueInfo(ids, T.INT32, ['n']), valueInfo(weights, T.FLOAT, ['n'])],
-    output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [nodesOut])],
+    output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [nodesOut]), valueInfo(MODEL_IO.centroidPrior, T.FLOAT, [nodesOut])],
   })
   const proto = onnx.ModelProto.create({
     irVersion: 8,

@@ -72,6 +72,8 @@ export interface QueryOutputs {
   query: Float32Array
   /** Decoder logits, one per non-root tree node. */
   logits: Float32Array
+  /** The model's γ·q̂·μ_c, one per non-root tree node. */
+  centroidPrior: Float32Array
 }
 
 /** The Worker's runModel (src/worker/search.ts), in Node: same featurizer, same empty-query fallback, same ONNX file. */
@@ -83,7 +85,7 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
     [MODEL_IO.ids]: new ort.Tensor('int32', ids, [ids.length]),
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
   })
-  return { text, query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array) }
+  return { text, query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidPrior: Float32Array.from(out[MODEL_IO.centroidPrior].data as Float32Array) }
 }
 
 /**
@@ -165,7 +167,8 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
     // With a shard budget every leaf counts as one "document", so planProbe keeps exactly n.
     const docsPerLeaf = budget.kind === 'default' ? (node: number) => index.entries.get(node)?.docs ?? 0 : () => 1
     const search = searchDefaultsFor(index, budget)
-    const plan = routing === 'decoder' ? planProbe(index.tree, outputs.logits, docsPerLeaf, search, lexicalLeavesFor(index, outputs.text)) : planProbe(index.tree, outputs.logits, docsPerLeaf, { ...search, lexicalRouting: 0 }, new Map())
+    // The decoder alone (GDR as published): its beam in log-probability order, nothing added.
+    const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.text)) : planProbe(index.tree, { logits: outputs.logits, centroidPrior: new Float32Array(outputs.logits.length) }, docsPerLeaf, { ...search, lexicalRouting: 0 }, new Map())
     return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
   const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))

@@ -8,7 +8,8 @@ z.config({ jitless: true })
 
 export const FORMAT = 'gdr-index'
 // 2: the lexicon (term → top postings) beside the shards, and lexical routing.
-export const FORMAT_VERSION = 2
+// 3: the model also outputs each node's centroid prior, which routing adds.
+export const FORMAT_VERSION = 3
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
 

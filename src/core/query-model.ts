@@ -21,7 +21,7 @@ import type { QuantizedRows } from './quant.ts'
 import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows, quantizeRowsHalfScales } from './quant.ts'
 
 /** Names of the ONNX graph's inputs and outputs, shared by the exporter and the Worker. */
-export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits' } as const
+export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits', centroidPrior: 'centroid_prior' } as const
 
 export interface QueryModelShape {
   buckets: number
@@ -59,6 +59,8 @@ export interface QueryModelOutput {
   query: Float32Array
   /** One logit per non-root node (tree.size − 1). */
   logits: Float32Array
+  /** γ · q̂·μ_c per non-root node (tree.size − 1): the centroid prior inside the logits, alone. */
+  centroidPrior: Float32Array
 }
 
 /** Internal nodes in breadth-first order: row r of P belongs to internalNodes[r]. */
@@ -141,8 +143,12 @@ export function forward(params: QueryModelParams, tree: ClusterTree, features: S
   const states = Array.from(internalNodes(tree), (_, row) => prefixState(params, g, row))
   const rows = parentRows(tree)
   const logits = new Float32Array(tree.size - 1)
-  for (let c = 1; c < tree.size; c++) logits[c - 1] = childLogit(params, states[rows[c - 1]], c) + centroidPrior(params, unit, c)
-  return { hidden, query, logits }
+  const prior = new Float32Array(tree.size - 1)
+  for (let c = 1; c < tree.size; c++) {
+    prior[c - 1] = centroidPrior(params, unit, c)
+    logits[c - 1] = childLogit(params, states[rows[c - 1]], c) + prior[c - 1]
+  }
+  return { hidden, query, logits, centroidPrior: prior }
 }
 
 /** The model as exported: int8 matrices with float scales, float biases. */

@@ -16,21 +16,35 @@ export interface ProbedCluster {
   prob: number
 }
 
+/** The query model's routing outputs, one value per non-root node. */
+export interface RoutingOutputs {
+  logits: Float32Array
+  /** γ·q̂·μ_c: the query's similarity to the node's centroid, in the decoder's units. */
+  centroidPrior: Float32Array
+}
+
 /**
- * Decodes the beam, adds the leaves lexical routing names, ranks them by
- * log p(cluster) + lexicalRouting × their best lexical score, then keeps the best
- * until `probeDocs` documents are covered (always at least one). A corpus smaller
- * than the budget is scanned whole when the beam is wide enough to reach every leaf.
+ * Decodes the beam, adds the leaves lexical routing names, ranks them by an
+ * estimate of their best document's fused score in the decoder's units:
+ * log p(cluster) + γ·q̂·μ_leaf (the dense part, from the centroid) +
+ * lexicalRouting × their best lexical score. Then keeps the best until
+ * `probeDocs` documents are covered (always at least one). A corpus smaller than
+ * the budget is scanned whole when the beam is wide enough to reach every leaf.
+ *
+ * log p(cluster) already holds the centroid prior, but normalized among siblings:
+ * it says which leaf is likelier, not how close the query is to any of them. The
+ * absolute term is what makes a leaf near the query outrank a far leaf with one
+ * lexical hit (npm 186K: exact top-10 coverage at 11 leaves 0.72 → 0.80).
  */
-export function planProbe(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
-  const conditional = conditionalLogProbs(tree, logits)
+export function planProbe(tree: ClusterTree, outputs: RoutingOutputs, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
+  const conditional = conditionalLogProbs(tree, outputs.logits)
   const candidates = new Map(decodeBeam(tree, conditional, search.beam).map((d) => [d.node, d.logProb]))
   if (search.lexicalRouting > 0 && lexicalLeaves.size > 0) {
     for (const node of lexicalLeaves.keys()) {
       if (!candidates.has(node) && node < tree.size && isLeaf(tree, node)) candidates.set(node, leafLogProb(tree, conditional, node))
     }
   }
-  const ranked = [...candidates].map(([node, logProb]) => ({ node, logProb, priority: logProb + search.lexicalRouting * (lexicalLeaves.get(node) ?? 0) }))
+  const ranked = [...candidates].map(([node, logProb]) => ({ node, logProb, priority: logProb + outputs.centroidPrior[node - 1] + search.lexicalRouting * (lexicalLeaves.get(node) ?? 0) }))
   ranked.sort((a, b) => b.priority - a.priority || a.node - b.node)
   const probed: ProbedCluster[] = []
   let covered = 0

@@ -7,7 +7,7 @@
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
-import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster } from '../core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster, type RoutingOutputs } from '../core/search.ts'
 import { lexicalLeafScores } from '../core/lexical.ts'
 import { TopK } from '../core/score.ts'
 import { clusterId } from '../core/tree.ts'
@@ -56,7 +56,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(options.q, manifest.lexical, parts)
   const lexicalLeaves = lexicalLeafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const probed = planProbe(tree, outputs.logits, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
+  const probed = planProbe(tree, outputs, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
   const modelDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()
@@ -135,7 +135,7 @@ async function readEach<I, T>(items: I[], read: (item: I) => Promise<T>) {
 // onnxruntime-web runs one inference at a time per session; queue the rest.
 const queues = new WeakMap<object, Promise<unknown>>()
 
-async function runModel(index: LoadedIndex, q: string): Promise<{ query: Float32Array; logits: Float32Array }> {
+async function runModel(index: LoadedIndex, q: string): Promise<RoutingOutputs & { query: Float32Array }> {
   const features = featurize(q, index.manifest.featurizer)
   // A query with no tokens still runs (one zero-weight feature), so it gets a well-formed answer.
   const ids = features.ids.length > 0 ? features.ids : new Int32Array(1)
@@ -148,5 +148,5 @@ async function runModel(index: LoadedIndex, q: string): Promise<{ query: Float32
   const run = previous.catch(() => {}).then(() => index.session.run(feeds))
   queues.set(index.session, run)
   const out = await run
-  return { query: out[MODEL_IO.query].data as Float32Array, logits: out[MODEL_IO.logits].data as Float32Array }
+  return { query: out[MODEL_IO.query].data as Float32Array, logits: out[MODEL_IO.logits].data as Float32Array, centroidPrior: out[MODEL_IO.centroidPrior].data as Float32Array }
 }

@@ -102,28 +102,41 @@ describe('lexical routing', () => {
   // Root → 2 inner nodes → 3 leaves each: leaves are nodes 3..8.
   const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 1, 2, 2, 2] })
   const logits = Float32Array.of(2, 0, 1, 0.5, 0, 0.3, 0.2, 0.1)
+  // No centroid prior: routing by the decoder and the lexicon alone.
+  const outputs = { logits, centroidPrior: new Float32Array(logits.length) }
   const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2, lexicalRouting: 10 }
   const oneDoc = () => 1
 
   it('with weight 0 (or no lexical leaves) reads exactly the beam', () => {
     const beam = beamSearch(tree, logits, 2).map((d) => d.node)
-    expect(planProbe(tree, logits, oneDoc, { ...search, lexicalRouting: 0 }, new Map([[8, 1]])).map((c) => c.node)).toEqual(beam)
-    expect(planProbe(tree, logits, oneDoc, search, new Map()).map((c) => c.node)).toEqual(beam)
+    expect(planProbe(tree, outputs, oneDoc, { ...search, lexicalRouting: 0 }, new Map([[8, 1]])).map((c) => c.node)).toEqual(beam)
+    expect(planProbe(tree, outputs, oneDoc, search, new Map()).map((c) => c.node)).toEqual(beam)
   })
 
   it('brings in a leaf outside the beam whose words match, ranked by log p + weight × lexical score, with its full-tree probability', () => {
     const conditional = conditionalLogProbs(tree, logits)
-    const plan = planProbe(tree, logits, oneDoc, search, new Map([[8, 0.5]]))
+    const plan = planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.5]]))
     expect(plan[0].node).toBe(8) // log p(8) ≈ −3.9, + 10 × 0.5 beats the beam's best (≈ −0.5)
     expect(plan[0].logProb).toBeCloseTo(leafLogProb(tree, conditional, 8), 6)
     expect(plan[0].prob).toBeCloseTo(Math.exp(leafLogProb(tree, conditional, 8)), 6)
     expect(plan).toHaveLength(2)
     // A weak match does not displace the decoder's choices.
-    expect(planProbe(tree, logits, oneDoc, search, new Map([[8, 0.01]])).map((c) => c.node)).toEqual(beamSearch(tree, logits, 2).map((d) => d.node))
+    expect(planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.01]])).map((c) => c.node)).toEqual(beamSearch(tree, logits, 2).map((d) => d.node))
+  })
+
+  it('adds each candidate leaf\'s centroid prior to its priority, without adding leaves', () => {
+    const [first, second] = beamSearch(tree, logits, 2).map((d) => d.node)
+    const prior = new Float32Array(logits.length)
+    prior[second - 1] = 5 // the decoder's second choice lies nearest the query
+    prior[4 - 1] = 50 // outside the beam, named by no lexicon part: still not read
+    const plan = planProbe(tree, { logits, centroidPrior: prior }, oneDoc, { ...search, lexicalRouting: 0 }, new Map())
+    expect(plan.map((c) => c.node)).toEqual([second, first])
+    // The prior orders the reading; the cluster probability is still the decoder's.
+    expect(plan[0].prob).toBeCloseTo(Math.exp(leafLogProb(tree, conditionalLogProbs(tree, logits), second)), 6)
   })
 
   it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {
-    const plan = planProbe(tree, logits, oneDoc, { ...search, probeDocs: 100 }, new Map([[1, 9], [99, 9]]))
+    const plan = planProbe(tree, outputs, oneDoc, { ...search, probeDocs: 100 }, new Map([[1, 9], [99, 9]]))
     expect(plan.map((c) => c.node).sort()).toEqual(beamSearch(tree, logits, 2).map((d) => d.node).sort())
   })
 })

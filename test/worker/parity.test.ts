@@ -31,10 +31,13 @@ describe('workerd ↔ Node parity', () => {
       })
       const query = Array.from(outputs[MODEL_IO.query].data as Float32Array)
       const logits = Array.from(outputs[MODEL_IO.logits].data as Float32Array)
+      const centroidPrior = Array.from(outputs[MODEL_IO.centroidPrior].data as Float32Array)
       expect(query.length).toBe(c.query.length)
       expect(logits.length).toBe(c.logits.length)
+      expect(centroidPrior.length).toBe(c.centroidPrior.length)
       query.forEach((v, i) => expect(Math.abs(v - c.query[i])).toBeLessThan(1e-5))
       logits.forEach((v, i) => expect(Math.abs(v - c.logits[i])).toBeLessThan(1e-5))
+      centroidPrior.forEach((v, i) => expect(Math.abs(v - c.centroidPrior[i])).toBeLessThan(1e-5))
     }
   })
 })
