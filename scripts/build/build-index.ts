@@ -52,7 +52,7 @@ export const DEFAULT_BUILD: Omit<BuildOptions, 'corpus' | 'out'> = {
   leafSize: 64,
   encoderEpochs: 0,
   branching: 32,
-  probeDocs: 2048,
+  probeDocs: 3072,
   epochs: DEFAULT_TRAINING.epochs,
   seed: 1,
   skipBad: false,
