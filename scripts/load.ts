@@ -152,37 +152,58 @@ function commandOf(pid: number): string {
   }
 }
 
-/** The pid whose socket listens on `port` (Linux /proc); undefined elsewhere or when not ours to see. */
-function listeningPid(port: number): number | undefined {
+/** Listening TCP sockets of this machine: inode → port (Linux /proc; empty elsewhere). */
+function listeningSockets(): Map<string, number> {
+  const sockets = new Map<string, number>()
   try {
-    const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
-    const inodes = new Set<string>()
     for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
       for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
         const f = line.trim().split(/\s+/)
-        if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(f[9])
-      }
-    }
-    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-      let fds: string[]
-      try {
-        fds = readdirSync(`/proc/${pid}/fd`)
-      } catch {
-        continue
-      }
-      for (const fd of fds) {
-        try {
-          const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
-          if (match && inodes.has(match[1])) return Number(pid)
-        } catch {
-          // fd closed meanwhile
-        }
+        if (f[3] === '0A' && f[1]) sockets.set(f[9], parseInt(f[1].slice(f[1].lastIndexOf(':') + 1), 16))
       }
     }
   } catch {
     // not Linux
   }
-  return undefined
+  return sockets
+}
+
+/** The socket inodes a process holds open (empty when it is gone or not ours to see). */
+function socketInodes(pid: number | string): string[] {
+  let fds: string[]
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`)
+  } catch {
+    return []
+  }
+  return fds.flatMap((fd) => {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      return match ? [match[1]] : []
+    } catch {
+      return [] // fd closed meanwhile
+    }
+  })
+}
+
+/** The pid whose socket listens on `port` (Linux /proc); undefined elsewhere or when not ours to see. */
+function listeningPid(port: number): number | undefined {
+  const inodes = new Set([...listeningSockets()].filter(([, p]) => p === port).map(([inode]) => inode))
+  if (inodes.size === 0) return undefined
+  let pids: string[]
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d))
+  } catch {
+    return undefined
+  }
+  const pid = pids.find((candidate) => socketInodes(candidate).some((inode) => inodes.has(inode)))
+  return pid === undefined ? undefined : Number(pid)
+}
+
+/** The ports a process listens on (Linux /proc; empty elsewhere). */
+export function listeningPorts(pid: number): number[] {
+  const sockets = listeningSockets()
+  return [...new Set(socketInodes(pid).flatMap((inode) => (sockets.has(inode) ? [sockets.get(inode)!] : [])))]
 }
 
 /** A numeric field of /proc/<pid>/status (memory in KiB). */

@@ -20,6 +20,7 @@ import { isolateMemory, type IsolateMemory } from './isolate-memory.ts'
 import { SHARD_CACHE_BUDGET_BYTES } from '../../src/worker/shard-cache.ts'
 import { lexiconPartsFor } from '../../src/core/search.ts'
 import { cpuMs, peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
+import { workerSocketUrl } from './worker-socket.ts'
 import { DEFAULT_BUILD, HELD_OUT_FILE } from '../build/build-index.ts'
 
 
@@ -64,8 +65,16 @@ export interface BenchReport {
   firstTouch: Measured[]
   /** The first query of a fresh `wrangler dev`, one per run. */
   cold: Measured[]
-  /** Client-timed GET /healthz on the warm server: what HTTP through wrangler dev costs by itself. */
+  /**
+   * Where the timed requests went: the Worker's own workerd socket (`worker`), or
+   * wrangler dev's port (`wrangler-proxy`) when that socket could not be found.
+   */
+  route: 'worker' | 'wrangler-proxy'
+  /** Client-timed GET /healthz on the warm server, by the same route: what HTTP costs by itself. */
   healthzMs: number[]
+  /** The warm queries again through wrangler dev's proxy (what `gdr serve` users see); empty when route is already the proxy. */
+  warmViaProxy: Measured[]
+  healthzViaProxyMs: number[]
   exact: { modelMs: number; scoreMs: number }[]
   exactRecall10: number[]
   bytesPerQuery: number[]
@@ -143,6 +152,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
   if (workingSetBytes > SHARD_CACHE_BUDGET_BYTES) notes.push(`the queries touch ${(workingSetBytes / 1048576).toFixed(0)} MiB of shards and lexicon parts (encoded), more than the Worker's shard cache holds (${SHARD_CACHE_BUDGET_BYTES / 1048576} MiB decoded): first-touch latency includes evictions and re-reads; warm stays warm (each query is repeated at once)`)
   const measured = (a: TimedAnswer): Measured => ({ ms: a.ms, server: a.server })
   if (worker.warm.some((a) => !a.server)) notes.push('the Worker sent no Server-Timing header: no breakdown of its time')
+  if (worker.route === 'wrangler-proxy') notes.push("the Worker's own socket was not found: every request went through wrangler dev's proxy, which adds several ms")
 
   return {
     corpus: options.corpus,
@@ -164,7 +174,10 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     warm: worker.warm.map(measured),
     firstTouch: worker.firstTouch.map(measured),
     cold: worker.cold.map((a, i) => ({ ...measured(a), cpuMs: worker.coldCpuMs[i] })),
+    route: worker.route,
     healthzMs: worker.healthz,
+    warmViaProxy: worker.warmViaProxy.map(measured),
+    healthzViaProxyMs: worker.healthzViaProxy,
     exact: exact.map((e) => ({ modelMs: e.modelMs, scoreMs: e.scoreMs })),
     exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, exact[i].ids, 10)),
     bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + lexiconBytes(index, texts[i])),
@@ -209,7 +222,10 @@ interface WorkerRun {
   coldCpuMs: (number | undefined)[]
   firstTouch: TimedAnswer[]
   warm: TimedAnswer[]
+  route: BenchReport['route']
   healthz: number[]
+  warmViaProxy: TimedAnswer[]
+  healthzViaProxy: number[]
   memory: BenchReport['memory']
 }
 
@@ -226,15 +242,18 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
   let processes: WorkerProcesses = { worker: [] }
   try {
     // Cold: a fresh wrangler dev (new workerd process, new isolate) per run; its first search loads pointer, manifest, model and shards from R2.
+    // Requests go to the Worker's own socket when found (worker-socket.ts); /healthz does not load the index.
     let rssStartMiB: number | undefined
+    let target = ''
     for (let run = 0; run < options.coldRuns; run++) {
       if (server) await stopServer(server, options.port, processes)
       server = await startDevServer({ port: options.port, indexName: index.manifest.name, quiet: true, inspectorPort: inspectorPortFor(options.port) })
       processes = workerProcesses(options.port)
+      target = (await workerSocketUrl(processes.worker)) ?? server.url
       rssStartMiB = rssMiB(processes.worker)
       const pids = [...processes.worker, ...(processes.proxy === undefined ? [] : [processes.proxy])]
       const cpuBefore = cpuMs(pids)
-      const answer = check(await timedSearch(server.url, texts[run % texts.length], options.k))
+      const answer = check(await timedSearch(target, texts[run % texts.length], options.k))
       const cpuAfter = cpuMs(pids)
       const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
       cold.push(answer)
@@ -246,16 +265,22 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
     const isolateFresh = await measureIsolate(server.url, options.port, reporter)
 
     // Warm, on the last server: each query twice in a row; the second finds its shards in the isolate.
+    // Then once more through wrangler's proxy, for the HTTP cost of that hop.
+    const route = target === server.url ? 'wrangler-proxy' : 'worker'
+    const viaProxy = route === 'worker'
     const firstTouch: TimedAnswer[] = []
     const warm: TimedAnswer[] = []
+    const warmViaProxy: TimedAnswer[] = []
     const stage = reporter.stage('worker', texts.length, 'queries')
     for (const [i, text] of texts.entries()) {
-      firstTouch.push(check(await timedSearch(server.url, text, options.k)))
-      warm.push(check(await timedSearch(server.url, text, options.k)))
+      firstTouch.push(check(await timedSearch(target, text, options.k)))
+      warm.push(check(await timedSearch(target, text, options.k)))
+      if (viaProxy) warmViaProxy.push(check(await timedSearch(server.url, text, options.k)))
       stage.tick(i + 1)
     }
-    stage.done(`${texts.length} queries × 2 over HTTP to ${server.url}/search (k=${options.k}, one at a time)`)
-    const healthz = await timeHealthz(server.url, HEALTHZ_SAMPLES)
+    stage.done(`${texts.length} queries × ${viaProxy ? 3 : 2} over HTTP to ${target}/search${viaProxy ? ` (the Worker's own socket; the third through wrangler's proxy, ${server.url})` : ''} (k=${options.k}, one at a time)`)
+    const healthz = await timeHealthz(target, HEALTHZ_SAMPLES)
+    const healthzViaProxy = viaProxy ? await timeHealthz(server.url, HEALTHZ_SAMPLES) : []
     const isolateEnd = await measureIsolate(server.url, options.port, reporter)
     const memory = {
       isolateFresh,
@@ -265,7 +290,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
       peakMiB: peakRssMiB(processes.worker),
       proxyPeakMiB: processes.proxy === undefined ? undefined : peakRssMiB([processes.proxy]),
     }
-    return { cold, coldCpuMs, firstTouch, warm, healthz, memory }
+    return { cold, coldCpuMs, firstTouch, warm, route, healthz, warmViaProxy, healthzViaProxy, memory }
   } finally {
     if (server) await stopServer(server, options.port, processes)
   }

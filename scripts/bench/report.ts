@@ -40,6 +40,8 @@ function roundAll<T extends Record<string, number | undefined>>(values: T): Reco
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v)])) as Record<keyof T, number | null>
 }
 
+const ROUTE = { worker: "to the Worker's own workerd socket", 'wrangler-proxy': "through wrangler dev's proxy" } as const
+
 const QUERY_SOURCE = {
   file: 'from the file',
   'held-out': 'random 3–10-word spans of documents the build held out of training',
@@ -76,7 +78,10 @@ export function benchSummary(report: BenchReport) {
     warm: roundAll({ ...warm, server_p50_ms: warmServer?.p50_ms, server_p95_ms: warmServer?.p95_ms, server_p99_ms: warmServer?.p99_ms, ...warmStages }),
     first_touch: roundAll({ ...latency(report.firstTouch), ...breakdown(report.firstTouch) }),
     cold: { p50_ms: round(median(report.cold.map((c) => c.ms))), runs_ms: report.cold.map((c) => round(c.ms)), ...roundAll(breakdown(report.cold)), load_ms: loadSteps(report.cold), cpu_p50_ms: round(median(report.cold.flatMap((c) => (c.cpuMs === undefined ? [] : [c.cpuMs])))) },
+    // Where warm, first-touch and cold requests went: the Worker's own socket, or wrangler dev's proxy.
+    route: report.route,
     healthz_p50_ms: round(median(report.healthzMs)),
+    warm_via_proxy: report.warmViaProxy.length ? roundAll({ ...latency(report.warmViaProxy), healthz_p50_ms: median(report.healthzViaProxyMs) }) : null,
     bytes_per_query: Math.round(bytes),
     bytes_frac: round(bytes / (report.index.shardBytes + report.index.lexiconBytes), 4),
     shards_per_query: round(mean(report.shardsPerQuery)),
@@ -131,7 +136,8 @@ export function reportTable(report: BenchReport): string {
   const rows: [string, string][] = [
     ['corpus', `${basename(s.corpus)}: ${int(s.docs)} docs, ${int(s.index.shards)} shards (${mib(s.index.shard_bytes)}) + lexicon (${mib(s.index.lexicon_bytes)}), model ${mib(s.model_bytes)}, probe budget ${int(s.index.probe_docs)} docs`],
     ['queries', `${s.queries} (${QUERY_SOURCE[s.query_source]}), k=${s.k}, one at a time`],
-    ['warm latency p50 / p95 / p99 (HTTP, shards in the isolate)', `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
+    [`warm latency p50 / p95 / p99 (HTTP ${ROUTE[s.route]}, shards in the isolate)`, `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
+    ...(s.warm_via_proxy ? [['warm through wrangler dev\'s proxy (what `gdr serve` adds) p50 / p95 / p99', `${ms(s.warm_via_proxy.p50_ms)} / ${ms(s.warm_via_proxy.p95_ms)} / ${ms(s.warm_via_proxy.p99_ms)} ms (GET /healthz alone: ${ms(s.warm_via_proxy.healthz_p50_ms)} ms p50)`] as [string, string]] : []),
     ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
     ['first touch p50 / p95 (warm isolate, shards not yet read)', `${ms(f.p50_ms)} / ${ms(f.p95_ms)} ms; R2 ${ms(f.r2_ms)} ms mean`],
     [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); workerd CPU ${ms(c.cpu_p50_ms)} ms median; in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],

@@ -156,7 +156,10 @@ describe('gdr bench output', () => {
     warm: [10, 12, 11, 30].map((ms, i) => ({ ms, server: server(4 + i) })),
     firstTouch: [20, 22, 21, 40].map((ms) => ({ ms, server: { ...server(8), r2: 4 } })),
     cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 40, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, session: 300 } } })),
+    route: 'worker',
     healthzMs: [5, 6, 7],
+    warmViaProxy: [15, 17, 16, 35].map((ms) => ({ ms })),
+    healthzViaProxyMs: [9, 10, 11],
     exact: [1, 2, 3, 4].map((x) => ({ modelMs: 1, scoreMs: 10 * x })),
     exactRecall10: [1, 0.9, 0.8, 0.7],
     bytesPerQuery: [100_000, 200_000, 100_000, 200_000],
@@ -192,6 +195,9 @@ describe('gdr bench output', () => {
     expect(json.model_bytes).toBe(123_456)
     expect(json.peak_mem_mb).toBe(320.1)
     expect(json.healthz_p50_ms).toBe(6)
+    expect(json.route).toBe('worker')
+    expect(json.warm_via_proxy).toMatchObject({ p50_ms: 16, p95_ms: 35, healthz_p50_ms: 10 })
+    expect(benchSummary({ ...report, route: 'wrangler-proxy', warmViaProxy: [], healthzViaProxyMs: [] }).warm_via_proxy).toBeNull()
   })
 
   it('peak_mem_mb is the isolate (heap used + backing stores + ORT wasm) when the inspector was read, else the workerd RSS peak', () => {
