@@ -272,6 +272,7 @@ function initialParams(embedding: Float32Array, tree: ClusterTree, docVectors: F
   }
   if (meanNorm > 0) for (let i = 0; i < embedding.length; i++) embedding[i] /= meanNorm
   const random = (count: number, std: number) => Float32Array.from({ length: count }, () => gaussian(rng) * std)
+  const centroids = nodeCentroids(tree, docVectors, members, D)
   return {
     buckets, hidden: H, dims: D, decoderHidden: Hd,
     E: embedding,
@@ -283,8 +284,9 @@ function initialParams(embedding: Float32Array, tree: ClusterTree, docVectors: F
     // Small: the memory terms start near zero, so the decoder starts as the centroid prior.
     U: random((tree.size - 1) * Hd, 0.01),
     beta: new Float32Array(tree.size - 1),
-    M: nodeCentroids(tree, docVectors, members, D),
+    M: centroids,
     gamma: Float32Array.of(INITIAL_GAMMA),
+    C: centroids.slice(),
   }
 }
 
@@ -360,7 +362,6 @@ interface CorpusTerms {
 function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
   const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
-  const gamma = params.gamma[0]
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
     const parts = lexiconPartsFor(example.text, terms.config, terms.lexicon.length).map((p) => terms.lexicon[p])
@@ -369,9 +370,10 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {
-    const routing = { alpha: 0, beta, beam, probeDocs: options.probeDocs, lexicalRouting: gamma * beta }
-    const routed = queries.map((r) => ({ ...r, probed: planProbe(tree, r.out, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
     for (const alpha of ALPHAS) {
+      // The plan depends on α and β too: it ranks leaves by their estimated fused score.
+      const routing = { alpha, beta, beam, probeDocs: options.probeDocs }
+      const routed = queries.map((r) => ({ ...r, probed: planProbe(tree, r.out, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
       let mrr = 0
       for (const r of routed) {
         const top = new TopK<Hit>(10)
@@ -383,9 +385,8 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
       if (mrr > best.mrr10 + 1e-9) best = { alpha, beta, mrr10: mrr }
     }
   }
-  const lexicalRouting = gamma * best.beta
-  reporter.log(`tune: α=${best.alpha} β=${best.beta} (lexical routing ${lexicalRouting.toFixed(2)}), held-out MRR@10 ${best.mrr10.toFixed(4)} over ${queries.length} pseudo-queries`)
-  return { defaults: { alpha: best.alpha, beta: best.beta, beam, probeDocs: options.probeDocs, lexicalRouting }, mrr10: best.mrr10 }
+  reporter.log(`tune: α=${best.alpha} β=${best.beta}, held-out MRR@10 ${best.mrr10.toFixed(4)} over ${queries.length} pseudo-queries`)
+  return { defaults: { alpha: best.alpha, beta: best.beta, beam, probeDocs: options.probeDocs }, mrr10: best.mrr10 }
 }
 
 /** Written next to the manifest (not published): the documents whose pseudo-queries the build never trained on. */

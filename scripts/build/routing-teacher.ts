@@ -56,7 +56,7 @@ export function assignRoutes(examples: (TrainingExample & { text: string })[], p
 export function nearestLeaves(query: Float32Array, leaves: TeacherLeaf[], params: QueryModelParams, dims: number, options: Pick<TeacherOptions, 'maxLeaves' | 'maxDocs'>): TeacherLeaf[] {
   const similarity = (leaf: TeacherLeaf) => {
     let s = 0
-    for (let j = 0; j < dims; j++) s += query[j] * params.M[(leaf.node - 1) * dims + j]
+    for (let j = 0; j < dims; j++) s += query[j] * params.C[(leaf.node - 1) * dims + j]
     return s
   }
   const ranked = leaves.map((leaf) => ({ leaf, s: similarity(leaf) })).sort((a, b) => b.s - a.s)

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
-import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
 import { decodeLexiconPart, decodeShard, type Shard } from '../../src/core/shard-codec.ts'
 import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
@@ -72,8 +72,8 @@ export interface QueryOutputs {
   query: Float32Array
   /** Decoder logits, one per non-root tree node. */
   logits: Float32Array
-  /** The model's γ·q̂·μ_c, one per non-root tree node. */
-  centroidPrior: Float32Array
+  /** The model's q̂·C_c (cosine with the node's centroid), one per non-root tree node. */
+  centroidSim: Float32Array
 }
 
 /** The Worker's runModel (src/worker/search.ts), in Node: same featurizer, same empty-query fallback, same ONNX file. */
@@ -85,7 +85,7 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
     [MODEL_IO.ids]: new ort.Tensor('int32', ids, [ids.length]),
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
   })
-  return { text, query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidPrior: Float32Array.from(out[MODEL_IO.centroidPrior].data as Float32Array) }
+  return { text, query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: Float32Array.from(out[MODEL_IO.centroidSim].data as Float32Array) }
 }
 
 /**
@@ -167,8 +167,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
     // With a shard budget every leaf counts as one "document", so planProbe keeps exactly n.
     const docsPerLeaf = budget.kind === 'default' ? (node: number) => index.entries.get(node)?.docs ?? 0 : () => 1
     const search = searchDefaultsFor(index, budget)
-    // The decoder alone (GDR as published): its beam in log-probability order, nothing added.
-    const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.text)) : planProbe(index.tree, { logits: outputs.logits, centroidPrior: new Float32Array(outputs.logits.length) }, docsPerLeaf, { ...search, lexicalRouting: 0 }, new Map())
+    const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.text)) : planBeam(index.tree, outputs.logits, docsPerLeaf, search)
     return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
   const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))

@@ -8,7 +8,8 @@ z.config({ jitless: true })
 
 export const FORMAT = 'gdr-index'
 // 2: the lexicon (term → top postings) beside the shards, and lexical routing.
-// 3: the model also outputs each node's centroid prior, which routing adds.
+// 3: the model also outputs the query's similarity to each node's centroid, and
+//    routing ranks leaves by their estimated best fused score (no lexicalRouting).
 export const FORMAT_VERSION = 3
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
@@ -94,14 +95,8 @@ export const SearchDefaultsSchema = z.object({
   beta: z.number().nonnegative(),
   /** Beam width of the constrained cluster-ID decoder. */
   beam: z.number().int().positive(),
-  /** Probe budget: decoded clusters are read until this many documents are covered. */
+  /** Probe budget: clusters are read, best estimate first (planProbe), until this many documents are covered. */
   probeDocs: z.number().int().positive(),
-  /**
-   * Lexical routing: a leaf's priority is its decoder log-probability plus this
-   * weight × the best normalized BM25 among its documents in the lexicon's top
-   * postings (0 = decoder only). Set to γ·β at build: β·BM25 in the decoder's units.
-   */
-  lexicalRouting: z.number().nonnegative(),
 })
 export type SearchDefaults = z.infer<typeof SearchDefaultsSchema>
 

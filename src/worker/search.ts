@@ -148,5 +148,5 @@ async function runModel(index: LoadedIndex, q: string): Promise<RoutingOutputs &
   const run = previous.catch(() => {}).then(() => index.session.run(feeds))
   queues.set(index.session, run)
   const out = await run
-  return { query: out[MODEL_IO.query].data as Float32Array, logits: out[MODEL_IO.logits].data as Float32Array, centroidPrior: out[MODEL_IO.centroidPrior].data as Float32Array }
+  return { query: out[MODEL_IO.query].data as Float32Array, logits: out[MODEL_IO.logits].data as Float32Array, centroidSim: out[MODEL_IO.centroidSim].data as Float32Array }
 }

@@ -7,7 +7,7 @@ import { buildLexicon } from '../../scripts/build/lexical-index.ts'
 import { addLexicalScores, lexicalLeafScores, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { beamSearch, conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
-import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planProbe } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe } from '../../src/core/search.ts'
 import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { buildTree } from '../../src/core/tree.ts'
 import type { LexicalConfig, SearchDefaults } from '../../src/core/manifest.ts'
@@ -98,46 +98,53 @@ describe('the lexicon', () => {
   })
 })
 
-describe('lexical routing', () => {
+describe('the probe plan', () => {
   // Root → 2 inner nodes → 3 leaves each: leaves are nodes 3..8.
   const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 1, 2, 2, 2] })
   const logits = Float32Array.of(2, 0, 1, 0.5, 0, 0.3, 0.2, 0.1)
-  // No centroid prior: routing by the decoder and the lexicon alone.
-  const outputs = { logits, centroidPrior: new Float32Array(logits.length) }
-  const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2, lexicalRouting: 10 }
+  const conditional = conditionalLogProbs(tree, logits)
+  const p = (leaf: number) => Math.exp(leafLogProb(tree, conditional, leaf))
+  const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2 }
   const oneDoc = () => 1
+  const sims = (values: Record<number, number>) => {
+    const out = new Float32Array(logits.length)
+    for (const [node, v] of Object.entries(values)) out[Number(node) - 1] = v
+    return out
+  }
+  const [first, second] = beamSearch(tree, logits, 2).map((d) => d.node)
 
-  it('with weight 0 (or no lexical leaves) reads exactly the beam', () => {
-    const beam = beamSearch(tree, logits, 2).map((d) => d.node)
-    expect(planProbe(tree, outputs, oneDoc, { ...search, lexicalRouting: 0 }, new Map([[8, 1]])).map((c) => c.node)).toEqual(beam)
-    expect(planProbe(tree, outputs, oneDoc, search, new Map()).map((c) => c.node)).toEqual(beam)
+  it('planBeam is the decoder alone: its beam, most probable first', () => {
+    expect(planBeam(tree, logits, oneDoc, search).map((c) => c.node)).toEqual([first, second])
+    expect(planBeam(tree, logits, oneDoc, { ...search, probeDocs: 1 }).map((c) => c.node)).toEqual([first])
   })
 
-  it('brings in a leaf outside the beam whose words match, ranked by log p + weight × lexical score, with its full-tree probability', () => {
-    const conditional = conditionalLogProbs(tree, logits)
+  it('ranks the beam by centroid similarity + α·p(cluster), with no lexical leaves', () => {
+    const nearSecond = { logits, centroidSim: sims({ [first]: 0.1, [second]: 0.5 }) }
+    expect(planProbe(tree, nearSecond, oneDoc, search, new Map()).map((c) => c.node)).toEqual([second, first])
+    // A large α lets the decoder's probability decide again.
+    expect(planProbe(tree, nearSecond, oneDoc, { ...search, alpha: 100 }, new Map()).map((c) => c.node)).toEqual([first, second])
+  })
+
+  it('brings in a leaf outside the beam whose words match, ranked by β × its lexical score, with its full-tree probability', () => {
+    const outputs = { logits, centroidSim: sims({ [first]: 0.2, [second]: 0.1, 8: 0 }) }
     const plan = planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.5]]))
-    expect(plan[0].node).toBe(8) // log p(8) ≈ −3.9, + 10 × 0.5 beats the beam's best (≈ −0.5)
+    expect(plan.map((c) => c.node)).toEqual([8, first]) // 0 + 1 × 0.5 beats 0.2
     expect(plan[0].logProb).toBeCloseTo(leafLogProb(tree, conditional, 8), 6)
-    expect(plan[0].prob).toBeCloseTo(Math.exp(leafLogProb(tree, conditional, 8)), 6)
-    expect(plan).toHaveLength(2)
-    // A weak match does not displace the decoder's choices.
-    expect(planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.01]])).map((c) => c.node)).toEqual(beamSearch(tree, logits, 2).map((d) => d.node))
+    expect(plan[0].prob).toBeCloseTo(p(8), 6)
+    // A weak match does not displace the beam; β = 0 ignores it.
+    expect(planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.05]])).map((c) => c.node)).toEqual([first, second])
+    expect(planProbe(tree, outputs, oneDoc, { ...search, beta: 0 }, new Map([[8, 0.5]])).map((c) => c.node)).toEqual([first, second])
   })
 
-  it('adds each candidate leaf\'s centroid prior to its priority, without adding leaves', () => {
-    const [first, second] = beamSearch(tree, logits, 2).map((d) => d.node)
-    const prior = new Float32Array(logits.length)
-    prior[second - 1] = 5 // the decoder's second choice lies nearest the query
-    prior[4 - 1] = 50 // outside the beam, named by no lexicon part: still not read
-    const plan = planProbe(tree, { logits, centroidPrior: prior }, oneDoc, { ...search, lexicalRouting: 0 }, new Map())
-    expect(plan.map((c) => c.node)).toEqual([second, first])
-    // The prior orders the reading; the cluster probability is still the decoder's.
-    expect(plan[0].prob).toBeCloseTo(Math.exp(leafLogProb(tree, conditionalLogProbs(tree, logits), second)), 6)
+  it('adds no leaf for its centroid alone: candidates are the beam and the lexical leaves', () => {
+    const outputs = { logits, centroidSim: sims({ 4: 50, 7: 50 }) }
+    const plan = planProbe(tree, outputs, oneDoc, { ...search, probeDocs: 100 }, new Map())
+    expect(new Set(plan.map((c) => c.node))).toEqual(new Set([first, second]))
   })
 
   it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {
-    const plan = planProbe(tree, outputs, oneDoc, { ...search, probeDocs: 100 }, new Map([[1, 9], [99, 9]]))
-    expect(plan.map((c) => c.node).sort()).toEqual(beamSearch(tree, logits, 2).map((d) => d.node).sort())
+    const plan = planProbe(tree, { logits, centroidSim: sims({}) }, oneDoc, { ...search, probeDocs: 100 }, new Map([[1, 9], [99, 9]]))
+    expect(plan.map((c) => c.node).sort()).toEqual([first, second].sort())
   })
 })
 

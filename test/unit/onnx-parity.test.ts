@@ -28,6 +28,7 @@ describe('ONNX export ↔ reference forward pass', () => {
     beta: random(tree.size - 1, 0.1),
     M: random((tree.size - 1) * shape.dims, 0.3),
     gamma: Float32Array.of(2.5),
+    C: random((tree.size - 1) * shape.dims, 0.3),
   }
   const quantized = quantizeModel(params)
   const reference = dequantizeModel(quantized)
@@ -38,7 +39,7 @@ describe('ONNX export ↔ reference forward pass', () => {
       [MODEL_IO.ids]: new ort.Tensor('int32', f.ids, [f.ids.length]),
       [MODEL_IO.weights]: new ort.Tensor('float32', f.values, [f.values.length]),
     })
-    return { query: out[MODEL_IO.query], logits: out[MODEL_IO.logits], centroidPrior: out[MODEL_IO.centroidPrior] }
+    return { query: out[MODEL_IO.query], logits: out[MODEL_IO.logits], centroidSim: out[MODEL_IO.centroidSim] }
   }
 
   it(`matches within ${TOLERANCE} (relative) on real queries`, async () => {
@@ -50,14 +51,14 @@ describe('ONNX export ↔ reference forward pass', () => {
       const ref = forward(reference, tree, f)
       expect(onnx.query.dims).toEqual([1, shape.dims])
       expect(onnx.logits.dims).toEqual([tree.size - 1])
-      expect(onnx.centroidPrior.dims).toEqual([tree.size - 1])
+      expect(onnx.centroidSim.dims).toEqual([tree.size - 1])
       const close = (a: ArrayLike<number>, b: ArrayLike<number>) => {
         const scale = Math.max(1, ...Array.from(b, Math.abs))
         for (let i = 0; i < b.length; i++) expect(Math.abs(a[i] - b[i]) / scale, `${text}[${i}]`).toBeLessThan(TOLERANCE)
       }
       close(onnx.query.data as Float32Array, ref.query)
       close(onnx.logits.data as Float32Array, ref.logits)
-      close(onnx.centroidPrior.data as Float32Array, ref.centroidPrior)
+      close(onnx.centroidSim.data as Float32Array, ref.centroidSim)
     }
   })
 

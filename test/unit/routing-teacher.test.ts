@@ -6,7 +6,7 @@ import type { QueryModelParams } from '../../src/core/query-model.ts'
 const dims = 2
 // Nodes 1..4 with centroids at angles 0°, 30°, 60°, 90° (rows of M), holding 5, 10, 20, 40 documents.
 const angles = [0, 30, 60, 90].map((d) => (d * Math.PI) / 180)
-const params = { M: Float32Array.from(angles.flatMap((a) => [Math.cos(a), Math.sin(a)])) } as unknown as QueryModelParams
+const params = { C: Float32Array.from(angles.flatMap((a) => [Math.cos(a), Math.sin(a)])) } as unknown as QueryModelParams
 const leaf = (node: number, docs: number): TeacherLeaf => ({ node, vectors: new Int8Array(docs * dims), scales: new Float32Array(docs), postings: {} as TeacherLeaf['postings'] })
 const leaves = [leaf(1, 5), leaf(2, 10), leaf(3, 20), leaf(4, 40)]
 const query = Float32Array.of(0, 1) // nearest: node 4, then 3, 2, 1

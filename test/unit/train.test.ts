@@ -26,6 +26,7 @@ function setup() {
     beta: f32(tree.size - 1),
     M: f32((tree.size - 1) * shape.dims),
     gamma: Float32Array.of(1.7),
+    C: f32((tree.size - 1) * shape.dims),
   }
   const docs = 6
   const docVectors = new Float32Array(docs * shape.dims)
@@ -76,6 +77,14 @@ describe('trainer gradients', () => {
 
   it.each(DENSE_PARAMETERS)('∂loss/∂%s matches finite differences', (name) => {
     expect(check(name, grads[name])).toBeGreaterThan(0)
+  })
+
+  it('leaves the centroids C out of training: the loss does not depend on them and nothing updates them', () => {
+    const before = totalLoss(s)
+    s.params.C.fill(0.5)
+    expect(totalLoss(s)).toBe(before)
+    expect(DENSE_PARAMETERS).not.toContain('C')
+    expect(Object.keys(grads)).not.toContain('C')
   })
 
   it.each(['E', 'Ed'] as const)('∂loss/∂%s matches finite differences on the rows the query touches, and is absent elsewhere', (name) => {

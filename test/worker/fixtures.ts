@@ -15,7 +15,7 @@ export interface ProvidedIndex {
 }
 
 export interface ProvidedParity {
-  cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidPrior: number[] }[]
+  cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidSim: number[] }[]
 }
 
 export const PARITY_QUERIES = ['black hole event horizon', 'How do I bake Sourdough?', 'Überschall — ÉTÉ 🙂 ｆｕｌｌ', 'tcp', '']

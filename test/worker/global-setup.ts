@@ -51,7 +51,7 @@ export default async function setup(project: TestProject) {
         values: Array.from(f.values),
         query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
         logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
-        centroidPrior: Array.from(outputs[MODEL_IO.centroidPrior].data as Float32Array),
+        centroidSim: Array.from(outputs[MODEL_IO.centroidSim].data as Float32Array),
       })
     }
     project.provide('parity', parity)
