@@ -357,7 +357,7 @@ interface CorpusTerms {
 
 /**
  * Picks α and β (and the beam that covers the probe budget) by MRR@10 on held-out
- * pseudo-queries, each β with its lexical routing weight γ·β (see SearchDefaults).
+ * pseudo-queries, each (α, β) with its own probe plan (planProbe ranks leaves by the fused score).
  */
 function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size

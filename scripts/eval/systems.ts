@@ -118,7 +118,7 @@ export interface SystemSpec {
   label: string
 }
 
-const ROUTING_LABEL: Record<Routing, string> = { decoder: 'decoder + lexical routing', 'decoder-only': 'decoder routing alone', centroid: 'nearest-centroid routing', all: 'all leaves (brute force)' }
+const ROUTING_LABEL: Record<Routing, string> = { decoder: 'beam + lexical leaves, by estimated fused score', 'decoder-only': 'decoder routing alone', centroid: 'nearest-centroid routing', all: 'all leaves (brute force)' }
 const SCORING_LABEL: Record<Scoring, string> = { fused: 'dense + β·BM25 + α·p(cluster), the Worker\'s score', hybrid: 'dense + β·BM25', dense: 'dense only' }
 const system = (name: string, routing: Routing, scoring: Scoring): SystemSpec => ({ name, routing, scoring, label: `${ROUTING_LABEL[routing]}, ${SCORING_LABEL[scoring]}` })
 

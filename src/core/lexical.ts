@@ -158,9 +158,9 @@ const ROWS_PER_LEAF = 2 ** 32
 /**
  * For every leaf that holds one of the query terms' top postings: the best
  * approximate normalized BM25 among its documents (terms whose posting of a
- * document was cut count 0 for it). Lexical routing adds this to the leaf's
- * decoder score, so a document that matches the query's words well is read
- * even when its cluster is not among the decoder's best.
+ * document was cut count 0 for it). Routing (planProbe) adds β × this to the
+ * leaf's estimated score, so a document that matches the query's words well is
+ * read even when its cluster is not among the decoder's best.
  */
 export function lexicalLeafScores(query: Map<number, number>, parts: LexiconPart[], scale: number, config: LexicalConfig): Map<number, number> {
   const docs = new Map<number, number>()
