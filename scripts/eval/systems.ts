@@ -52,7 +52,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   }
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
   ort.env.wasm.numThreads = 1
-  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'basic' }) // as the Worker's session (src/worker/ort.ts)
+  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
   return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, lexicon, session }
 }
 
