@@ -9,7 +9,7 @@ import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModel
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLexiconPart, encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
 import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
-import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, probeCandidates, queryVector, rankCandidates, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -357,7 +357,8 @@ interface CorpusTerms {
 
 /**
  * Picks α and β (and the beam that covers the probe budget) by MRR@10 on held-out
- * pseudo-queries, each (α, β) with its own probe plan (planProbe ranks leaves by the fused score).
+ * pseudo-queries, each (α, β) with its own probe plan (planProbe ranks leaves by the fused score;
+ * its candidates, which α and β do not change, are found once per query).
  */
 function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
@@ -366,14 +367,15 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
     const out = forward(params, tree, example.features)
     const parts = lexiconPartsFor(example.text, terms.config, terms.lexicon.length).map((p) => terms.lexicon[p])
     const lexical = lexicalQuery(example.text, terms.config, parts)
-    return { example, out, query: queryVector(out.query), lexical, leafScores: lexicalLeafScores(lexical.counts, parts, lexical.scale, terms.config) }
+    const leafScores = lexicalLeafScores(lexical.counts, parts, lexical.scale, terms.config)
+    return { example, out, query: queryVector(out.query), lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores) }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {
     for (const alpha of ALPHAS) {
-      // The plan depends on α and β too: it ranks leaves by their estimated fused score.
+      // The plan depends on α and β too: planProbe ranks its candidates by their estimated fused score.
       const routing = { alpha, beta, beam, probeDocs: options.probeDocs }
-      const routed = queries.map((r) => ({ ...r, probed: planProbe(tree, r.out, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
+      const routed = queries.map((r) => ({ ...r, probed: rankCandidates(r.candidates, r.out.centroidSim, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
       let mrr = 0
       for (const r of routed) {
         const top = new TopK<Hit>(10)

@@ -4,7 +4,7 @@
 // including lexical matches that a centroid cannot see.
 
 import type { LexicalConfig } from '../../src/core/manifest.ts'
-import { affine, embedBag, type QueryModelParams } from '../../src/core/query-model.ts'
+import { affine, embedBag, nodeDot, type QueryModelParams } from '../../src/core/query-model.ts'
 import { lexicalQuery, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import type { TrainingExample } from './train.ts'
@@ -54,12 +54,7 @@ export function assignRoutes(examples: (TrainingExample & { text: string })[], p
 
 /** The leaves nearest the query by centroid, best first, within the leaf and document budgets (at least one). */
 export function nearestLeaves(query: Float32Array, leaves: TeacherLeaf[], params: QueryModelParams, dims: number, options: Pick<TeacherOptions, 'maxLeaves' | 'maxDocs'>): TeacherLeaf[] {
-  const similarity = (leaf: TeacherLeaf) => {
-    let s = 0
-    for (let j = 0; j < dims; j++) s += query[j] * params.C[(leaf.node - 1) * dims + j]
-    return s
-  }
-  const ranked = leaves.map((leaf) => ({ leaf, s: similarity(leaf) })).sort((a, b) => b.s - a.s)
+  const ranked = leaves.map((leaf) => ({ leaf, s: nodeDot(params.C, query, leaf.node, dims) })).sort((a, b) => b.s - a.s)
   const searched: TeacherLeaf[] = []
   let docs = 0
   for (const { leaf } of ranked) {

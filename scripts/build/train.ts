@@ -10,7 +10,7 @@
 import type { SparseFeatures } from '../../src/core/featurizer.ts'
 import type { ClusterTree } from '../../src/core/tree.ts'
 import type { QueryModelParams } from '../../src/core/query-model.ts'
-import { affine, embedBag, internalNodes, NORM_EPSILON } from '../../src/core/query-model.ts'
+import { affine, embedBag, internalNodes, nodeDot, NORM_EPSILON } from '../../src/core/query-model.ts'
 import { type Rng, randomInt, shuffle } from './random.ts'
 
 export interface TrainingExample {
@@ -166,8 +166,7 @@ export function accumulateExample(p: QueryModelParams, data: TrainingData, rowOf
     for (let c = start; c < end; c++) {
       let z = p.beta[c - 1]
       for (let j = 0; j < Hd; j++) z += state[j] * p.U[(c - 1) * Hd + j]
-      let sim = 0
-      for (let j = 0; j < D; j++) sim += qn[j] * p.M[(c - 1) * D + j]
+      const sim = nodeDot(p.M, qn, c, D)
       sims[c - start] = sim
       logits[c - start] = z + gamma * sim
     }

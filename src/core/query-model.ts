@@ -125,12 +125,16 @@ export function childLogit(params: QueryModelParams, state: Float32Array, node: 
   return sum
 }
 
+/** v · (row c − 1 of a (tree.size − 1) × dims node matrix such as M or C). */
+export function nodeDot(matrix: Float32Array, v: ArrayLike<number>, node: number, dims: number): number {
+  let dot = 0
+  for (let j = 0; j < dims; j++) dot += v[j] * matrix[(node - 1) * dims + j]
+  return dot
+}
+
 /** γ · q̂·M_c: the (trained) centroid prior of node c. */
 export function centroidPrior(params: QueryModelParams, unitQuery: ArrayLike<number>, node: number): number {
-  const D = params.dims
-  let dot = 0
-  for (let j = 0; j < D; j++) dot += unitQuery[j] * params.M[(node - 1) * D + j]
-  return params.gamma[0] * dot
+  return params.gamma[0] * nodeDot(params.M, unitQuery, node, params.dims)
 }
 
 export function unitVector(v: Float32Array): Float32Array {
@@ -152,9 +156,7 @@ export function forward(params: QueryModelParams, tree: ClusterTree, features: S
   const sims = new Float32Array(tree.size - 1)
   for (let c = 1; c < tree.size; c++) {
     logits[c - 1] = childLogit(params, states[rows[c - 1]], c) + centroidPrior(params, unit, c)
-    let sim = 0
-    for (let j = 0; j < params.dims; j++) sim += unit[j] * params.C[(c - 1) * params.dims + j]
-    sims[c - 1] = sim
+    sims[c - 1] = nodeDot(params.C, unit, c, params.dims)
   }
   return { hidden, query, logits, centroidSim: sims }
 }

@@ -37,15 +37,31 @@ export interface RoutingOutputs {
  * leaves: npm 186K 0.72 ranking by log p + γβ·BM25, 0.81 by this estimate.
  */
 export function planProbe(tree: ClusterTree, outputs: RoutingOutputs, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
-  const conditional = conditionalLogProbs(tree, outputs.logits)
-  const candidates = new Map(decodeBeam(tree, conditional, search.beam).map((d) => [d.node, d.logProb]))
+  return rankCandidates(probeCandidates(tree, outputs.logits, search.beam, lexicalLeaves), outputs.centroidSim, docsPerLeaf, search, lexicalLeaves)
+}
+
+export interface ProbeCandidate {
+  node: number
+  /** log p(cluster ID | query) over the whole tree. */
+  logProb: number
+}
+
+/** planProbe's first half, which α and β do not change: the beam plus the leaves lexical routing names. */
+export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: number, lexicalLeaves: ReadonlyMap<number, number>): ProbeCandidate[] {
+  const conditional = conditionalLogProbs(tree, logits)
+  const candidates = new Map(decodeBeam(tree, conditional, beam).map((d) => [d.node, d.logProb]))
   for (const node of lexicalLeaves.keys()) {
     if (!candidates.has(node) && node < tree.size && isLeaf(tree, node)) candidates.set(node, leafLogProb(tree, conditional, node))
   }
-  const ranked = [...candidates].map(([node, logProb]) => ({
+  return [...candidates].map(([node, logProb]) => ({ node, logProb }))
+}
+
+/** planProbe's second half: the candidates by estimated fused score, within the budget. */
+export function rankCandidates(candidates: readonly ProbeCandidate[], centroidSim: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
+  const ranked = candidates.map(({ node, logProb }) => ({
     node,
     logProb,
-    priority: outputs.centroidSim[node - 1] + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb),
+    priority: centroidSim[node - 1] + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb),
   }))
   ranked.sort((a, b) => b.priority - a.priority || a.node - b.node)
   return withinBudget(ranked, docsPerLeaf, search.probeDocs)
