@@ -12,7 +12,7 @@ import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
 import { stopServer as stopDevServer } from '../eval/eval.ts'
 import { overlapAt } from '../eval/metrics.ts'
-import { cidKey, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
+import { cidKey, displayBytes, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
@@ -58,7 +58,7 @@ export interface BenchReport {
   /** `held-out`: spans of documents the build never trained on; `pseudo`: spans of any document (older builds). */
   querySource: 'file' | 'held-out' | 'pseudo'
   k: number
-  index: { dir: string; name: string; version: string; shards: number; shardBytes: number; lexiconBytes: number; modelBytes: number; reused: boolean; probeDocs: number }
+  index: { dir: string; name: string; version: string; shards: number; shardBytes: number; displayBytes: number; lexiconBytes: number; modelBytes: number; reused: boolean; probeDocs: number }
   /** Per query, shards already in the isolate (each query asked right after the same query loaded them). */
   warm: Measured[]
   /** Per query, its first ask in a warm isolate: shards from R2 unless an earlier query left them in the cache. */
@@ -166,6 +166,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
       version: manifest.version,
       shards: manifest.shards.length,
       shardBytes: manifest.shards.reduce((s, e) => s + e.bytes, 0),
+      displayBytes: manifest.shards.reduce((s, e) => s + e.display.bytes, 0),
       lexiconBytes: manifest.lexicon.parts.reduce((s, p) => s + p.bytes, 0),
       modelBytes: manifest.model.bytes,
       reused: resolved.reused,
@@ -180,7 +181,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     healthzViaProxyMs: worker.healthzViaProxy,
     exact: exact.map((e) => ({ modelMs: e.modelMs, scoreMs: e.scoreMs })),
     exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, exact[i].ids, 10)),
-    bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + lexiconBytes(index, texts[i])),
+    bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + displayBytes(index, worker.warm[i].ids) + lexiconBytes(index, texts[i])),
     shardsPerQuery: probed.map((entries) => entries.length),
     workingSetBytes,
     build: resolved.build && { seconds: resolved.build.seconds, stages: resolved.build.stages },

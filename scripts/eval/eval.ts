@@ -14,7 +14,7 @@ import { beirPaths, loadQueriesAndQrels } from './beir.ts'
 import { Bm25Index, DEFAULT_BM25 } from './bm25.ts'
 import { words } from '../../src/core/lexical.ts'
 import { meanOf, overlapAt, rankingMetrics, type Gain, type RankingMetrics } from './metrics.ts'
-import { cidKey, exactFor, lexiconBytes, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
+import { cidKey, displayBytes, exactFor, lexiconBytes, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
 import { queryWorker, type WorkerAnswer } from './worker-client.ts'
 
 /** The Worker refuses longer queries; every system gets the same (truncated) text. */
@@ -108,7 +108,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   const index = await timed('load', () => openIndexFolder(indexDir))
   const { manifest } = index
   const { docs: corpus } = await timed('read', () => readCorpus(paths.corpus))
-  const indexed = new Set([...index.shards.values()].flatMap((s) => s.ids))
+  const indexed = new Set(index.leafOf.keys())
   if (indexed.size !== corpus.length || corpus.some((d) => !indexed.has(d.id))) {
     throw new Error(`${index.dir} was not built from ${paths.corpus} (${indexed.size} indexed documents, ${corpus.length} in the corpus)`)
   }
@@ -183,7 +183,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
       if (reference) {
         m.exactRecall10 = overlapAt(r.ids, reference[i].ids, 10)
         m.shardsFrac = r.probed.length / leaves
-        m.bytesPerQuery = probedBytes(index, r.probed) + r.lexiconBytes
+        m.bytesPerQuery = probedBytes(index, r.probed) + displayBytes(index, r.ids) + r.lexiconBytes
       }
       return m
     })
@@ -257,7 +257,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
       beam: manifest.search.beam,
       probeDocs: manifest.search.probeDocs,
       modelBytes: manifest.model.bytes,
-      shardBytes: manifest.shards.reduce((s, e) => s + e.bytes, 0),
+      shardBytes: manifest.shards.reduce((s, e) => s + e.bytes + e.display.bytes, 0),
     },
     worker: { url, tookMsP50: quantile(0.5), tookMsP95: quantile(0.95), simulationIdentical: identical, simulationMaxScoreDiff: maxScoreDiff },
     sweep,

@@ -11,7 +11,7 @@ import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
-import { decodeLexiconPart, decodeShard, type Shard } from '../../src/core/shard-codec.ts'
+import { decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
@@ -25,6 +25,10 @@ export interface IndexFolder {
   /** Leaf nodes in breadth-first order. */
   leaves: number[]
   shards: Map<number, Shard>
+  /** Each leaf's ids, titles and snippets, by row. */
+  displays: Map<number, ShardDisplay>
+  /** Leaf node of every document id. */
+  leafOf: Map<string, number>
   entries: Map<number, ShardEntry>
   /** "3-1" → shard entry: how the Worker's `clusters[].cid` maps back to shards. */
   byCid: Map<string, ShardEntry>
@@ -42,18 +46,23 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   const manifest = readIndexManifest(root)
   const tree = buildTree(manifest.tree)
   const shards = new Map<number, Shard>()
+  const displays = new Map<number, ShardDisplay>()
+  const leafOf = new Map<string, number>()
   const entries = new Map<number, ShardEntry>()
   const centroids = new Map<number, Float32Array>()
   for (const entry of manifest.shards) {
     const shard = decodeShard(readFileSync(join(root, entry.key)))
     shards.set(entry.node, shard)
+    const display = decodeShardDisplay(readFileSync(join(root, entry.display.key)))
+    displays.set(entry.node, display)
+    for (const id of display.ids) leafOf.set(id, entry.node)
     entries.set(entry.node, entry)
     centroids.set(entry.node, centroid(shard))
   }
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
   ort.env.wasm.numThreads = 1
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
-  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, lexicon, session }
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, lexicon, session }
 }
 
 export function centroid(shard: Pick<Shard, 'dims' | 'vectors' | 'scales'>): Float32Array {
@@ -223,7 +232,7 @@ export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: P
   probes.forEach((p, i) => scoreCluster(outputs.query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
   const sorted = top.sorted()
   return {
-    ids: sorted.map(({ item }) => index.shards.get(item.node)!.ids[item.row]),
+    ids: sorted.map(({ item }) => index.displays.get(item.node)!.ids[item.row]),
     scores: sorted.map(({ score }) => score),
     probed: probes.map((p) => p.node),
     lexiconBytes: 0,
@@ -235,7 +244,13 @@ export function retrieve(index: IndexFolder, outputs: QueryOutputs, system: Syst
   return system.routing === 'decoder' ? { ...retrieved, lexiconBytes: lexiconBytes(index, outputs.text) } : retrieved
 }
 
-/** Bytes of the shards read (what a cold Worker fetches from R2). */
+/** Bytes of the shards read (what a cold Worker fetches from R2 to score). */
 export function probedBytes(index: IndexFolder, probed: readonly number[]): number {
   return probed.reduce((sum, node) => sum + (index.entries.get(node)?.bytes ?? 0), 0)
+}
+
+/** Bytes of the display objects a cold Worker fetches to show these results: one per leaf among them. */
+export function displayBytes(index: IndexFolder, ids: readonly string[]): number {
+  const leaves = new Set(ids.map((id) => index.leafOf.get(id)))
+  return [...leaves].reduce<number>((sum, node) => sum + (node === undefined ? 0 : index.entries.get(node)!.display.bytes), 0)
 }

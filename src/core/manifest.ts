@@ -10,7 +10,9 @@ export const FORMAT = 'gdr-index'
 // 2: the lexicon (term → top postings) beside the shards, and lexical routing.
 // 3: the model also outputs the query's similarity to each node's centroid, and
 //    routing ranks leaves by their estimated best fused score (no lexicalRouting).
-export const FORMAT_VERSION = 3
+// 4: each leaf's ids, titles and snippets in a display object of their own, read
+//    only for the leaves of results.
+export const FORMAT_VERSION = 4
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
 
@@ -36,6 +38,13 @@ export const TreeSchema = z.object({
 })
 export type TreeSpec = z.infer<typeof TreeSchema>
 
+const ObjectRefSchema = z.object({
+  key: z.string().min(1),
+  bytes: z.number().int().positive(),
+  sha256: sha256Hex,
+})
+
+/** A leaf: its shard (`key`: what scoring reads) and its display object (what results show). */
 export const ShardEntrySchema = z.object({
   /** The cluster ID: child positions on the path from the root to this leaf. */
   cid: z.array(z.number().int().nonnegative()),
@@ -44,6 +53,7 @@ export const ShardEntrySchema = z.object({
   docs: z.number().int().nonnegative(),
   bytes: z.number().int().positive(),
   sha256: sha256Hex,
+  display: ObjectRefSchema,
 })
 export type ShardEntry = z.infer<typeof ShardEntrySchema>
 
@@ -146,7 +156,7 @@ export const keys = {
 export function manifestObjects(manifest: Manifest): { key: string; bytes: number; sha256: string; contentType: string }[] {
   const msgpack = ({ key, bytes, sha256 }: { key: string; bytes: number; sha256: string }) => ({ key, bytes, sha256, contentType: 'application/msgpack' })
   const { key, bytes, sha256 } = manifest.model
-  return [{ key, bytes, sha256, contentType: 'application/octet-stream' }, ...manifest.shards.map(msgpack), ...manifest.lexicon.parts.map(msgpack)]
+  return [{ key, bytes, sha256, contentType: 'application/octet-stream' }, ...manifest.shards.flatMap((s) => [msgpack(s), msgpack(s.display)]), ...manifest.lexicon.parts.map(msgpack)]
 }
 
 /** Where builds put the model, relative to the version prefix: the Worker starts reading it before the manifest says so. */

@@ -1,18 +1,21 @@
-// One shard = one leaf cluster: its documents' ids, display fields and int8
-// vectors, msgpack-encoded with the vectors as one binary blob.
+// One leaf cluster = two objects. The shard holds what scoring reads: int8
+// vectors (one binary blob) and BM25 postings; the display object holds the
+// documents' ids, titles and snippets, which only the leaves of results need
+// (npm 186K: 36% of a leaf's bytes), so a query reads them for those alone.
 
 import { Packr } from 'msgpackr'
 import type { LexiconPart, ShardPostings } from './lexical.ts'
 
-export const SHARD_FORMAT = 1
+// 2: the display fields moved to their own object (ShardDisplay); posting rows and
+//    per-term posting counts in as few bytes as their largest value needs.
+export const SHARD_FORMAT = 2
+export const DISPLAY_FORMAT = 1
 
+/** What the fine step scores of a leaf: one row per document. */
 export interface Shard {
   cid: number[]
   dims: number
-  ids: string[]
-  titles: string[]
-  snippets: string[]
-  /** ids.length × dims int8 values, row-major. */
+  /** rows × dims int8 values, row-major. */
   vectors: Int8Array
   /** One dequantization scale per vector. */
   scales: Float32Array
@@ -20,14 +23,29 @@ export interface Shard {
   postings: ShardPostings
 }
 
-/**
- * What a decoded shard holds in a JS heap, roughly: its typed arrays, and its
- * strings at two bytes a code unit plus a header (V8 stores ASCII in one, so
- * this errs high). The Worker's shard cache budgets this, not the encoded size.
- */
+/** A leaf's documents as results show them, by row (the rows of its Shard). */
+export interface ShardDisplay {
+  cid: number[]
+  ids: string[]
+  titles: string[]
+  snippets: string[]
+}
+
+/** Documents of a shard. */
+export const shardRows = (shard: Shard) => shard.scales.length
+
+/** What a decoded shard holds in a JS heap: its typed arrays. The Worker's shard cache budgets this, not the encoded size. */
 export function decodedShardBytes(shard: Shard): number {
+  return shard.vectors.byteLength + shard.scales.byteLength + postingsBytes(shard.postings)
+}
+
+/**
+ * What a decoded display object holds in a JS heap, roughly: its strings at two
+ * bytes a code unit plus a header (V8 stores ASCII in one, so this errs high).
+ */
+export function decodedDisplayBytes(display: ShardDisplay): number {
   const strings = (list: string[]) => list.reduce((sum, s) => sum + 2 * s.length + 24, 0)
-  return shard.vectors.byteLength + shard.scales.byteLength + postingsBytes(shard.postings) + strings(shard.ids) + strings(shard.titles) + strings(shard.snippets)
+  return strings(display.ids) + strings(display.titles) + strings(display.snippets)
 }
 
 function postingsBytes(p: ShardPostings): number {
@@ -71,18 +89,37 @@ export function encodeShard(shard: Shard): Uint8Array {
     format: SHARD_FORMAT,
     cid: shard.cid,
     dims: shard.dims,
-    ids: shard.ids,
-    titles: shard.titles,
-    snippets: shard.snippets,
     vectors: new Uint8Array(shard.vectors.buffer, shard.vectors.byteOffset, shard.vectors.byteLength),
     scales: littleEndian(shard.scales),
     terms: littleEndian(postings.terms),
     idf: littleEndian(postings.idf),
-    postingStart: littleEndian(postings.postingStart),
-    postingRows: littleEndian(postings.rows),
+    // Rows of a leaf of ≤ 256 documents fit a byte (npm 186K: 11% of the shard bytes as 32-bit words).
+    postingCounts: narrowUints(postings.postingStart.subarray(1).map((end, i) => end - postings.postingStart[i])),
+    postingRows: narrowUints(postings.rows),
     postingWeights: postings.weights,
   })
   return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+}
+
+/** Unsigned integers in the fewest bytes each (1, 2 or 4) that hold the largest, little-endian, after a width byte. */
+function narrowUints(values: Uint32Array): Uint8Array {
+  let max = 0
+  for (const v of values) if (v > max) max = v
+  const width = max < 0x100 ? 1 : max < 0x10000 ? 2 : 4
+  const bytes = new Uint8Array(1 + values.length * width)
+  bytes[0] = width
+  const view = new DataView(bytes.buffer, 1)
+  values.forEach((v, i) => (width === 1 ? view.setUint8(i, v) : width === 2 ? view.setUint16(i * 2, v, true) : view.setUint32(i * 4, v, true)))
+  return bytes
+}
+
+function readNarrowUints(bytes: Uint8Array, field: string): Uint32Array {
+  const width = bytes[0]
+  if ((width !== 1 && width !== 2 && width !== 4) || (bytes.byteLength - 1) % width !== 0) throw new ShardDecodeError(`shard ${field} is truncated or of an unknown width`)
+  const out = new Uint32Array((bytes.byteLength - 1) / width)
+  const view = new DataView(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1)
+  for (let i = 0; i < out.length; i++) out[i] = width === 1 ? view.getUint8(i) : width === 2 ? view.getUint16(i * 2, true) : view.getUint32(i * 4, true)
+  return out
 }
 
 /** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
@@ -91,25 +128,24 @@ export function decodeShard(bytes: Uint8Array): Shard {
   if (r.format !== SHARD_FORMAT) throw new ShardDecodeError(`unsupported shard format ${String(r.format)}`)
   const dims = r.dims
   if (!Number.isInteger(dims) || (dims as number) <= 0) throw new ShardDecodeError('shard dims must be a positive integer')
-  const cid = r.cid
-  if (!Array.isArray(cid) || !cid.every((t) => Number.isInteger(t) && t >= 0)) throw new ShardDecodeError('shard cid must be a list of tokens')
-  const ids = stringList(r.ids, 'ids')
-  const titles = stringList(r.titles, 'titles')
-  const snippets = stringList(r.snippets, 'snippets')
-  checkBinary(r, 'shard', ['vectors', 'postingWeights'], ['scales', 'terms', 'idf', 'postingStart', 'postingRows'])
-  // Copies, not views into `bytes`: a view would keep the whole encoded shard (its
-  // strings already decoded into ids/titles/snippets) alive as long as the shard is cached.
+  const cid = clusterIdOf(r.cid, 'shard')
+  checkBinary(r, 'shard', ['vectors', 'postingWeights', 'postingCounts', 'postingRows'], ['scales', 'terms', 'idf'])
+  // Copies, not views into `bytes`: a view would keep the whole encoded shard alive
+  // as long as the shard is cached.
   // (new Uint8Array(typed array) copies; Node's Buffer#slice would not.)
   const vectors = new Int8Array(new Uint8Array(r.vectors as Uint8Array).buffer)
   const scales = readFloat32(r.scales as Uint8Array)
+  const counts = readNarrowUints(r.postingCounts as Uint8Array, 'postingCounts')
+  const postingStart = new Uint32Array(counts.length + 1)
+  for (let i = 0; i < counts.length; i++) postingStart[i + 1] = postingStart[i] + counts[i]
   const postings: ShardPostings = {
     terms: readUint32(r.terms as Uint8Array),
     idf: readFloat32(r.idf as Uint8Array),
-    postingStart: readUint32(r.postingStart as Uint8Array),
-    rows: readUint32(r.postingRows as Uint8Array),
+    postingStart,
+    rows: readNarrowUints(r.postingRows as Uint8Array, 'postingRows'),
     weights: new Uint8Array(r.postingWeights as Uint8Array),
   }
-  const shard: Shard = { cid, dims: dims as number, ids, titles, snippets, vectors, scales, postings }
+  const shard: Shard = { cid, dims: dims as number, vectors, scales, postings }
   try {
     checkShape(shard)
   } catch (error) {
@@ -118,8 +154,37 @@ export function decodeShard(bytes: Uint8Array): Shard {
   return shard
 }
 
+export function encodeShardDisplay(display: ShardDisplay): Uint8Array {
+  checkDisplay(display)
+  const packed = packr.pack({ format: DISPLAY_FORMAT, cid: display.cid, ids: display.ids, titles: display.titles, snippets: display.snippets })
+  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+}
+
+/** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
+export function decodeShardDisplay(bytes: Uint8Array): ShardDisplay {
+  const r = unpackMap(bytes, 'display object')
+  if (r.format !== DISPLAY_FORMAT) throw new ShardDecodeError(`unsupported display object format ${String(r.format)}`)
+  const display: ShardDisplay = { cid: clusterIdOf(r.cid, 'display object'), ids: stringList(r.ids, 'ids'), titles: stringList(r.titles, 'titles'), snippets: stringList(r.snippets, 'snippets') }
+  try {
+    checkDisplay(display)
+  } catch (error) {
+    throw new ShardDecodeError((error as Error).message)
+  }
+  return display
+}
+
+function checkDisplay(display: ShardDisplay): void {
+  const n = display.ids.length
+  if (display.titles.length !== n || display.snippets.length !== n) throw new Error('display object: ids, titles and snippets differ in length')
+}
+
+function clusterIdOf(value: unknown, what: string): number[] {
+  if (!Array.isArray(value) || !value.every((t) => Number.isInteger(t) && t >= 0)) throw new ShardDecodeError(`${what} cid must be a list of tokens`)
+  return value
+}
+
 function stringList(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ShardDecodeError(`shard ${field} must be a list of strings`)
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ShardDecodeError(`display object ${field} must be a list of strings`)
   return value
 }
 
@@ -193,10 +258,8 @@ function unpackMap(bytes: Uint8Array, what: string): Record<string, unknown> {
 }
 
 function checkShape(shard: Shard): void {
-  const n = shard.ids.length
-  if (shard.titles.length !== n || shard.snippets.length !== n) throw new Error('shard fields have different lengths')
+  const n = shard.scales.length
   if (shard.vectors.length !== n * shard.dims) throw new Error(`shard vectors: expected ${n}×${shard.dims} values, got ${shard.vectors.length}`)
-  if (shard.scales.length !== n) throw new Error('shard scales: one per document expected')
   for (let i = 0; i < n; i++) if (!Number.isFinite(shard.scales[i])) throw new Error('shard scales must be finite')
   checkPostings(shard.postings, n)
 }

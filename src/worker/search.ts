@@ -1,21 +1,23 @@
 // One query through the whole GDR path: featurize → int8 model in WASM (while
 // the query terms' lexicon parts are read) → constrained beam search over
 // cluster IDs, plus the leaves lexical routing names → read only those shards →
-// dense scoring fused with BM25 and the cluster probability. A shard or lexicon
-// part that cannot be read is skipped and named, and the answer comes from the
-// rest (`degraded`).
+// dense scoring fused with BM25 and the cluster probability → read the display
+// objects of the results' leaves. A shard, display object or lexicon part that
+// cannot be read is skipped and named, and the answer comes from the rest
+// (`degraded`).
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
 import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster, type RoutingOutputs } from '../core/search.ts'
 import { lexicalLeafScores } from '../core/lexical.ts'
 import { TopK } from '../core/score.ts'
+import { shardRows } from '../core/shard-codec.ts'
 import { clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import { upcomingLayout, type LoadedIndex, type VersionLayout } from './index-store.ts'
 import { Tensor } from './ort.ts'
-import { getLexiconPart, getShard, ShardFault, type ShardFaultReason } from './shard-cache.ts'
+import { getLexiconPart, getShard, getShardDisplay, ShardFault, type ShardFaultReason } from './shard-cache.ts'
 import type { SearchTimings } from './server-timing.ts'
 
 export interface SearchResult {
@@ -25,14 +27,18 @@ export interface SearchResult {
   score: number
 }
 
-/** A cluster (`cid`) or a lexicon part (`lexiconPart`) that could not be read. */
-export type Skipped = { cid: number[]; reason: ShardFaultReason } | { lexiconPart: number; reason: ShardFaultReason }
+/**
+ * What could not be read: a cluster's shard (`cid`; its documents were not scored),
+ * a cluster's display object (`cid` with `display: true`; its documents that
+ * ranked are left out of the results), or a lexicon part (`lexiconPart`).
+ */
+export type Skipped = { cid: number[]; display?: true; reason: ShardFaultReason } | { lexiconPart: number; reason: ShardFaultReason }
 
 export interface SearchResponse {
   results: SearchResult[]
   /** The clusters whose documents were scored. */
   clusters: { cid: number[]; prob: number; docs: number }[]
-  /** True when some clusters or lexicon parts could not be read: results come from the rest only. */
+  /** True when something in `skipped` could not be read: results come from the rest only. */
   degraded: boolean
   skipped: Skipped[]
   index: string
@@ -63,22 +69,42 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   if (read.length === 0) {
     throw ServiceError.of('shards_unavailable', `none of the ${probed.length} clusters this query needs could be read (${skippedClusters.map((s) => s.reason).join(', ')})`)
   }
-  const skipped: Skipped[] = [...skippedParts, ...skippedClusters]
   const top = new TopK<Hit>(options.k)
   for (const { cluster, shard } of read) scoreCluster(query, lexical, shard, cluster, manifest.search, manifest.lexical, top)
-  if (options.timings) Object.assign(options.timings, { modelMs: modelDone - started, r2Ms: readDone - modelDone, scoreMs: Date.now() - readDone })
-  const shardOf = new Map(read.map(({ cluster, shard }) => [cluster.node, shard]))
+  const hits = top.sorted()
+  const scoreDone = Date.now()
+  const { displays, skipped: skippedDisplays } = await readDisplays(env, index, hits, options.shardTimeoutMs)
+  if (hits.length > 0 && displays.size === 0) {
+    throw ServiceError.of('shards_unavailable', `none of the ${skippedDisplays.length} display objects of the results could be read (${skippedDisplays.map((s) => s.reason).join(', ')})`)
+  }
+  if (options.timings) Object.assign(options.timings, { modelMs: modelDone - started, r2Ms: readDone - modelDone + (Date.now() - scoreDone), scoreMs: scoreDone - readDone })
+  const skipped: Skipped[] = [...skippedParts, ...skippedClusters, ...skippedDisplays]
   return {
-    results: top.sorted().map(({ item, score }) => {
-      const shard = shardOf.get(item.node)!
-      return { id: shard.ids[item.row], title: shard.titles[item.row], snippet: shard.snippets[item.row], score }
+    results: hits.flatMap(({ item, score }) => {
+      const display = displays.get(item.node)
+      return display ? [{ id: display.ids[item.row], title: display.titles[item.row], snippet: display.snippets[item.row], score }] : []
     }),
-    clusters: read.map(({ cluster, shard }) => ({ cid: clusterId(tree, cluster.node), prob: cluster.prob, docs: shard.ids.length })),
+    clusters: read.map(({ cluster, shard }) => ({ cid: clusterId(tree, cluster.node), prob: cluster.prob, docs: shardRows(shard) })),
     degraded: skipped.length > 0,
     skipped,
     index: manifest.version,
     took_ms: Date.now() - started,
   }
+}
+
+/** The display objects of the leaves the hits come from, in parallel; failures become `skipped`. */
+async function readDisplays(env: Env, index: LoadedIndex, hits: readonly { item: Hit }[], deadlineMs: number) {
+  const nodes = [...new Set(hits.map(({ item }) => item.node))]
+  const { values, faults } = await readEach(nodes, (node) => {
+    const entry = index.shardByNode.get(node)!
+    return getShardDisplay(env.INDEX, index.prefix + entry.display.key, entry, deadlineMs)
+  })
+  const skipped: Skipped[] = faults.map(({ item: node, fault }) => {
+    const cid = clusterId(index.tree, node)
+    console.warn(`leaving out the results of cluster ${cid.join('-')}: ${fault.message}`)
+    return { cid, display: true, reason: fault.reason }
+  })
+  return { displays: new Map(values.map(({ item, value }) => [item, value])), skipped }
 }
 
 /** All probed shards in parallel, each within the deadline; failures become `skipped`. */

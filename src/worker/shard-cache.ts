@@ -1,10 +1,10 @@
-// Decoded shards and lexicon parts kept in the isolate, keyed by their full R2
+// Decoded shards, display objects and lexicon parts kept in the isolate, keyed by their full R2
 // key (which names the index version, so versions can never mix), evicted
 // least-recently-used past one byte budget. Only verified, decoded objects are
 // kept: a read that fails, or that misses its deadline, is forgotten so a later
 // request retries it.
 
-import { decodedLexiconPartBytes, decodedShardBytes, decodeLexiconPart, decodeShard, sha256Hex, ShardDecodeError, type Shard } from '../core/shard-codec.ts'
+import { decodedDisplayBytes, decodedLexiconPartBytes, decodedShardBytes, decodeLexiconPart, decodeShard, decodeShardDisplay, sha256Hex, ShardDecodeError, shardRows, type Shard, type ShardDisplay } from '../core/shard-codec.ts'
 import { lexiconPartOf, type LexiconPartEntry, type ShardEntry } from '../core/manifest.ts'
 import type { LexiconPart } from '../core/lexical.ts'
 import type { ReadOnlyBucket } from './env.ts'
@@ -62,6 +62,20 @@ export function cachedShardKeys(): string[] {
  */
 export function getShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation, deadlineMs: number): Promise<Shard> {
   return cachedRead(key, expect.entry.bytes, () => readShard(bucket, key, expect), decodedShardBytes, deadlineMs)
+}
+
+/** The decoded display object of a leaf (the entry's `display`), as getShard. */
+export function getShardDisplay(bucket: ReadOnlyBucket, key: string, entry: ShardEntry, deadlineMs: number): Promise<ShardDisplay> {
+  return cachedRead(key, entry.display.bytes, () => readDisplay(bucket, key, entry), decodedDisplayBytes, deadlineMs)
+}
+
+async function readDisplay(bucket: ReadOnlyBucket, key: string, entry: ShardEntry): Promise<ShardDisplay> {
+  const display = decoded(key, decodeShardDisplay, await readVerified(bucket, key, entry.display.sha256, 'display object'))
+  // Rows must line up with the shard's: a verified object of another build would name the wrong documents.
+  if (display.ids.length !== entry.docs || display.cid.join('-') !== entry.cid.join('-')) {
+    throw new ShardFault('corrupt', `display object ${key} holds ${display.ids.length} documents of cluster ${display.cid.join('-')}, the manifest says ${entry.docs} of ${entry.cid.join('-')}`)
+  }
+  return display
 }
 
 /** What a lexicon part must be: its manifest entry, of `parts` parts. */
@@ -156,8 +170,8 @@ function decoded<T>(key: string, decode: (bytes: Uint8Array) => T, bytes: Uint8A
 async function readShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Promise<Shard> {
   const shard = decoded(key, decodeShard, await readVerified(bucket, key, expect.entry.sha256, 'shard'))
   // A verified shard from a different build would be scored with the wrong geometry.
-  if (shard.dims !== expect.dims || shard.ids.length !== expect.entry.docs) {
-    throw new ShardFault('corrupt', `shard ${key} holds ${shard.ids.length}×${shard.dims}, the manifest says ${expect.entry.docs}×${expect.dims}`)
+  if (shard.dims !== expect.dims || shardRows(shard) !== expect.entry.docs) {
+    throw new ShardFault('corrupt', `shard ${key} holds ${shardRows(shard)}×${shard.dims}, the manifest says ${expect.entry.docs}×${expect.dims}`)
   }
   return shard
 }

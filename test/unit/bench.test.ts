@@ -152,7 +152,7 @@ describe('gdr bench output', () => {
     queries: 4,
     querySource: 'pseudo',
     k: 10,
-    index: { dir: '/x/index', name: 'bench-corpus', version: 'v1', shards: 16, shardBytes: 1_000_000, lexiconBytes: 50_000, modelBytes: 123_456, reused: false, probeDocs: 256 },
+    index: { dir: '/x/index', name: 'bench-corpus', version: 'v1', shards: 16, shardBytes: 1_000_000, displayBytes: 200_000, lexiconBytes: 50_000, modelBytes: 123_456, reused: false, probeDocs: 256 },
     warm: [10, 12, 11, 30].map((ms, i) => ({ ms, server: server(4 + i) })),
     firstTouch: [20, 22, 21, 40].map((ms) => ({ ms, server: { ...server(8), r2: 4 } })),
     cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 40, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, session: 300 } } })),
@@ -183,7 +183,7 @@ describe('gdr bench output', () => {
     expect(json.first_touch).toMatchObject({ p50_ms: 21, r2_ms: 4 })
     expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400, load_ms: { pointer: 11, session: 300 }, cpu_p50_ms: 250 })
     expect(json.bytes_per_query).toBe(150_000)
-    expect(json.bytes_frac).toBe(0.1429) // 150 KB of the shards' 1 MB + the lexicon's 50 KB
+    expect(json.bytes_frac).toBe(0.12) // 150 KB of the shards' 1 MB + the display objects' 200 KB + the lexicon's 50 KB
     expect(json.shards_per_query).toBe(3)
     expect(json.exact).toMatchObject({ p50_ms: 21, score_ms: 25 })
     expect(json.exact_ratio).toBe(4.2) // exact p50 21 / the Worker's p50 5
@@ -224,6 +224,6 @@ describe('gdr bench output', () => {
     const text = reportTable(report)
     expect(text).toMatch(/^\| what \| measured \|$/m)
     expect(text).toContain('| warm latency p50 / p95 / p99')
-    expect(text).toContain('14.3% of the shards and lexicon')
+    expect(text).toContain('12.0% of the index')
   })
 })

@@ -28,8 +28,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /** Every document's dense score, by brute force over the shards. */
 function bruteForce(query: Float32Array): { id: string; score: number }[] {
   const all: { id: string; score: number }[] = []
-  for (const shard of index.shards.values()) {
-    shard.ids.forEach((id, row) => {
+  for (const [node, shard] of index.shards) {
+    index.displays.get(node)!.ids.forEach((id, row) => {
       let dot = 0
       for (let d = 0; d < shard.dims; d++) dot += query[d] * shard.vectors[row * shard.dims + d]
       all.push({ id, score: dot * shard.scales[row] })
@@ -41,7 +41,9 @@ function bruteForce(query: Float32Array): { id: string; score: number }[] {
 describe('eval systems on an index folder', () => {
   it('loads every shard and a unit centroid per leaf', () => {
     expect(index.leaves.length).toBeGreaterThan(2)
-    expect([...index.shards.values()].reduce((n, s) => n + s.ids.length, 0)).toBe(index.manifest.docs)
+    expect([...index.displays.values()].reduce((n, s) => n + s.ids.length, 0)).toBe(index.manifest.docs)
+    expect(index.leafOf.size).toBe(index.manifest.docs)
+    for (const [node, shard] of index.shards) expect(shard.scales.length).toBe(index.displays.get(node)!.ids.length)
     for (const c of index.centroids.values()) expect(Math.hypot(...c)).toBeCloseTo(1, 5)
     expect(outputs[0].query.length).toBe(index.manifest.dims)
     expect(Math.hypot(...outputs[0].query)).toBeCloseTo(1, 5)
@@ -49,7 +51,7 @@ describe('eval systems on an index folder', () => {
 
   it('the build lists the documents it held out of training: distinct ids of the corpus', () => {
     const heldOut: string[] = JSON.parse(readFileSync(join(index.dir, HELD_OUT_FILE), 'utf8'))
-    const ids = new Set([...index.shards.values()].flatMap((s) => s.ids))
+    const ids = new Set(index.leafOf.keys())
     expect(heldOut).toHaveLength(heldOutDocCount(index.manifest.docs))
     expect(new Set(heldOut).size).toBe(heldOut.length)
     for (const id of heldOut) expect(ids.has(id)).toBe(true)
@@ -77,7 +79,7 @@ describe('eval systems on an index folder', () => {
         expect(r.probed).toEqual(nearestCentroids(index, o.query, n))
         const dots = r.probed.map((node) => index.centroids.get(node)!.reduce((s, c, d) => s + c * o.query[d], 0))
         for (let i = 1; i < dots.length; i++) expect(dots[i]).toBeLessThanOrEqual(dots[i - 1])
-        const readIds = new Set(r.probed.flatMap((node) => index.shards.get(node)!.ids))
+        const readIds = new Set(r.probed.flatMap((node) => index.displays.get(node)!.ids))
         expect(r.ids.every((id) => readIds.has(id))).toBe(true)
       }
       const all = retrieve(index, o, SYSTEMS.ivf, { kind: 'shards', shards: index.leaves.length }, 100)
@@ -126,7 +128,7 @@ describe('eval systems on an index folder', () => {
     expect(probes.reduce((s, p) => s + p.prob, 0)).toBeCloseTo(1, 6)
     const dense = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100, 0)
     const fused = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100, 0.5)
-    const leafOf = new Map([...index.shards].flatMap(([node, s]) => s.ids.map((id) => [id, node] as const)))
+    const { leafOf } = index
     const prob = new Map(probes.map((p) => [p.node, p.prob]))
     const denseScore = new Map(dense.ids.map((id, i) => [id, dense.scores[i]]))
     fused.ids.forEach((id, i) => expect(fused.scores[i]).toBeCloseTo(denseScore.get(id)! + 0.5 * prob.get(leafOf.get(id)!)!, 9))

@@ -1,7 +1,7 @@
 // A minimal valid manifest around a given tree and shards, for tests of the schema's invariants.
 import { FORMAT_VERSION, type TreeSpec } from '../../src/core/manifest.ts'
 
-export function manifestWith(tree: TreeSpec, shards: { cid: number[]; node: number; key: string; docs: number; bytes: number; sha256: string }[]) {
+export function manifestWith(tree: TreeSpec, shards: { cid: number[]; node: number; key: string; docs: number; bytes: number; sha256: string; display: { key: string; bytes: number; sha256: string } }[]) {
   return {
     format: 'gdr-index', formatVersion: FORMAT_VERSION, name: 'x', version: 'v1', createdAt: '', docs: 0, dims: 4,
     vectors: { quantization: 'int8-per-vector-scale', normalized: true },
@@ -15,4 +15,4 @@ export function manifestWith(tree: TreeSpec, shards: { cid: number[]; node: numb
   }
 }
 
-export const shardAt = (node: number) => ({ cid: [node - 1], node, key: `s${node}`, docs: 0, bytes: 1, sha256: 'b'.repeat(64) })
+export const shardAt = (node: number) => ({ cid: [node - 1], node, key: `s${node}`, docs: 0, bytes: 1, sha256: 'b'.repeat(64), display: { key: `d${node}`, bytes: 1, sha256: 'd'.repeat(64) } })

@@ -41,8 +41,8 @@ describe('a corpus with its own vectors', () => {
   it('keeps their dimensions and directions as the document vectors', async () => {
     expect(manifest.dims).toBe(DIMS)
     const index = await openIndexFolder(join(dir, 'index'))
-    for (const shard of index.shards.values()) {
-      shard.ids.forEach((id, row) => {
+    for (const [node, shard] of index.shards) {
+      index.displays.get(node)!.ids.forEach((id, row) => {
         const stored = Array.from(shard.vectors.subarray(row * DIMS, (row + 1) * DIMS), (x) => x * shard.scales[row])
         const given = provided.get(id)!
         const cos = stored.reduce((s, x, j) => s + x * given[j], 0) / (Math.hypot(...stored) * Math.hypot(...given))

@@ -1,5 +1,5 @@
 // Broken storage, one running Worker: missing and corrupt shards give degraded
-// answers from the other clusters; a missing manifest or model gives 503 and is
+// answers from the other clusters, a missing display object drops its leaf's results; a missing manifest or model gives 503 and is
 // retried after the pause, not on every request; a stuck shard read times out.
 // Each block runs its own fresh copy of the Worker's modules (vi.resetModules),
 // so its caches start empty, as in a new isolate, whatever ran before.
@@ -7,7 +7,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { keys, type ShardEntry } from '../../src/core/manifest.ts'
 import { lexiconPartsFor } from '../../src/core/search.ts'
-import { decodeShard } from '../../src/core/shard-codec.ts'
+import { decodeShardDisplay } from '../../src/core/shard-codec.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { decodeBase64, manifestOf, putIndex } from './fixtures.ts'
 import { expectError, expectResults, viaWorker, type Call } from './http.ts'
@@ -65,7 +65,7 @@ async function freshWorker(name: string, vars: Partial<Env> = {}) {
 }
 
 const search = (q: string) => `/search?q=${encodeURIComponent(q)}&k=10`
-const docIdsOf = (shard: ShardEntry) => decodeShard(decodeBase64(index.files[shard.key])).ids
+const docIdsOf = (shard: ShardEntry) => decodeShardDisplay(decodeBase64(index.files[shard.display.key])).ids
 
 /** Which clusters each title query probes on the healthy index (probing is deterministic). */
 const probedBy = new Map<string, Set<string>>()
@@ -168,6 +168,26 @@ describe('one Worker through broken storage and back', () => {
     }
   })
 
+  it('leaves out the results of a leaf whose display object cannot be read, naming it, and recovers', async () => {
+    const q = broken.qHealthy
+    const healthy = await expectResults(await worker.call(search(q)), q)
+    const top = manifest.shards.find((shard) => docIdsOf(shard).includes(healthy.results[0].id))!
+    // A new isolate: nothing of this index cached yet.
+    const { call, storage } = await freshWorker('faults-display')
+    await storage.remove(top.display.key)
+    const body = await expectResults(await call(search(q)), q)
+    expect(body.degraded).toBe(true)
+    expect(body.skipped).toEqual([{ cid: top.cid, display: true, reason: 'missing' }])
+    // Its documents were scored (the cluster is listed) but cannot be shown; the others' keep their order.
+    expect(body.clusters.map((c) => cidKey(c.cid))).toEqual(healthy.clusters.map((c) => cidKey(c.cid)))
+    const lost = new Set(docIdsOf(top))
+    expect(body.results.map((r) => r.id)).toEqual(healthy.results.filter((r) => !lost.has(r.id)).map((r) => r.id))
+    await storage.restore(top.display.key)
+    const restored = await expectResults(await call(search(q)), q)
+    expect(restored.degraded).toBe(false)
+    expect(restored.results).toEqual(healthy.results)
+  })
+
   it('answers 503 once the pointer check finds the manifest removed after loading, and recovers when it is restored', async () => {
     const { call, storage } = await freshWorker('faults-unpublished', { POINTER_TTL_SECONDS: '0' })
     await expectResults(await call(search(broken.qHealthy)))
@@ -192,6 +212,16 @@ describe('a Worker whose shards are all unreadable', () => {
     expect(message).toMatch(/missing/)
     expect((await call('/healthz')).status).toBe(200)
     for (const shard of manifest.shards) await storage.restore(shard.key)
+    expect((await expectResults(await call(search(broken.qHealthy)))).degraded).toBe(false)
+  })
+})
+
+describe('a Worker whose display objects are all unreadable', () => {
+  it('answers 503 shards_unavailable rather than an empty list, and recovers', async () => {
+    const { call, storage } = await freshWorker('faults-all-displays')
+    for (const shard of manifest.shards) await storage.remove(shard.display.key)
+    expect(await expectError(await call(search(broken.qHealthy)), 503, 'shards_unavailable')).toMatch(/display objects/)
+    for (const shard of manifest.shards) await storage.restore(shard.display.key)
     expect((await expectResults(await call(search(broken.qHealthy)))).degraded).toBe(false)
   })
 })

@@ -3,7 +3,7 @@ import type { Manifest } from '../../src/core/manifest.ts'
 import { DEFAULT_POINTER } from '../../src/core/manifest.ts'
 import type { ObjectStore } from '../../src/core/object-store.ts'
 import { MANIFEST_FILE, planPublish, publish, type IndexFiles, type PublishSummary } from '../../src/core/publish.ts'
-import { decodeShard, encodeShard, sha256Hex } from '../../src/core/shard-codec.ts'
+import { decodeShardDisplay, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 
 export interface ProvidedIndex {
   name: string
@@ -64,18 +64,17 @@ export async function putIndex(bucket: R2Bucket, index: ProvidedIndex): Promise<
 
 /**
  * Another version of the same index: every document id gets `suffix`, so its
- * results are told apart from the original's while ranking identically. Shard
- * keys stay the same and only their bytes change, as between two real builds.
+ * results are told apart from the original's while ranking identically. Object
+ * keys stay the same and only the display objects' bytes change, as between two real builds.
  */
 export async function derivedVersion(index: ProvidedIndex, suffix: string): Promise<ProvidedIndex> {
   const manifest = manifestOf(index)
   const files = { ...index.files }
   for (const entry of manifest.shards) {
-    const shard = decodeShard(decodeBase64(files[entry.key]))
-    const bytes = encodeShard({ ...shard, ids: shard.ids.map((id) => id + suffix) })
-    files[entry.key] = encodeBase64(bytes)
-    entry.bytes = bytes.length
-    entry.sha256 = await sha256Hex(bytes)
+    const display = decodeShardDisplay(decodeBase64(files[entry.display.key]))
+    const bytes = encodeShardDisplay({ ...display, ids: display.ids.map((id) => id + suffix) })
+    files[entry.display.key] = encodeBase64(bytes)
+    entry.display = { ...entry.display, bytes: bytes.length, sha256: await sha256Hex(bytes) }
   }
   const version = `${manifest.version}${suffix}`
   files[MANIFEST_FILE] = encodeBase64(new TextEncoder().encode(JSON.stringify({ ...manifest, version, createdAt: new Date().toISOString() })))

@@ -34,7 +34,7 @@ export const SearchBodySchema = z.strictObject({
   degraded: z.boolean(),
   skipped: z.array(
     z.union([
-      z.strictObject({ cid: z.array(z.number().int().nonnegative()), reason: z.enum(['missing', 'corrupt', 'timeout', 'unreadable']) }),
+      z.strictObject({ cid: z.array(z.number().int().nonnegative()), display: z.literal(true).optional(), reason: z.enum(['missing', 'corrupt', 'timeout', 'unreadable']) }),
       z.strictObject({ lexiconPart: z.number().int().nonnegative(), reason: z.enum(['missing', 'corrupt', 'timeout', 'unreadable']) }),
     ]),
   ),
