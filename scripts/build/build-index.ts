@@ -8,7 +8,7 @@ import { buildTree, clusterId, type ClusterTree } from '../../src/core/tree.ts'
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
-import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
+import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { lexicalQuery, lexiconPartsFor, probeCandidates, queryVector, rankCandidates, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter } from '../progress.ts'
@@ -365,11 +365,12 @@ interface CorpusTerms {
 function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
   const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
+  const leafDocuments = new LeafDocuments([...leaves.values()].map((l) => ({ node: l.node, docs: l.docs.length })), tree.size)
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
     const parts = lexiconPartsFor(example.text, terms.config, terms.lexicon.length).map((p) => terms.lexicon[p])
     const lexical = lexicalQuery(example.text, terms.config, parts)
-    const leafScores = lexicalLeafScores(lexical.counts, parts, lexical.scale, terms.config)
+    const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
     return { example, out, query: queryVector(out.query), lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores) }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }

@@ -12,7 +12,7 @@ import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manife
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
 import { decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
-import { lexicalLeafScores, type LexiconPart } from '../../src/core/lexical.ts'
+import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
 import { buildTree, type ClusterTree } from '../../src/core/tree.ts'
@@ -36,6 +36,8 @@ export interface IndexFolder {
   centroids: Map<number, Float32Array>
   /** Every part of the lexicon, by part number. */
   lexicon: LexiconPart[]
+  /** Lexical routing's per-document sums, as the Worker's. */
+  leafDocuments: LeafDocuments
   session: ort.InferenceSession
 }
 
@@ -62,7 +64,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
   ort.env.wasm.numThreads = 1
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
-  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, lexicon, session }
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, lexicon, session }
 }
 
 export function centroid(shard: Pick<Shard, 'dims' | 'vectors' | 'scales'>): Float32Array {
@@ -188,7 +190,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
 export function lexicalLeavesFor(index: IndexFolder, text: string): Map<number, number> {
   const parts = queryLexicon(index, text)
   const lexical = lexicalQuery(text, index.manifest.lexical, parts)
-  return lexicalLeafScores(lexical.counts, parts, lexical.scale, index.manifest.lexical)
+  return index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, index.manifest.lexical)
 }
 
 /** The lexicon parts the Worker reads for this query. */

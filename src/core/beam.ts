@@ -4,7 +4,8 @@
 // is a valid cluster ID.
 
 import type { ClusterTree } from './tree.ts'
-import { isLeaf, pathNodes } from './tree.ts'
+import { isLeaf } from './tree.ts'
+import { firstK } from './best-first.ts'
 
 export interface DecodedCluster {
   node: number
@@ -55,13 +56,16 @@ export function decodeBeam(tree: ClusterTree, logProbs: Float32Array, beamWidth:
         candidates.push({ node: c, logProb: b.logProb + logProbs[c] })
       }
     }
-    candidates.sort((a, b) => b.logProb - a.logProb || a.node - b.node)
-    beam = candidates.slice(0, beamWidth)
+    beam = firstK(candidates, beamWidth, moreProbable)
   }
   return beam
 }
 
+/** Beam order: more probable first, then the lower node. */
+const moreProbable = (a: DecodedCluster, b: DecodedCluster) => a.logProb > b.logProb || (a.logProb === b.logProb && a.node < b.node)
+
 /** log p(cluster ID | query) of one leaf over the full tree (no beam), from conditionalLogProbs. */
 export function leafLogProb(tree: ClusterTree, conditional: Float32Array, node: number): number {
-  return pathNodes(tree, node).reduce((sum, n) => sum + conditional[n], 0)
+  // Root first, as a sum along pathNodes(node) would add them, without building the path.
+  return node > 0 ? leafLogProb(tree, conditional, tree.parent[node]) + conditional[node] : 0
 }

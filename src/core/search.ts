@@ -2,6 +2,7 @@
 // (which uses it to choose α on held-out pseudo-queries): decode clusters, pick
 // the shards to probe within the budget, score their documents, fuse.
 
+import { BestFirst } from './best-first.ts'
 import type { ClusterTree } from './tree.ts'
 import { lexiconPartOf, type LexicalConfig, type SearchDefaults } from './manifest.ts'
 import { beamSearch, conditionalLogProbs, decodeBeam, leafLogProb } from './beam.ts'
@@ -63,22 +64,23 @@ export function rankCandidates(candidates: readonly ProbeCandidate[], centroidSi
     logProb,
     priority: centroidSim[node - 1] + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb),
   }))
-  ranked.sort((a, b) => b.priority - a.priority || a.node - b.node)
-  return withinBudget(ranked, docsPerLeaf, search.probeDocs)
+  return withinBudget(new BestFirst(ranked, (a, b) => a.priority > b.priority || (a.priority === b.priority && a.node < b.node)), docsPerLeaf, search.probeDocs)
 }
 
 /** The decoder alone (GDR as published): its beam, most probable first, within the same budget. */
 export function planBeam(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults): ProbedCluster[] {
-  return withinBudget(beamSearch(tree, logits, search.beam), docsPerLeaf, search.probeDocs)
+  const beam = beamSearch(tree, logits, search.beam)
+  let i = 0
+  return withinBudget({ next: () => beam[i++] }, docsPerLeaf, search.probeDocs)
 }
 
-function withinBudget(ranked: readonly { node: number; logProb: number }[], docsPerLeaf: (node: number) => number, probeDocs: number): ProbedCluster[] {
+/** Leaves in the order given, until they cover `probeDocs` documents (at least one leaf). */
+function withinBudget(ranked: { next(): { node: number; logProb: number } | undefined }, docsPerLeaf: (node: number) => number, probeDocs: number): ProbedCluster[] {
   const probed: ProbedCluster[] = []
   let covered = 0
-  for (let i = 0; i < ranked.length && (probed.length === 0 || covered < probeDocs); i++) {
-    const { node, logProb } = ranked[i]
-    probed.push({ node, logProb, prob: clusterProbability(logProb) })
-    covered += docsPerLeaf(node)
+  for (let leaf = ranked.next(); leaf !== undefined && (probed.length === 0 || covered < probeDocs); leaf = ranked.next()) {
+    probed.push({ node: leaf.node, logProb: leaf.logProb, prob: clusterProbability(leaf.logProb) })
+    covered += docsPerLeaf(leaf.node)
   }
   return probed
 }

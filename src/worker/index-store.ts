@@ -10,6 +10,7 @@
 // released once the last request holding it is done (ORT memory is not
 // garbage-collected).
 
+import { LeafDocuments } from '../core/lexical.ts'
 import { keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { sha256Hex } from '../core/shard-codec.ts'
@@ -28,6 +29,8 @@ export interface LoadedIndex {
   /** R2 key prefix of this version; shard keys are relative to it. */
   prefix: string
   shardByNode: Map<number, ShardEntry>
+  /** Lexical routing's per-document sums (src/core/lexical.ts). */
+  leafDocuments: LeafDocuments
   /** How long each step of loading this version took (Server-Timing of the requests that waited for it). */
   loadTimings: LoadTimings
 }
@@ -262,6 +265,7 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
     session,
     prefix,
     shardByNode: new Map(manifest.shards.map((s) => [s.node, s])),
+    leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length),
     loadTimings: timings,
   }
 }

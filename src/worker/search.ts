@@ -9,7 +9,6 @@
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
 import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster, type RoutingOutputs } from '../core/search.ts'
-import { lexicalLeafScores } from '../core/lexical.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
 import { clusterId } from '../core/tree.ts'
@@ -61,7 +60,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const query = queryVector(outputs.query)
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(options.q, manifest.lexical, parts)
-  const lexicalLeaves = lexicalLeafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
+  const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
   const probed = planProbe(tree, outputs, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
   const modelDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { buildLexicon } from '../../scripts/build/lexical-index.ts'
-import { addLexicalScores, lexicalLeafScores, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
+import { addLexicalScores, LeafDocuments, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { beamSearch, conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
 import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe } from '../../src/core/search.ts'
@@ -36,6 +36,10 @@ function bruteForce(leaves: { node: number; postings: ShardPostings }[], query: 
   return best
 }
 
+/** Each test leaf holds as many documents as its postings name. */
+const leafDocumentsOf = (leaves: { node: number; postings: ShardPostings }[]) =>
+  new LeafDocuments(leaves.map(({ node, postings }) => ({ node, docs: Math.max(0, ...postings.rows) + 1 })), Math.max(...leaves.map((l) => l.node)) + 1)
+
 describe('the lexicon', () => {
   it('without truncation, gives every leaf exactly its best BM25 (any split into parts)', () => {
     fc.assert(
@@ -44,10 +48,27 @@ describe('the lexicon', () => {
         for (const maxParts of [1, 2, 1024]) {
           const parts = buildLexicon(leaves, 1_000_000, maxParts)
           expect(parts.length).toBeLessThanOrEqual(maxParts)
-          const got = lexicalLeafScores(query, parts, 0.1, config)
+          const got = leafDocumentsOf(leaves).leafScores(query, parts, 0.1, config)
           expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
           for (const [leaf, score] of want) expect(got.get(leaf)).toBeCloseTo(score, 5)
         }
+      }),
+    )
+  })
+
+  it('gives the same scores when called again (it leaves its sums zeroed), and ignores postings outside the index', () => {
+    fc.assert(
+      fc.property(leavesArbitrary, queryArbitrary, queryArbitrary, (leaves, query, other) => {
+        const documents = leafDocumentsOf(leaves)
+        const parts = buildLexicon(leaves, 1_000_000, 2)
+        const first = documents.leafScores(query, parts, 0.1, config)
+        documents.leafScores(other, parts, 0.1, config)
+        expect(documents.leafScores(query, parts, 0.1, config)).toEqual(first)
+        // The same parts with every posting pointed past its leaf's rows, or at a node that is no leaf: nothing scores.
+        const outside = parts.map((part) => ({ ...part, rows: part.rows.map(() => 1_000_000) }))
+        expect(documents.leafScores(query, outside, 0.1, config).size).toBe(0)
+        const noLeaf = parts.map((part) => ({ ...part, leaves: part.leaves.map(() => 0) }))
+        expect(documents.leafScores(query, noLeaf, 0.1, config).size).toBe(0)
       }),
     )
   })

@@ -111,16 +111,23 @@ describe('shard codec', () => {
 
   it('stores posting rows and counts in 1, 2 or 4 bytes each, as the largest needs, and reads them back', () => {
     for (const [rows, bytesPerRow] of [[200, 1], [300, 2], [70_000, 4]] as const) {
-      // Every document holds term 1; every tenth also term 2: one posting per document and term.
-      const docs = Array.from({ length: rows }, (_, row): [number, number][] => (row % 10 === 0 ? [[1, 9], [2, 3]] : [[1, 9]]))
-      const shard: Shard = { cid: [0], dims: 1, vectors: new Int8Array(rows), scales: new Float32Array(rows).fill(1), postings: postingsOf(docs) }
+      // Every document holds term 1; every tenth also term 2.
+      const tenths = Math.ceil(rows / 10)
+      const postings: ShardPostings = {
+        terms: Uint32Array.of(1, 2),
+        idf: Float32Array.of(0.5, 2),
+        postingStart: Uint32Array.of(0, rows, rows + tenths),
+        rows: Uint32Array.from({ length: rows + tenths }, (_, p) => (p < rows ? p : (p - rows) * 10)),
+        weights: new Uint8Array(rows + tenths).fill(9),
+      }
+      const shard: Shard = { cid: [0], dims: 1, vectors: new Int8Array(rows), scales: new Float32Array(rows).fill(1), postings }
       const bytes = encodeShard(shard)
       const decoded = decodeShard(bytes)
       for (const field of ['terms', 'idf', 'postingStart', 'rows', 'weights'] as const) expect(Array.from(decoded.postings[field])).toEqual(Array.from(shard.postings[field]))
-      const postings = shard.postings.rows.length
-      const wide = encodeShard({ ...shard, postings: { ...shard.postings, rows: new Uint32Array(postings) } })
+      const count = postings.rows.length
+      const narrow = encodeShard({ ...shard, postings: { ...postings, rows: new Uint32Array(count) } })
       // Same postings with every row 0 (one byte each): the difference is the rows' extra bytes.
-      expect(bytes.length - wide.length).toBe(postings * (bytesPerRow - 1))
+      expect(bytes.length - narrow.length).toBe(count * (bytesPerRow - 1))
     }
   })
 
