@@ -230,7 +230,7 @@ export function decodeLexiconPart(bytes: Uint8Array): LexiconPart {
   return part
 }
 
-// Leaves must fit lexicalLeafScores' table (an Int32Array), with room to spare; idf must not flip the normalizer's sign.
+// Leaves must be small enough to index LeafDocuments' tables (by node), with room to spare; idf must not flip the normalizer's sign.
 const MAX_LEXICON_LEAF = 2 ** 21
 
 function checkLexiconPart(part: LexiconPart): void {
