@@ -50,11 +50,16 @@ export interface ProbeCandidate {
 /** planProbe's first half, which α and β do not change: the beam plus the leaves lexical routing names. */
 export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: number, lexicalLeaves: ReadonlyMap<number, number>): ProbeCandidate[] {
   const conditional = conditionalLogProbs(tree, logits)
-  const candidates = new Map(decodeBeam(tree, conditional, beam).map((d) => [d.node, d.logProb]))
+  const candidates: ProbeCandidate[] = decodeBeam(tree, conditional, beam)
+  const listed = new Uint8Array(tree.size)
+  for (const c of candidates) listed[c.node] = 1
   for (const node of lexicalLeaves.keys()) {
-    if (!candidates.has(node) && node < tree.size && isLeaf(tree, node)) candidates.set(node, leafLogProb(tree, conditional, node))
+    if (node < tree.size && !listed[node] && isLeaf(tree, node)) {
+      listed[node] = 1
+      candidates.push({ node, logProb: leafLogProb(tree, conditional, node) })
+    }
   }
-  return [...candidates].map(([node, logProb]) => ({ node, logProb }))
+  return candidates
 }
 
 /** planProbe's second half: the candidates by estimated fused score, within the budget. */
