@@ -134,7 +134,7 @@ export function reportTable(report: BenchReport): string {
   const c = s.cold
   const f = s.first_touch
   const rows: [string, string][] = [
-    ['corpus', `${basename(s.corpus)}: ${int(s.docs)} docs, ${int(s.index.shards)} shards (${mib(s.index.shard_bytes)}) + lexicon (${mib(s.index.lexicon_bytes)}), model ${mib(s.model_bytes)}, probe budget ${int(s.index.probe_docs)} docs`],
+    ['corpus', `${basename(s.corpus)}: ${int(s.docs)} docs, ${int(s.index.shards)} shards (${mib(s.index.shard_bytes)}) + display objects (${mib(s.index.display_bytes)}) + lexicon (${mib(s.index.lexicon_bytes)}), model ${mib(s.model_bytes)}, probe budget ${int(s.index.probe_docs)} docs`],
     ['queries', `${s.queries} (${QUERY_SOURCE[s.query_source]}), k=${s.k}, one at a time`],
     [`warm latency p50 / p95 / p99 (HTTP ${ROUTE[s.route]}, shards in the isolate)`, `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
     ...(s.warm_via_proxy ? [['warm through wrangler dev\'s proxy (what `gdr serve` adds) p50 / p95 / p99', `${ms(s.warm_via_proxy.p50_ms)} / ${ms(s.warm_via_proxy.p95_ms)} / ${ms(s.warm_via_proxy.p99_ms)} ms (GET /healthz alone: ${ms(s.warm_via_proxy.healthz_p50_ms)} ms p50)`] as [string, string]] : []),

@@ -1,4 +1,4 @@
-// `gdr build`: corpus → index folder (manifest.json, model.onnx, shards/*.msgpack).
+// `gdr build`: corpus → index folder (manifest.json, model.onnx, shards/*.msgpack, display/*.msgpack, lexicon/*.msgpack).
 
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -9,7 +9,7 @@ import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModel
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
-import { lexicalQuery, lexiconPartsFor, probeCandidates, queryVector, rankCandidates, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -371,7 +371,7 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
     const parts = lexiconPartsFor(example.text, terms.config, terms.lexicon.length).map((p) => terms.lexicon[p])
     const lexical = lexicalQuery(example.text, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
-    return { example, out, query: queryVector(out.query), lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores) }
+    return { example, out, query: queryVector(out.query), lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {
@@ -382,7 +382,12 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
       let mrr = 0
       for (const r of routed) {
         const top = new TopK<Hit>(10)
-        r.probed.forEach((cluster) => scoreCluster(r.query, r.lexical, leaves.get(cluster.node)!, cluster, { alpha, beta }, terms.config, top))
+        // A leaf's dense and BM25 scores do not depend on α and β: computed once per query and leaf, fused per (α, β).
+        for (const cluster of r.probed) {
+          let parts = r.parts.get(cluster.node)
+          if (!parts) r.parts.set(cluster.node, (parts = clusterParts(r.query, r.lexical, leaves.get(cluster.node)!, terms.config)))
+          fuseCluster(parts, cluster, { alpha, beta }, top)
+        }
         const rank = top.sorted().findIndex((h) => leaves.get(h.item.node)!.docs[h.item.row] === r.example.doc)
         if (rank >= 0) mrr += 1 / (rank + 1)
       }

@@ -168,7 +168,7 @@ export function parseManifest(json: unknown): Manifest {
   return manifest
 }
 
-// Structural invariants zod cannot express: the tree is BFS-ordered and every leaf has one shard.
+// Structural invariants zod cannot express: the tree is BFS-ordered, every leaf has one shard, keys are distinct.
 function checkTree(manifest: Manifest): void {
   const { parent } = manifest.tree
   if (parent[0] !== -1) throw new Error('manifest tree: node 0 must be the root')
@@ -184,6 +184,9 @@ function checkTree(manifest: Manifest): void {
     throw new Error('manifest: every leaf of the tree must have exactly one shard')
   }
   if (manifest.lexicon.parts.some((p, i) => p.part !== i)) throw new Error('manifest lexicon: parts must be listed in order, 0 to n − 1')
+  // The isolate caches decoded objects by key: two objects under one key would be read as each other.
+  const objectKeys = manifestObjects(manifest).map((o) => o.key)
+  if (new Set(objectKeys).size !== objectKeys.length) throw new Error('manifest: every object (model, shard, display object, lexicon part) needs a key of its own')
 }
 
 /** The lexicon part that holds a term, of `parts`. */

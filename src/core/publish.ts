@@ -12,7 +12,7 @@ import { forEachLimited, type ObjectStore, type StoredObject } from './object-st
 import { sha256Hex } from './shard-codec.ts'
 import { checkVersion, writePointer } from './versions.ts'
 
-/** The files of one index folder, by path relative to it (`manifest.json`, `model.onnx`, `shards/…`, `lexicon/…`). */
+/** The files of one index folder, by path relative to it (`manifest.json`, `model.onnx`, `shards/…`, `display/…`, `lexicon/…`). */
 export interface IndexFiles {
   read(path: string): Promise<Uint8Array>
 }

@@ -153,15 +153,32 @@ export interface FusionWeights {
  * q·d (dense, in [−1, 1]) + β · BM25 / max BM25 (in [0, 1]) + α · p(cluster).
  */
 export function scoreCluster(query: Float32Array, lexical: LexicalQuery, shard: ScoredVectors, cluster: ProbedCluster, weights: FusionWeights, config: LexicalConfig, top: TopK<Hit>): void {
+  fuseCluster(clusterParts(query, weights.beta > 0 ? lexical : undefined, shard, config), cluster, weights, top)
+}
+
+/** A shard's documents' two scores, by row: q·d, and normalized BM25 (zeros without a lexical query). */
+export interface ClusterParts {
+  dense: Float64Array
+  lexical: Float32Array
+}
+
+/** scoreCluster's first half, which α and β do not change (the build's tuning reuses it across them). */
+export function clusterParts(query: Float32Array, lexical: LexicalQuery | undefined, shard: ScoredVectors, config: LexicalConfig): ClusterParts {
   const dims = query.length
   const rows = shard.scales.length
   const lexicalScores = new Float32Array(rows)
-  if (weights.beta > 0 && lexical.scale > 0) addLexicalScores(lexical.counts, shard.postings, lexical.scale, config, lexicalScores)
+  if (lexical && lexical.scale > 0) addLexicalScores(lexical.counts, shard.postings, lexical.scale, config, lexicalScores)
+  const dense = new Float64Array(rows)
+  for (let row = 0; row < rows; row++) dense[row] = dotInt8(query, shard.vectors, row * dims) * shard.scales[row]
+  return { dense, lexical: lexicalScores }
+}
+
+/** scoreCluster's second half: the fused scores into `top`. */
+export function fuseCluster(parts: ClusterParts, cluster: ProbedCluster, weights: FusionWeights, top: TopK<Hit>): void {
   const bonus = weights.alpha * cluster.prob
-  for (let row = 0; row < rows; row++) {
-    const dense = dotInt8(query, shard.vectors, row * dims) * shard.scales[row]
-    const score = dense + weights.beta * lexicalScores[row] + bonus
-    if (score > top.threshold) top.push({ row, node: cluster.node, dense, lexical: lexicalScores[row] }, score)
+  for (let row = 0; row < parts.dense.length; row++) {
+    const score = parts.dense[row] + weights.beta * parts.lexical[row] + bonus
+    if (score > top.threshold) top.push({ row, node: cluster.node, dense: parts.dense[row], lexical: parts.lexical[row] }, score)
   }
 }
 

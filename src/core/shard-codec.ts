@@ -230,7 +230,7 @@ export function decodeLexiconPart(bytes: Uint8Array): LexiconPart {
   return part
 }
 
-// Leaves must be small enough to index LeafDocuments' tables (by node), with room to spare; idf must not flip the normalizer's sign.
+// A leaf beyond any tree this build makes is corrupt (LeafDocuments ignores postings of unknown leaves anyway); idf must not flip the normalizer's sign.
 const MAX_LEXICON_LEAF = 2 ** 21
 
 function checkLexiconPart(part: LexiconPart): void {

@@ -10,9 +10,10 @@ import type { LexiconPart } from '../core/lexical.ts'
 import type { ReadOnlyBucket } from './env.ts'
 
 /**
- * Decoded shards, in decodedShardBytes, which matches what the isolate's heap holds
- * for them once collected (npm 186K: 16 MiB of cache, isolate 53 MB of which ORT's
- * WebAssembly memory is 33): 32 MiB keeps a Worker well under 100 MB of its 128.
+ * Decoded shards, display objects and lexicon parts, as decoded*Bytes count them, which
+ * matches what the isolate's heap holds for them once collected (npm 186K, session 3:
+ * 16 MiB of cache, isolate 53 MB of which ORT's WebAssembly memory is 33): 32 MiB
+ * keeps a Worker well under 100 MB of its 128 (gdr bench measures the isolate).
  */
 export const SHARD_CACHE_BUDGET_BYTES = 32 * 1024 * 1024
 
@@ -169,9 +170,9 @@ function decoded<T>(key: string, decode: (bytes: Uint8Array) => T, bytes: Uint8A
 
 async function readShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Promise<Shard> {
   const shard = decoded(key, decodeShard, await readVerified(bucket, key, expect.entry.sha256, 'shard'))
-  // A verified shard from a different build would be scored with the wrong geometry.
-  if (shard.dims !== expect.dims || shardRows(shard) !== expect.entry.docs) {
-    throw new ShardFault('corrupt', `shard ${key} holds ${shardRows(shard)}×${shard.dims}, the manifest says ${expect.entry.docs}×${expect.dims}`)
+  // A verified shard from a different build would be scored with the wrong geometry, or as another leaf.
+  if (shard.dims !== expect.dims || shardRows(shard) !== expect.entry.docs || shard.cid.join('-') !== expect.entry.cid.join('-')) {
+    throw new ShardFault('corrupt', `shard ${key} holds ${shardRows(shard)}×${shard.dims} of cluster ${shard.cid.join('-')}, the manifest says ${expect.entry.docs}×${expect.dims} of ${expect.entry.cid.join('-')}`)
   }
   return shard
 }

@@ -94,4 +94,11 @@ describe('manifest tree invariants', () => {
     expect(() => parseManifest(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1)]))).toThrow(/exactly one shard/)
     expect(() => parseManifest(manifestWith({ parent: [-1, 0, 1, 0] }, [shardAt(2), shardAt(3)]))).toThrow(/breadth-first/)
   })
+
+  it('rejects two objects under one key (the isolate caches decoded objects by key)', () => {
+    const sharedDisplay = { ...shardAt(2), display: shardAt(1).display }
+    expect(() => parseManifest(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1), sharedDisplay]))).toThrow(/key of its own/)
+    const displayAsShard = { ...shardAt(2), display: { ...shardAt(2).display, key: shardAt(1).key } }
+    expect(() => parseManifest(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1), displayAsShard]))).toThrow(/key of its own/)
+  })
 })

@@ -61,6 +61,7 @@ describe('shard cache', () => {
     // The digest matches (a bad build), but the bytes do not decode.
     ['bytes that do not decode', async () => ({ objects: { k: bytes.slice(0, 20) }, entry: await entryFor(bytes.slice(0, 20)) }), 'corrupt'],
     ['a shard of other dimensions', async () => ({ objects: { k: bytes }, entry: await entryFor(bytes, { docs: 3 }) }), 'corrupt'],
+    ['a shard of another cluster', async () => ({ objects: { k: bytes }, entry: await entryFor(bytes, { cid: [5] }) }), 'corrupt'],
     ['a read that throws', async () => ({ objects: {}, entry: await entryFor(bytes), behave: () => Promise.reject(new Error('R2 is down')) }), 'unreadable'],
   ]
 
