@@ -4,7 +4,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:f
 import { dirname, join, resolve } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { FORMAT, FORMAT_VERSION, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
-import { buildTree, clusterId, type ClusterTree } from '../../src/core/tree.ts'
+import { buildTree, cidKey, clusterId, type ClusterTree } from '../../src/core/tree.ts'
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
@@ -419,8 +419,8 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
       titles: leaf.docs.map((d) => docs[d].title),
       snippets: leaf.docs.map((d) => snippet(docs[d].text)),
     })
-    const key = `shards/${cid.join('-')}.msgpack`
-    const displayKey = `display/${cid.join('-')}.msgpack`
+    const key = `shards/${cidKey(cid)}.msgpack`
+    const displayKey = `display/${cidKey(cid)}.msgpack`
     writeFileSync(join(staging, key), bytes)
     writeFileSync(join(staging, displayKey), displayBytes)
     const display = { key: displayKey, bytes: displayBytes.length, sha256: await sha256Hex(displayBytes) }

@@ -13,8 +13,9 @@ import { startDevServer, type DevServer } from '../serve.ts'
 import { beirPaths, loadQueriesAndQrels } from './beir.ts'
 import { Bm25Index, DEFAULT_BM25 } from './bm25.ts'
 import { words } from '../../src/core/lexical.ts'
+import { cidKey } from '../../src/core/tree.ts'
 import { meanOf, overlapAt, rankingMetrics, type Gain, type RankingMetrics } from './metrics.ts'
-import { cidKey, displayBytes, exactFor, lexiconBytes, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
+import { displayBytes, exactFor, lexiconBytes, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
 import { queryWorker, type WorkerAnswer } from './worker-client.ts'
 
 /** The Worker refuses longer queries; every system gets the same (truncated) text. */

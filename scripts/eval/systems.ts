@@ -15,7 +15,7 @@ import { decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type Sh
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
-import { buildTree, type ClusterTree } from '../../src/core/tree.ts'
+import { buildTree, cidKey, type ClusterTree } from '../../src/core/tree.ts'
 import { readIndexManifest } from '../publish.ts'
 
 export interface IndexFolder {
@@ -41,7 +41,6 @@ export interface IndexFolder {
   session: ort.InferenceSession
 }
 
-export const cidKey = (cid: readonly number[]) => cid.join('-')
 
 export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   const root = resolve(dir)

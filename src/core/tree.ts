@@ -39,6 +39,9 @@ export function isLeaf(tree: ClusterTree, node: number): boolean {
   return tree.childStart[node] < 0
 }
 
+/** A cluster ID as text ("3-1"): in object keys, messages, and to compare two IDs. */
+export const cidKey = (cid: readonly number[]) => cid.join('-')
+
 /** The cluster ID of a node: sibling positions from the root down. */
 export function clusterId(tree: ClusterTree, node: number): number[] {
   const path: number[] = []

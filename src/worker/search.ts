@@ -11,7 +11,7 @@ import { MODEL_IO } from '../core/query-model.ts'
 import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster, type RoutingOutputs } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
-import { clusterId } from '../core/tree.ts'
+import { cidKey, clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import { upcomingLayout, type LoadedIndex, type VersionLayout } from './index-store.ts'
@@ -100,7 +100,7 @@ async function readDisplays(env: Env, index: LoadedIndex, hits: readonly { item:
   })
   const skipped: Skipped[] = faults.map(({ item: node, fault }) => {
     const cid = clusterId(index.tree, node)
-    console.warn(`leaving out the results of cluster ${cid.join('-')}: ${fault.message}`)
+    console.warn(`leaving out the results of cluster ${cidKey(cid)}: ${fault.message}`)
     return { cid, display: true, reason: fault.reason }
   })
   return { displays: new Map(values.map(({ item, value }) => [item, value])), skipped }
@@ -114,7 +114,7 @@ async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[],
   })
   const skipped: Skipped[] = faults.map(({ item: cluster, fault }) => {
     const cid = clusterId(index.tree, cluster.node)
-    console.warn(`skipping cluster ${cid.join('-')}: ${fault.message}`)
+    console.warn(`skipping cluster ${cidKey(cid)}: ${fault.message}`)
     return { cid, reason: fault.reason }
   })
   return { read: values.map(({ item: cluster, value: shard }) => ({ cluster, shard })), skipped }

@@ -6,6 +6,7 @@
 
 import { decodedDisplayBytes, decodedLexiconPartBytes, decodedShardBytes, decodeLexiconPart, decodeShard, decodeShardDisplay, sha256Hex, ShardDecodeError, shardRows, type Shard, type ShardDisplay } from '../core/shard-codec.ts'
 import { lexiconPartOf, type LexiconPartEntry, type ShardEntry } from '../core/manifest.ts'
+import { cidKey } from '../core/tree.ts'
 import type { LexiconPart } from '../core/lexical.ts'
 import type { ReadOnlyBucket } from './env.ts'
 
@@ -73,8 +74,8 @@ export function getShardDisplay(bucket: ReadOnlyBucket, key: string, entry: Shar
 async function readDisplay(bucket: ReadOnlyBucket, key: string, entry: ShardEntry): Promise<ShardDisplay> {
   const display = decoded(key, decodeShardDisplay, await readVerified(bucket, key, entry.display.sha256, 'display object'))
   // Rows must line up with the shard's: a verified object of another build would name the wrong documents.
-  if (display.ids.length !== entry.docs || display.cid.join('-') !== entry.cid.join('-')) {
-    throw new ShardFault('corrupt', `display object ${key} holds ${display.ids.length} documents of cluster ${display.cid.join('-')}, the manifest says ${entry.docs} of ${entry.cid.join('-')}`)
+  if (display.ids.length !== entry.docs || cidKey(display.cid) !== cidKey(entry.cid)) {
+    throw new ShardFault('corrupt', `display object ${key} holds ${display.ids.length} documents of cluster ${cidKey(display.cid)}, the manifest says ${entry.docs} of ${cidKey(entry.cid)}`)
   }
   return display
 }
@@ -171,8 +172,8 @@ function decoded<T>(key: string, decode: (bytes: Uint8Array) => T, bytes: Uint8A
 async function readShard(bucket: ReadOnlyBucket, key: string, expect: ShardExpectation): Promise<Shard> {
   const shard = decoded(key, decodeShard, await readVerified(bucket, key, expect.entry.sha256, 'shard'))
   // A verified shard from a different build would be scored with the wrong geometry, or as another leaf.
-  if (shard.dims !== expect.dims || shardRows(shard) !== expect.entry.docs || shard.cid.join('-') !== expect.entry.cid.join('-')) {
-    throw new ShardFault('corrupt', `shard ${key} holds ${shardRows(shard)}×${shard.dims} of cluster ${shard.cid.join('-')}, the manifest says ${expect.entry.docs}×${expect.dims} of ${expect.entry.cid.join('-')}`)
+  if (shard.dims !== expect.dims || shardRows(shard) !== expect.entry.docs || cidKey(shard.cid) !== cidKey(expect.entry.cid)) {
+    throw new ShardFault('corrupt', `shard ${key} holds ${shardRows(shard)}×${shard.dims} of cluster ${cidKey(shard.cid)}, the manifest says ${expect.entry.docs}×${expect.dims} of ${cidKey(expect.entry.cid)}`)
   }
   return shard
 }

@@ -8,13 +8,13 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { keys, type ShardEntry } from '../../src/core/manifest.ts'
 import { lexiconPartsFor } from '../../src/core/search.ts'
 import { decodeShardDisplay } from '../../src/core/shard-codec.ts'
+import { cidKey } from '../../src/core/tree.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { decodeBase64, manifestOf, putIndex } from './fixtures.ts'
 import { expectError, expectResults, viaWorker, type Call } from './http.ts'
 
 const index = inject('tinyIndex')
 const manifest = manifestOf(index)
-const cidKey = (cid: number[]) => cid.join('-')
 
 /** env.INDEX, counting reads per key, with reads of chosen keys held until released. */
 function instrumentedBucket() {
