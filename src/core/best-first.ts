@@ -1,6 +1,7 @@
-// Partial ordering for routing: the beam keeps a few dozen of a thousand candidates,
-// and the probe plan reads a few dozen of hundreds; sorting all of them was most
-// of planProbe's time (npm 186K: 0.6 of its 1.2 ms, .tmp/planbench.mts).
+// Partial ordering, on one binary heap: the beam keeps a few dozen of a thousand
+// candidates, and the probe plan reads a few dozen of hundreds; sorting all of them
+// was most of planProbe's time (npm 186K: 0.6 of its 1.2 ms, .tmp/planbench.mts).
+// TopK (score.ts) keeps its k best on the same heap.
 
 /** A strict total order: true when `a` comes before `b`. */
 export type Before<T> = (a: T, b: T) => boolean
@@ -46,10 +47,14 @@ export class BestFirst<T> {
     }
     return top
   }
+
+  *[Symbol.iterator](): Generator<T> {
+    for (let item = this.next(); item !== undefined; item = this.next()) yield item
+  }
 }
 
 /** Heap with `first(a, b)` true when a belongs nearer the root. */
-function siftUp<T>(heap: T[], i: number, first: Before<T>): void {
+export function siftUp<T>(heap: T[], i: number, first: Before<T>): void {
   while (i > 0) {
     const parent = (i - 1) >> 1
     if (!first(heap[i], heap[parent])) return
@@ -58,7 +63,7 @@ function siftUp<T>(heap: T[], i: number, first: Before<T>): void {
   }
 }
 
-function siftDown<T>(heap: T[], i: number, first: Before<T>): void {
+export function siftDown<T>(heap: T[], i: number, first: Before<T>): void {
   for (;;) {
     const left = 2 * i + 1
     const right = left + 1

@@ -1,5 +1,7 @@
 // The fine, dense step and the fusion of both steps' scores.
 
+import { siftDown, siftUp } from './best-first.ts'
+
 /**
  * Σ q[d] · v[offset + d] over one int8 row; multiply by the row's scale for the float
  * dot product. Four running sums: 1.4× faster in V8 than one (5,632 rows × 128 dims:
@@ -59,10 +61,10 @@ export class TopK<T> {
     if (this.k <= 0) return
     if (this.heap.length < this.k) {
       this.heap.push({ item, score })
-      this.siftUp(this.heap.length - 1)
+      siftUp(this.heap, this.heap.length - 1, lowerScore)
     } else if (score > this.heap[0].score) {
       this.heap[0] = { item, score }
-      this.siftDown(0)
+      siftDown(this.heap, 0, lowerScore)
     }
   }
 
@@ -71,27 +73,7 @@ export class TopK<T> {
     return [...this.heap].sort((a, b) => b.score - a.score)
   }
 
-  private siftUp(i: number): void {
-    const h = this.heap
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (h[p].score <= h[i].score) break
-      ;[h[p], h[i]] = [h[i], h[p]]
-      i = p
-    }
-  }
-
-  private siftDown(i: number): void {
-    const h = this.heap
-    for (;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let m = i
-      if (l < h.length && h[l].score < h[m].score) m = l
-      if (r < h.length && h[r].score < h[m].score) m = r
-      if (m === i) break
-      ;[h[m], h[i]] = [h[i], h[m]]
-      i = m
-    }
-  }
 }
+
+/** The heap's order: the lowest score at the root, the one a better item replaces. */
+const lowerScore = <T>(a: Scored<T>, b: Scored<T>) => a.score < b.score

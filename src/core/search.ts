@@ -74,18 +74,17 @@ export function rankCandidates(candidates: readonly ProbeCandidate[], centroidSi
 
 /** The decoder alone (GDR as published): its beam, most probable first, within the same budget. */
 export function planBeam(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults): ProbedCluster[] {
-  const beam = beamSearch(tree, logits, search.beam)
-  let i = 0
-  return withinBudget({ next: () => beam[i++] }, docsPerLeaf, search.probeDocs)
+  return withinBudget(beamSearch(tree, logits, search.beam), docsPerLeaf, search.probeDocs)
 }
 
-/** Leaves in the order given, until they cover `probeDocs` documents (at least one leaf). */
-function withinBudget(ranked: { next(): { node: number; logProb: number } | undefined }, docsPerLeaf: (node: number) => number, probeDocs: number): ProbedCluster[] {
+/** Leaves in the order given, until they cover `probeDocs` documents (at least one leaf); the rest are never taken. */
+function withinBudget(ranked: Iterable<{ node: number; logProb: number }>, docsPerLeaf: (node: number) => number, probeDocs: number): ProbedCluster[] {
   const probed: ProbedCluster[] = []
   let covered = 0
-  for (let leaf = ranked.next(); leaf !== undefined && (probed.length === 0 || covered < probeDocs); leaf = ranked.next()) {
-    probed.push({ node: leaf.node, logProb: leaf.logProb, prob: clusterProbability(leaf.logProb) })
-    covered += docsPerLeaf(leaf.node)
+  for (const { node, logProb } of ranked) {
+    if (probed.length > 0 && covered >= probeDocs) break
+    probed.push({ node, logProb, prob: clusterProbability(logProb) })
+    covered += docsPerLeaf(node)
   }
   return probed
 }
