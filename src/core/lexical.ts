@@ -105,19 +105,24 @@ function findTerm(terms: Uint32Array, term: number): number {
   return -1
 }
 
-/** The idf of each query term as known to these shards (absent terms are left out). */
-export function queryIdf(query: Map<number, number>, shards: ShardPostings[]): Map<number, number> {
-  const idf = new Map<number, number>()
-  for (const term of query.keys()) {
-    for (const shard of shards) {
-      const i = findTerm(shard.terms, term)
+/** Each query term with the first of `sources` that holds it and its index there, in query order; terms none holds are left out. */
+function locateTerms<S extends ShardPostings>(query: Map<number, number>, sources: readonly S[]): { term: number; count: number; source: S; i: number }[] {
+  const found: { term: number; count: number; source: S; i: number }[] = []
+  for (const [term, count] of query) {
+    for (const source of sources) {
+      const i = findTerm(source.terms, term)
       if (i >= 0) {
-        idf.set(term, shard.idf[i])
+        found.push({ term, count, source, i })
         break
       }
     }
   }
-  return idf
+  return found
+}
+
+/** The idf of each query term as known to these shards (absent terms are left out). */
+export function queryIdf(query: Map<number, number>, shards: ShardPostings[]): Map<number, number> {
+  return new Map(locateTerms(query, shards).map(({ term, source, i }) => [term, source.idf[i]]))
 }
 
 /**
@@ -189,17 +194,8 @@ export class LeafDocuments {
    */
   leafScores(query: Map<number, number>, parts: LexiconPart[], scale: number, config: LexicalConfig): Map<number, number> {
     const { first, docs, sums } = this
-    const matched: { part: LexiconPart; i: number; factor: number }[] = []
-    let postings = 0
-    for (const [term, count] of query) {
-      for (const part of parts) {
-        const i = findTerm(part.terms, term)
-        if (i < 0) continue
-        matched.push({ part, i, factor: scale * count * part.idf[i] })
-        postings += part.postingStart[i + 1] - part.postingStart[i]
-        break
-      }
-    }
+    const matched = locateTerms(query, parts).map(({ count, source: part, i }) => ({ part, i, factor: scale * count * part.idf[i] }))
+    const postings = matched.reduce((n, { part, i }) => n + part.postingStart[i + 1] - part.postingStart[i], 0)
     // The documents summed into, each once (a sum is 0 until its first posting: every weight is positive).
     const touched = new Int32Array(postings)
     const leafOfTouched = new Int32Array(postings)
