@@ -12,7 +12,7 @@ import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
 import { stopServer as stopDevServer } from '../eval/eval.ts'
 import { overlapAt } from '../eval/metrics.ts'
-import { displayBytes, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
+import { displayBytes, displaysFor, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
@@ -148,7 +148,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     }),
   )
   const partsRead = texts.flatMap((text) => lexiconPartsFor(text, manifest.lexical, manifest.lexicon.parts.length).map((p) => manifest.lexicon.parts[p]))
-  const displaysRead = worker.warm.flatMap((a) => [...new Set(a.ids.map((id) => index.leafOf.get(id)))].flatMap((node) => (node === undefined ? [] : [index.entries.get(node)!.display])))
+  const displaysRead = worker.warm.flatMap((a) => displaysFor(index, a.ids))
   const workingSet = new Map([...probed.flat(), ...displaysRead, ...partsRead].map((e) => [e.key, e.bytes]))
   const workingSetBytes = [...workingSet.values()].reduce((a, b) => a + b, 0)
   if (workingSetBytes > SHARD_CACHE_BUDGET_BYTES) notes.push(`the queries touch ${(workingSetBytes / 1048576).toFixed(0)} MiB of shards, display objects and lexicon parts (encoded), more than the Worker's shard cache holds (${SHARD_CACHE_BUDGET_BYTES / 1048576} MiB decoded): first-touch latency includes evictions and re-reads; warm stays warm (each query is repeated at once)`)

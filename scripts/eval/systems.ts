@@ -250,8 +250,13 @@ export function probedBytes(index: IndexFolder, probed: readonly number[]): numb
   return probed.reduce((sum, node) => sum + (index.entries.get(node)?.bytes ?? 0), 0)
 }
 
-/** Bytes of the display objects a cold Worker fetches to show these results: one per leaf among them. */
+/** The display objects a Worker reads to show these results: one per leaf among them. */
+export function displaysFor(index: IndexFolder, ids: readonly string[]): ShardEntry['display'][] {
+  const leaves = new Set(ids.flatMap((id) => (index.leafOf.has(id) ? [index.leafOf.get(id)!] : [])))
+  return [...leaves].map((node) => index.entries.get(node)!.display)
+}
+
+/** Bytes of the display objects a cold Worker fetches to show these results. */
 export function displayBytes(index: IndexFolder, ids: readonly string[]): number {
-  const leaves = new Set(ids.map((id) => index.leafOf.get(id)))
-  return [...leaves].reduce<number>((sum, node) => sum + (node === undefined ? 0 : index.entries.get(node)!.display.bytes), 0)
+  return displaysFor(index, ids).reduce((sum, display) => sum + display.bytes, 0)
 }
