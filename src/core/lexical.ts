@@ -224,16 +224,16 @@ export class LeafDocuments {
     }
     // Per leaf in a flat array too: a Map here took most of the time.
     const { best } = this
-    const leaves: number[] = []
+    const bestLeaves: number[] = []
     for (let t = 0; t < count; t++) {
       const doc = touched[t]
       const leaf = leafOfTouched[t]
-      if (best[leaf] === 0) leaves.push(leaf)
+      if (best[leaf] === 0) bestLeaves.push(leaf)
       if (sums[doc] > best[leaf]) best[leaf] = sums[doc]
       sums[doc] = 0
     }
     const out = new Map<number, number>()
-    for (const leaf of leaves) {
+    for (const leaf of bestLeaves) {
       if (best[leaf] > 0) out.set(leaf, best[leaf])
       best[leaf] = 0
     }
