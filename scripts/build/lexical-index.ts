@@ -84,8 +84,8 @@ export const LEXICON_MAX_PARTS = 1024
 
 /**
  * The corpus-wide lexicon from the leaves' postings: each term's idf and its
- * `topK` highest-weighted postings (ties: leaf, then row), split by term hash
- * into parts of about LEXICON_PART_BYTES.
+ * `topK` highest-weighted postings (ties: leaf, then row) in (leaf, row) order,
+ * split by term hash into parts of about LEXICON_PART_BYTES.
  */
 export function buildLexicon(leaves: Iterable<{ node: number; postings: ShardPostings }>, topK: number = LEXICON_TOP_K, maxParts: number = LEXICON_MAX_PARTS): LexiconPart[] {
   const list = [...leaves]
@@ -141,8 +141,10 @@ export function buildLexicon(leaves: Iterable<{ node: number; postings: ShardPos
     }
     terms.forEach((term, i) => {
       const s = slot.get(term)!
-      const order = Array.from({ length: counts[s] }, (_, j) => start[s] + j)
-      if (order.length > topK) order.sort((a, b) => weightOf[b] - weightOf[a] || leafOf[a] - leafOf[b] || rowOf[a] - rowOf[b])
+      let order = Array.from({ length: counts[s] }, (_, j) => start[s] + j)
+      if (order.length > topK) order = order.sort((a, b) => weightOf[b] - weightOf[a] || leafOf[a] - leafOf[b] || rowOf[a] - rowOf[b]).slice(0, topK)
+      // Stored in (leaf, row) order: lexical routing merges the query terms' lists leaf by leaf.
+      order.sort((a, b) => leafOf[a] - leafOf[b] || rowOf[a] - rowOf[b])
       for (let j = 0; j < kept[s]; j++) {
         const at = postingStart[i] + j
         part.leaves[at] = leafOf[order[j]]

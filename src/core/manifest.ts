@@ -12,7 +12,8 @@ export const FORMAT = 'gdr-index'
 //    routing ranks leaves by their estimated best fused score (no lexicalRouting).
 // 4: each leaf's ids, titles and snippets in a display object of their own, read
 //    only for the leaves of results.
-export const FORMAT_VERSION = 4
+// 5: each term's lexicon postings in (leaf, row) order (lexicon part format 2).
+export const FORMAT_VERSION = 5
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
 

@@ -188,7 +188,8 @@ function stringList(value: unknown, field: string): string[] {
   return value
 }
 
-export const LEXICON_PART_FORMAT = 1
+/** 2: each term's postings in (leaf, row) order (1 kept the top ones by weight). */
+export const LEXICON_PART_FORMAT = 2
 
 /** What a decoded lexicon part holds in the heap (all typed arrays). */
 export function decodedLexiconPartBytes(part: LexiconPart): number {
@@ -238,6 +239,15 @@ function checkLexiconPart(part: LexiconPart): void {
   if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
   for (let i = 0; i < part.idf.length; i++) if (!(part.idf[i] >= 0)) throw new Error('lexicon part: idf must be non-negative')
   for (let i = 0; i < part.leaves.length; i++) if (part.leaves[i] >= MAX_LEXICON_LEAF) throw new Error('lexicon part: leaf out of range')
+  // Lexical routing merges terms' postings leaf by leaf and marks a row summed by a sum above 0.
+  for (let i = 0; i < part.weights.length; i++) if (part.weights[i] === 0) throw new Error('lexicon part: posting weights must be at least 1')
+  for (let t = 0; t < part.terms.length; t++) {
+    for (let p = part.postingStart[t] + 1; p < part.postingStart[t + 1]; p++) {
+      const leaf = part.leaves[p]
+      const previous = part.leaves[p - 1]
+      if (leaf < previous || (leaf === previous && part.rows[p] <= part.rows[p - 1])) throw new Error('lexicon part: a term\'s postings must be in (leaf, row) order, each once')
+    }
+  }
 }
 
 /** `bytewise` fields must be binary; `wordwise` ones binary and whole 32-bit values. */

@@ -29,7 +29,7 @@ export interface LoadedIndex {
   /** R2 key prefix of this version; shard keys are relative to it. */
   prefix: string
   shardByNode: Map<number, ShardEntry>
-  /** Lexical routing's per-document sums (src/core/lexical.ts). */
+  /** Lexical routing's per-leaf working arrays (src/core/lexical.ts). */
   leafDocuments: LeafDocuments
   /** How long each step of loading this version took (Server-Timing of the requests that waited for it). */
   loadTimings: LoadTimings

@@ -110,12 +110,22 @@ describe('the lexicon', () => {
     // What R2 could hand back, packed by hand: the decoder checks it, not only the encoder.
     const packr = new Packr({ useRecords: false, moreTypes: false })
     const le = (values: Uint32Array | Float32Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice()
-    const raw = { format: 1, terms: le(part.terms), idf: le(part.idf), postingStart: le(part.postingStart), postingLeaves: le(part.leaves), postingRows: le(part.rows), postingWeights: part.weights }
+    const raw = { format: 2, terms: le(part.terms), idf: le(part.idf), postingStart: le(part.postingStart), postingLeaves: le(part.leaves), postingRows: le(part.rows), postingWeights: part.weights }
     expect(decodeLexiconPart(packr.pack(raw))).toEqual(part)
     expect(() => decodeLexiconPart(packr.pack({ ...raw, postingLeaves: le(part.leaves.subarray(1)) }))).toThrow(/one leaf per posting/)
     expect(() => decodeLexiconPart(packr.pack({ ...raw, idf: le(part.idf.map((x) => -x - 1)) }))).toThrow(/idf must be non-negative/)
     expect(() => decodeLexiconPart(packr.pack({ ...raw, postingLeaves: le(part.leaves.map(() => 2 ** 22)) }))).toThrow(/leaf out of range/)
-    expect(() => decodeLexiconPart(packr.pack({ ...raw, format: 2 }))).toThrow(ShardDecodeError)
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, format: 1 }))).toThrow(/unsupported lexicon part format 1/)
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, postingWeights: part.weights.map(() => 0) }))).toThrow(/at least 1/)
+    // Term 2's postings are (leaf 1, row 0), (leaf 1, row 1): swapped, or one repeated, they are out of order.
+    const second = part.terms.indexOf(2)
+    expect(part.postingStart[second + 1] - part.postingStart[second]).toBe(2)
+    const swapped = Uint32Array.from(part.rows)
+    ;[swapped[part.postingStart[second]], swapped[part.postingStart[second] + 1]] = [swapped[part.postingStart[second] + 1], swapped[part.postingStart[second]]]
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, postingRows: le(swapped) }))).toThrow(/\(leaf, row\) order/)
+    const repeated = Uint32Array.from(part.rows)
+    repeated[part.postingStart[second] + 1] = repeated[part.postingStart[second]]
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, postingRows: le(repeated) }))).toThrow(/\(leaf, row\) order/)
   })
 })
 
