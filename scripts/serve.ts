@@ -19,6 +19,20 @@ export function wranglerBin(): string {
   return join(dirname(packageJson), 'bin', 'wrangler.js')
 }
 
+/**
+ * wrangler's environment: no metrics (nothing outside the registries is reachable
+ * anyway), and no local observability unless asked for.
+ *
+ * Local observability (on by default in wrangler 4.15x, X_LOCAL_OBSERVABILITY) records
+ * every request's trace into SQLite with an fsync, in the Worker's own process: a
+ * `hello` Worker took 2–3.5 ms a request on its socket with it and 0.8 ms without
+ * (perf showed the fsync; README, Performance). Production has no such step, so
+ * it is off unless the caller's environment sets the variable.
+ */
+export function devServerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, WRANGLER_SEND_METRICS: 'false', X_LOCAL_OBSERVABILITY: env.X_LOCAL_OBSERVABILITY ?? 'false' }
+}
+
 /** `inspectorPort`: where wrangler exposes the Worker's DevTools inspector (default: wrangler's choice). */
 export async function startDevServer(options: { port: number; indexName: string; quiet?: boolean; inspectorPort?: number }): Promise<DevServer> {
   const args = [wranglerBin(), 'dev', '--config', WRANGLER_CONFIG, '--port', String(options.port), '--ip', '127.0.0.1', '--var', `INDEX_NAME:${options.indexName}`, '--show-interactive-dev-session=false']
@@ -27,7 +41,7 @@ export async function startDevServer(options: { port: number; indexName: string;
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     stdio: options.quiet ? ['ignore', 'ignore', 'pipe'] : ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    env: devServerEnv(process.env),
   })
   // Stopping gdr stops wrangler too, so no orphaned server keeps the port.
   const stop = () => child.kill('SIGTERM')
