@@ -19,6 +19,7 @@ import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './ps
 import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { exportOnnx } from './onnx-export.ts'
 import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-encoder.ts'
+import { nodeDenseKernel } from '../node-kernel.ts'
 import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
@@ -366,12 +367,13 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
   const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
   const leafDocuments = new LeafDocuments([...leaves.values()].map((l) => ({ node: l.node, docs: l.docs.length })), tree.size)
+  const kernel = nodeDenseKernel()
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
     const parts = lexiconPartsFor(example.text, terms.config, terms.lexicon.length).map((p) => terms.lexicon[p])
     const lexical = lexicalQuery(example.text, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
-    return { example, out, query: queryVector(out.query), lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
+    return { example, out, query: { vector: queryVector(out.query), kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {

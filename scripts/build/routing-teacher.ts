@@ -7,6 +7,7 @@ import type { LexicalConfig } from '../../src/core/manifest.ts'
 import { affine, embedBag, nodeDot, type QueryModelParams } from '../../src/core/query-model.ts'
 import { lexicalQuery, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
+import { nodeDenseKernel } from '../node-kernel.ts'
 import type { TrainingExample } from './train.ts'
 
 export interface TeacherOptions {
@@ -31,12 +32,14 @@ export interface TeacherLeaf extends ScoredVectors {
 /** Sets `routeTo` on the first `maxQueries` examples (shuffled already): their top documents' leaves, weighted by 1/rank. */
 export function assignRoutes(examples: (TrainingExample & { text: string })[], params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): void {
   const dims = params.dims
+  const kernel = nodeDenseKernel()
   const searchAll = leaves.length <= options.maxLeaves && leaves.reduce((n, leaf) => n + leaf.scales.length, 0) <= options.maxDocs
   examples.slice(0, options.maxQueries).forEach((example, i) => {
     if (i % 500 === 0) onProgress?.(i)
     // Only the query vector is needed here, not the decoder's logits.
-    const query = queryVector(affine(embedBag(params.E, params.hidden, example.features), params.Wq, params.bq))
-    const searched = searchAll ? leaves : nearestLeaves(query, leaves, params, dims, options)
+    const vector = queryVector(affine(embedBag(params.E, params.hidden, example.features), params.Wq, params.bq))
+    const query = { vector, kernel }
+    const searched = searchAll ? leaves : nearestLeaves(vector, leaves, params, dims, options)
     const lexicalTerms = lexicalQuery(example.text, lexical, searched.map((leaf) => leaf.postings))
     const top = new TopK<Hit>(options.topDocs)
     for (const leaf of searched) scoreCluster(query, lexicalTerms, leaf, { node: leaf.node, logProb: 0, prob: 0 }, { alpha: 0, beta: options.beta }, lexical, top)

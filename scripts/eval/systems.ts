@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
+import { nodeDenseKernel } from '../node-kernel.ts'
 import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
 import { decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
@@ -230,7 +231,8 @@ export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: P
   const shards = probes.map((p) => index.shards.get(p.node)!)
   const lexical = lexicalQuery(outputs.text, index.manifest.lexical, queryLexicon(index, outputs.text))
   const top = new TopK<Hit>(k)
-  probes.forEach((p, i) => scoreCluster(outputs.query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
+  const query = { vector: outputs.query, kernel: nodeDenseKernel() }
+  probes.forEach((p, i) => scoreCluster(query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
   const sorted = top.sorted()
   return {
     ids: sorted.map(({ item }) => index.displays.get(item.node)!.ids[item.row]),

@@ -7,7 +7,8 @@ import type { ClusterTree } from './tree.ts'
 import { lexiconPartOf, type LexicalConfig, type SearchDefaults } from './manifest.ts'
 import { beamSearch, conditionalLogProbs, decodeBeam, leafLogProb } from './beam.ts'
 import { isLeaf } from './tree.ts'
-import { clusterProbability, dotInt8, l2normalize, TopK } from './score.ts'
+import { clusterProbability, l2normalize, TopK } from './score.ts'
+import type { DenseKernel } from './dense-kernel.ts'
 import { addLexicalScores, analyze, maxLexicalScore, queryIdf, termCounts, type ShardPostings } from './lexical.ts'
 
 export interface ProbedCluster {
@@ -147,11 +148,17 @@ export interface FusionWeights {
   beta: number
 }
 
+/** The query's unit vector, and the kernel that scores int8 rows against it. */
+export interface DenseQuery {
+  vector: Float32Array
+  kernel: DenseKernel
+}
+
 /**
  * Scores one shard's documents into `top`:
  * q·d (dense, in [−1, 1]) + β · BM25 / max BM25 (in [0, 1]) + α · p(cluster).
  */
-export function scoreCluster(query: Float32Array, lexical: LexicalQuery, shard: ScoredVectors, cluster: ProbedCluster, weights: FusionWeights, config: LexicalConfig, top: TopK<Hit>): void {
+export function scoreCluster(query: DenseQuery, lexical: LexicalQuery, shard: ScoredVectors, cluster: ProbedCluster, weights: FusionWeights, config: LexicalConfig, top: TopK<Hit>): void {
   fuseCluster(clusterParts(query, weights.beta > 0 ? lexical : undefined, shard, config), cluster, weights, top)
 }
 
@@ -162,13 +169,12 @@ export interface ClusterParts {
 }
 
 /** scoreCluster's first half, which α and β do not change (the build's tuning reuses it across them). */
-export function clusterParts(query: Float32Array, lexical: LexicalQuery | undefined, shard: ScoredVectors, config: LexicalConfig): ClusterParts {
-  const dims = query.length
+export function clusterParts(query: DenseQuery, lexical: LexicalQuery | undefined, shard: ScoredVectors, config: LexicalConfig): ClusterParts {
   const rows = shard.scales.length
   const lexicalScores = new Float32Array(rows)
   if (lexical && lexical.scale > 0) addLexicalScores(lexical.counts, shard.postings, lexical.scale, config, lexicalScores)
   const dense = new Float64Array(rows)
-  for (let row = 0; row < rows; row++) dense[row] = dotInt8(query, shard.vectors, row * dims) * shard.scales[row]
+  query.kernel.scoreRows(query.vector, shard.vectors, shard.scales, dense)
   return { dense, lexical: lexicalScores }
 }
 

@@ -16,6 +16,7 @@ import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import { upcomingLayout, type LoadedIndex, type VersionLayout } from './index-store.ts'
 import { Tensor } from './ort.ts'
+import { workerDenseKernel } from './kernel.ts'
 import { getLexiconPart, getShard, getShardDisplay, ShardFault, type ShardFaultReason } from './shard-cache.ts'
 import type { SearchTimings } from './server-timing.ts'
 
@@ -57,7 +58,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { manifest, tree } = index
   const lexicon = readLexicon(env, index, options.q, options.shardTimeoutMs)
   const outputs = await runModel(index, options.q)
-  const query = queryVector(outputs.query)
+  const query = { vector: queryVector(outputs.query), kernel: workerDenseKernel() }
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(options.q, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)

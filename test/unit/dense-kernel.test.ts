@@ -1,0 +1,69 @@
+// The dense kernel (src/core/dense-kernel.wat): built from its source, and
+// bit-for-bit the float64 sum in the order the source states, for any shape.
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { compileKernel, KERNEL_BINARY } from '../../scripts/compile-kernel.ts'
+import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
+
+/** The stated order: sums s0..s3 over d mod 4 up to the last multiple of 4, the rest into s0, then ((s0+s1)+s2)+s3, times the scale. */
+function reference(query: Float32Array, vectors: Int8Array, scales: Float32Array): Float64Array {
+  const dims = query.length
+  const unrolled = dims - (dims % 4)
+  return Float64Array.from(scales, (scale, r) => {
+    const s = [0, 0, 0, 0]
+    for (let d = 0; d < unrolled; d++) s[d % 4] += query[d] * vectors[r * dims + d]
+    for (let d = unrolled; d < dims; d++) s[0] += query[d] * vectors[r * dims + d]
+    return (s[0] + s[1] + s[2] + s[3]) * scale
+  })
+}
+
+const shard = (dims: number, rows: number, seed: number) => {
+  let x = seed
+  const next = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % 255) - 127
+  return {
+    query: Float32Array.from({ length: dims }, () => next() / 97),
+    vectors: Int8Array.from({ length: rows * dims }, next),
+    scales: Float32Array.from({ length: rows }, () => (next() + 128) / 4096),
+  }
+}
+
+describe('the dense kernel', () => {
+  it('is what `npm run kernel` compiles from dense-kernel.wat', async () => {
+    expect(await compileKernel()).toEqual(new Uint8Array(readFileSync(KERNEL_BINARY)))
+  })
+
+  it('gives every row the reference sum to the bit, for any dims and rows', () => {
+    const kernel = nodeDenseKernel()
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 30 }), fc.nat(), (dims, rows, seed) => {
+        const { query, vectors, scales } = shard(dims, rows, seed)
+        const out = new Float64Array(rows)
+        kernel.scoreRows(query, vectors, scales, out)
+        expect(out).toEqual(reference(query, vectors, scales))
+        // …and the reference is the dot product (a wrong reference would not be).
+        for (let r = 0; r < rows; r++) {
+          let plain = 0
+          for (let d = 0; d < dims; d++) plain += query[d] * vectors[r * dims + d]
+          expect(out[r]).toBeCloseTo(plain * scales[r], 9)
+        }
+      }),
+    )
+  })
+
+  it('grows its memory for a large shard and stays right for small ones after', () => {
+    const kernel = nodeDenseKernel()
+    for (const [dims, rows] of [[768, 2000], [3, 2], [96, 5632]]) {
+      const { query, vectors, scales } = shard(dims, rows, dims)
+      const out = new Float64Array(rows)
+      kernel.scoreRows(query, vectors, scales, out)
+      expect(out).toEqual(reference(query, vectors, scales))
+    }
+  })
+
+  it('refuses vectors that do not match the rows and dims', () => {
+    const { query, vectors, scales } = shard(8, 4, 1)
+    expect(() => nodeDenseKernel().scoreRows(query, vectors.subarray(1), scales, new Float64Array(4))).toThrow(/4 rows × 8 dims/)
+    expect(() => nodeDenseKernel().scoreRows(query, vectors, scales, new Float64Array(3))).toThrow(/room for 4 scores/)
+  })
+})
