@@ -15,7 +15,7 @@ import { overlapAt } from '../eval/metrics.ts'
 import { displayBytes, displaysFor, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
-import { timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
+import { closeConnections, httpGet, timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
 import { isolateMemory, type IsolateMemory } from './isolate-memory.ts'
 import { SHARD_CACHE_BUDGET_BYTES } from '../../src/worker/shard-cache.ts'
 import { lexiconPartsFor } from '../../src/core/search.ts'
@@ -301,6 +301,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
 
 /** Stops wrangler and waits until its workerd processes are gone: they can outlive it briefly, holding the port the next run needs. */
 async function stopServer(server: DevServer, port: number, processes: WorkerProcesses): Promise<void> {
+  closeConnections()
   await stopDevServer(server)
   const pids = [processes.proxy, ...processes.worker].filter((p): p is number => p !== undefined)
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
@@ -329,8 +330,7 @@ async function timeHealthz(baseUrl: string, samples: number): Promise<number[]> 
   const ms: number[] = []
   for (let i = 0; i < samples; i++) {
     const started = performance.now()
-    const response = await fetch(`${baseUrl}/healthz`)
-    await response.text()
+    await httpGet(`${baseUrl}/healthz`)
     ms.push(performance.now() - started)
   }
   return ms

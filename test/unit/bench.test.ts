@@ -6,7 +6,9 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { latencySummary, percentile } from '../../scripts/bench/stats.ts'
 import { corpusLines, MAX_QUERY_CHARS, querySeedFor, readQueryFile, samplePseudoQueries } from '../../scripts/bench/queries.ts'
-import { parseServerTiming, serverTimingOf } from '../../scripts/bench/timed-search.ts'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { closeConnections, httpGet, parseServerTiming, serverTimingOf } from '../../scripts/bench/timed-search.ts'
 import { builderFingerprint, isBuildOf, recordPath, type BuildRecord } from '../../scripts/bench/built-index.ts'
 import { benchSummary, reportJson, reportTable } from '../../scripts/bench/report.ts'
 import { corpusName, type BenchReport } from '../../scripts/bench/bench.ts'
@@ -225,5 +227,32 @@ describe('gdr bench output', () => {
     expect(text).toMatch(/^\| what \| measured \|$/m)
     expect(text).toContain('| warm latency p50 / p95 / p99')
     expect(text).toContain('12.0% of the index')
+  })
+})
+
+describe('the benchmark HTTP client', () => {
+  it('reads status, headers and body over one kept-alive connection per server, and closes them on demand', async () => {
+    const sockets = new Set<unknown>()
+    const server = createServer((request, response) => {
+      sockets.add(request.socket)
+      response.setHeader('server-timing', 'total;dur=1')
+      response.statusCode = request.url === '/missing' ? 404 : 200
+      response.end(`é ${request.url}`)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const first = await httpGet(`${base}/a`)
+      expect(first).toMatchObject({ status: 200, text: 'é /a' })
+      expect(first.headers['server-timing']).toBe('total;dur=1')
+      expect((await httpGet(`${base}/missing`)).status).toBe(404)
+      expect(sockets.size).toBe(1)
+      closeConnections()
+      await httpGet(`${base}/b`)
+      expect(sockets.size).toBe(2)
+    } finally {
+      closeConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
