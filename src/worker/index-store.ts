@@ -14,7 +14,7 @@ import { LeafDocuments } from '../core/lexical.ts'
 import { keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { sha256Hex } from '../core/shard-codec.ts'
-import { createSession, type InferenceSession } from './ort.ts'
+import { createSession, startOrt, type InferenceSession } from './ort.ts'
 import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import type { LoadTimings } from './server-timing.ts'
@@ -170,6 +170,8 @@ function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
     loading = (async () => {
       try {
         const timings: LoadTimings = {}
+        // ORT starts while the pointer, manifest and model are read (a failure surfaces at createSession).
+        step(timings, 'runtime', () => startOrt(timings)).catch(() => {})
         const pointer = await step(timings, 'pointer', () => readPointer(env, settings))
         if (!pointer) throw new ServiceError(503, 'index_unavailable', `no index published under "${settings.name}" (missing ${key})`)
         const index = await loadVersion(env, settings, pointer, timings, announce)

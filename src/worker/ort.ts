@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-web/wasm'
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm'
 
 import type { LoadTimings } from './server-timing.ts'
+import { WARM_UP_MODEL } from './warm-up-model.ts'
 
 export { Tensor } from 'onnxruntime-web/wasm'
 export type { InferenceSession } from 'onnxruntime-web/wasm'
@@ -58,26 +59,40 @@ export function ortMemoryBytes(): number | undefined {
   return wasmMemory?.buffer.byteLength
 }
 
-/** `timings.wasm` is set when this call instantiates ORT's WebAssembly (the isolate's first session). */
-export async function createSession(model: Uint8Array, timings: LoadTimings = {}): Promise<ort.InferenceSession> {
-  if (ortReady) {
-    await ortReady // concurrent first requests wait for the one-time init
-    return ort.InferenceSession.create(model, sessionOptions)
+/**
+ * Starts ORT in this isolate, once: instantiates its WebAssembly and initialises
+ * the backend, by creating (and releasing) a session of a one-node model. The
+ * index load calls it first thing, so the start runs while the pointer, manifest
+ * and model are read; most of a first session's cost is this start, not the
+ * model (Node: ~400 ms for the first create in a process, 30–50 ms for the next).
+ * `timings.wasm` is set by the call that instantiates.
+ */
+export function startOrt(timings: LoadTimings = {}): Promise<void> {
+  if (!ortReady) {
+    ort.env.wasm.numThreads = 1 // no pthread workers in workerd
+    ort.env.wasm.proxy = false // no Web Worker proxy either
+    // A truthy wasmBinary makes ORT use the embedded loader and skip fetching the
+    // .wasm; it is empty on purpose, as the marker patchInstantiate() answers.
+    ort.env.wasm.wasmBinary = new Uint8Array(0)
+    const restore = patchInstantiate(timings)
+    // The backend initialises inside the first create(); the patch lives only that long.
+    ortReady = ort.InferenceSession.create(WARM_UP_MODEL, sessionOptions).then(
+      (session) => {
+        restore()
+        return session.release()
+      },
+      (error: unknown) => {
+        restore()
+        ortReady = undefined // let the next load retry
+        throw error
+      },
+    )
   }
-  ort.env.wasm.numThreads = 1 // no pthread workers in workerd
-  ort.env.wasm.proxy = false // no Web Worker proxy either
-  // A truthy wasmBinary makes ORT use the embedded loader and skip fetching the
-  // .wasm; it is empty on purpose, as the marker patchInstantiate() answers.
-  ort.env.wasm.wasmBinary = new Uint8Array(0)
-  const restore = patchInstantiate(timings)
-  // The backend initialises inside the first create(); the patch lives only that long.
-  const first = ort.InferenceSession.create(model, sessionOptions)
-  ortReady = first.then(
-    () => restore(),
-    () => {
-      restore()
-      ortReady = undefined // a bad model: let the next load retry
-    },
-  )
-  return first
+  return ortReady
+}
+
+/** A session of `model` once ORT has started (startOrt; concurrent first loads share its start). */
+export async function createSession(model: Uint8Array, timings: LoadTimings = {}): Promise<ort.InferenceSession> {
+  await startOrt(timings)
+  return ort.InferenceSession.create(model, sessionOptions)
 }

@@ -27,13 +27,15 @@ export interface LoadTimings {
   model?: number
   /** sha256 of the model bytes. */
   verify?: number
+  /** Starting ORT (first load of an isolate only): its WebAssembly (`wasm`) and backend, while the reads above run. */
+  runtime?: number
   /** Instantiating ORT's WebAssembly module (first load of an isolate only). */
   wasm?: number
-  /** InferenceSession.create: ORT backend init (incl. `wasm`), model copy, graph build and optimisation. */
+  /** InferenceSession.create of the model, after ORT's start: model copy and graph build. */
   session?: number
 }
 
-export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'wasm', 'session'] as const satisfies readonly (keyof LoadTimings)[]
+export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'runtime', 'wasm', 'session'] as const satisfies readonly (keyof LoadTimings)[]
 
 /**
  * `index`: getting the loaded index (pointer, manifest, model from R2 on an isolate's first request; ≈ 0 after).
