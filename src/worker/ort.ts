@@ -79,7 +79,8 @@ export function startOrt(timings: LoadTimings = {}): Promise<void> {
     ortReady = ort.InferenceSession.create(WARM_UP_MODEL, sessionOptions).then(
       (session) => {
         restore()
-        return session.release()
+        // A throwaway session: failing to free it must not fail the load.
+        return session.release().catch(() => {})
       },
       (error: unknown) => {
         restore()
