@@ -15,7 +15,8 @@ export interface ProvidedIndex {
 }
 
 export interface ProvidedParity {
-  cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidSim: number[] }[]
+  /** `dense`: per shard in manifest order, the Node dense kernel's scores of its rows against the unit query vector. */
+  cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidSim: number[]; dense: number[][] }[]
 }
 
 export const PARITY_QUERIES = ['black hole event horizon', 'How do I bake Sourdough?', 'Überschall — ÉTÉ 🙂 ｆｕｌｌ', 'tcp', '']

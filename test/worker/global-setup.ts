@@ -1,6 +1,6 @@
 // Runs in Node before the workerd tests: builds a real index (the whole `gdr build`
 // path) from a small committed corpus, and computes in Node what workerd must
-// reproduce exactly: featurizer output and the ONNX model's outputs.
+// reproduce exactly: featurizer output, the ONNX model's outputs and the dense kernel's scores.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -11,6 +11,9 @@ import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { featurize } from '../../src/core/featurizer.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
+import { queryVector } from '../../src/core/search.ts'
+import { decodeShard } from '../../src/core/shard-codec.ts'
+import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
 import { PARITY_QUERIES, type ProvidedIndex, type ProvidedParity } from './fixtures.ts'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
@@ -39,6 +42,7 @@ export default async function setup(project: TestProject) {
     ort.env.wasm.numThreads = 1
     const session = await ort.InferenceSession.create(readFileSync(join(out, manifest.model.key)))
     const parity: ProvidedParity = { cases: [] }
+    const shards = manifest.shards.map((entry) => decodeShard(readFileSync(join(out, entry.key))))
     for (const q of PARITY_QUERIES) {
       const f = featurize(q, manifest.featurizer)
       const outputs = await session.run({
@@ -52,6 +56,11 @@ export default async function setup(project: TestProject) {
         query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
         logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
         centroidSim: Array.from(outputs[MODEL_IO.centroidSim].data as Float32Array),
+        dense: shards.map((shard) => {
+          const scores = new Float64Array(shard.scales.length)
+          nodeDenseKernel().scoreRows(queryVector(outputs[MODEL_IO.query].data as Float32Array), shard.vectors, shard.scales, scores)
+          return Array.from(scores)
+        }),
       })
     }
     project.provide('parity', parity)

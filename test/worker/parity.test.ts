@@ -1,9 +1,12 @@
-// The Worker path and the build path must never disagree: the featurizer and the
-// ONNX model give the same numbers in workerd as in Node.
+// The Worker path and the build path must never disagree: the featurizer, the
+// ONNX model and the dense kernel give the same numbers in workerd as in Node.
 import { env } from 'cloudflare:workers'
 import { describe, expect, inject, it } from 'vitest'
 import { featurize } from '../../src/core/featurizer.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
+import { queryVector } from '../../src/core/search.ts'
+import { decodeShard } from '../../src/core/shard-codec.ts'
+import { workerDenseKernel } from '../../src/worker/kernel.ts'
 import { createSession, Tensor } from '../../src/worker/ort.ts'
 import { decodeBase64, manifestOf } from './fixtures.ts'
 
@@ -38,6 +41,18 @@ describe('workerd ↔ Node parity', () => {
       query.forEach((v, i) => expect(Math.abs(v - c.query[i])).toBeLessThan(1e-5))
       logits.forEach((v, i) => expect(Math.abs(v - c.logits[i])).toBeLessThan(1e-5))
       centroidSim.forEach((v, i) => expect(Math.abs(v - c.centroidSim[i])).toBeLessThan(1e-5))
+    }
+  })
+
+  it('scores every shard with the dense kernel to the same bits', () => {
+    const shards = manifest.shards.map((entry) => decodeShard(decodeBase64(index.files[entry.key])))
+    for (const c of parity.cases) {
+      const query = queryVector(Float32Array.from(c.query))
+      shards.forEach((shard, i) => {
+        const scores = new Float64Array(shard.scales.length)
+        workerDenseKernel().scoreRows(query, shard.vectors, shard.scales, scores)
+        expect(Array.from(scores), `${c.q}, shard ${i}`).toEqual(c.dense[i])
+      })
     }
   })
 })
