@@ -4,9 +4,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import wabt from 'wabt'
+import { KERNEL_BINARY } from './node-kernel.ts'
 
 export const KERNEL_SOURCE = fileURLToPath(new URL('../src/core/dense-kernel.wat', import.meta.url))
-export const KERNEL_BINARY = fileURLToPath(new URL('../src/core/dense-kernel.wasm', import.meta.url))
 
 export async function compileKernel(source: string = readFileSync(KERNEL_SOURCE, 'utf8')): Promise<Uint8Array> {
   const module = (await wabt()).parseWat('dense-kernel.wat', source, { simd: true })

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { compileKernel, KERNEL_BINARY } from '../../scripts/compile-kernel.ts'
-import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
+import { compileKernel } from '../../scripts/compile-kernel.ts'
+import { KERNEL_BINARY, nodeDenseKernel } from '../../scripts/node-kernel.ts'
 
 /** The stated order: sums s0..s3 over d mod 4 up to the last multiple of 4, the rest into s0, then ((s0+s1)+s2)+s3, times the scale. */
 function reference(query: Float32Array, vectors: Int8Array, scales: Float32Array): Float64Array {
