@@ -37,7 +37,7 @@ export interface IndexFolder {
   centroids: Map<number, Float32Array>
   /** Every part of the lexicon, by part number. */
   lexicon: LexiconPart[]
-  /** Lexical routing's per-document sums, as the Worker's. */
+  /** Lexical routing over this index, as the Worker's (per-leaf working arrays). */
   leafDocuments: LeafDocuments
   session: ort.InferenceSession
 }
