@@ -60,7 +60,11 @@ function program(): Command {
     .option('--probe-docs <n>', 'default probe budget: documents scored per query', integer(1), DEFAULT_BUILD.probeDocs)
     .option('--epochs <n>', 'training epochs over the pseudo-queries', integer(0, 1000), DEFAULT_BUILD.epochs)
     .option('--decoder-hidden <n>', 'width of the cluster-ID decoder (its n-gram memory is buckets × this)', integer(4, 512), DEFAULT_BUILD.decoderHidden)
-    .option('--encoder-epochs <n>', 'dual-encoder epochs that refine the LSA document vectors (0: LSA as is)', integer(0, 100), DEFAULT_BUILD.encoderEpochs)
+    .option('--encoder <mode>', 'document vectors: lsa (as factored), trained (refined by a dual encoder), or auto (train, then keep whichever scores better on held-out pseudo-queries)', (v) => {
+      if (v !== 'auto' && v !== 'lsa' && v !== 'trained') throw new InvalidArgumentError('expected auto, lsa or trained')
+      return v
+    }, DEFAULT_BUILD.encoder)
+    .option('--encoder-epochs <n>', 'dual-encoder epochs, when it trains', integer(1, 100), DEFAULT_BUILD.encoderEpochs)
     .option('--seed <n>', 'random seed (same corpus + seed = same index)', integer(0), DEFAULT_BUILD.seed)
     .option('--quiet', 'no progress output', false)
     .action(async (opts) => {

@@ -23,6 +23,7 @@ import { nodeDenseKernel } from '../node-kernel.ts'
 import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
+import { chooseVectors, heldOutScore, type CandidateScore, type VectorCandidate, type VectorSource } from './vector-choice.ts'
 
 export interface BuildOptions {
   corpus: string
@@ -35,7 +36,9 @@ export interface BuildOptions {
   maxLeaves: number
   /** Documents per leaf for corpora too small to fill the budget. */
   leafSize: number
-  /** Epochs of dual-encoder training of the document vectors (0: LSA vectors as they are). */
+  /** Document vectors: LSA as is, the dual encoder's refinement of it, or (`auto`) whichever scores better on held-out pseudo-queries. */
+  encoder: EncoderMode
+  /** Epochs of dual-encoder training, when it trains. */
   encoderEpochs: number
   branching: number
   probeDocs: number
@@ -51,7 +54,8 @@ export const DEFAULT_BUILD: Omit<BuildOptions, 'corpus' | 'out'> = {
   decoderHidden: 16,
   maxLeaves: 1024,
   leafSize: 64,
-  encoderEpochs: 0,
+  encoder: 'auto',
+  encoderEpochs: 2,
   branching: 32,
   // Chosen for the scale target (npm 186K: exact top-10 coverage ≥ 0.95 within 2% of the
   // index's bytes per query, .tmp/split.mts): about 30 of its 1,024 leaves.
@@ -67,7 +71,11 @@ export interface BuildSummary {
   seconds: Record<string, number>
   skipped: number
   heldOut: { queries: number; mrr10: number }
+  /** Where the document vectors came from, and (encoder `auto`) how each candidate scored. */
+  vectors: { source: VectorSource | 'corpus'; scores: CandidateScore[] }
 }
+
+export type EncoderMode = 'auto' | VectorSource
 
 // The grids reach past where builds have chosen (1M synthetic: α 0.5; npm 186K: β 3), so a choice at an edge means it.
 const ALPHAS = [0, 0.05, 0.1, 0.2, 0.5, 1]
@@ -95,18 +103,9 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
     reporter.log(`using the corpus's own ${provided.dims}-dimensional vectors (the "vector" field)`)
   }
   const lsa = await timed('encode', () => encodeDocuments(docFeatures, provided?.vectors, options, rng, reporter))
-  const { embedding } = lsa
-  const docVectors = await timed('encoder', () => {
-    if (options.encoderEpochs === 0 || provided) return lsa.docVectors // vectors brought by the corpus stay as they are
-    // Its own random stream, so the rest of the build is the same with or without it.
-    const encoderRng = createRng(options.seed ^ 0x5bd1e995)
-    const pairs = makeExamples(docs, featurizer, encoderRng, heldOutDocs).trainSet.map((e) => ({ query: e.features, doc: e.doc }))
-    const encoder = { ...DEFAULT_DUAL_ENCODER, epochs: options.encoderEpochs }
-    const stage = reporter.stage('encoder', Math.min(encoder.epochs * pairs.length, encoder.maxExamples), 'examples')
-    const loss = trainDualEncoder(embedding, options.dims, docFeatures, pairs, encoder, encoderRng, (done) => stage.tick(done))
-    stage.done(`dual encoder trained from the LSA fold-in, final in-batch loss ${loss.toFixed(3)}`)
-    return documentVectors(embedding, options.dims, docFeatures)
-  })
+  const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
+  const vectors = await timed('encoder', () => (provided ? { ...lsa, source: 'corpus' as const, scores: [] } : chooseDocumentVectors(docs, docFeatures, lsa, lexical, heldOutDocs, featurizer, options, reporter)))
+  const { embedding, docVectors } = vectors
   const clusters = await timed('cluster', () => {
     const leaves = Math.min(options.maxLeaves, Math.max(1, Math.ceil(docs.length / options.leafSize)))
     const result = buildClusterTree(docVectors, options.dims, { leaves, branching: options.branching }, rng)
@@ -120,7 +119,6 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const { trainSet, heldOut } = await timed('queries', () => makeExamples(docs, featurizer, rng, heldOutDocs))
   const params = initialParams(embedding, tree, docVectors, clusters.members, options, trainSet, rng)
   const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
-  const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
   const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
   const lexicon = await timed('lexicon', () => buildLexicon(leaves.values()))
   const corpusTerms: CorpusTerms = { config: lexical.config, lexicon }
@@ -150,7 +148,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
 
   const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
   const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, lexicon, modelBytes, featurizer, lexical.config, search.defaults, heldOutDocs))
-  return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 } }
+  return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 }, vectors: { source: vectors.source, scores: vectors.scores } }
 }
 
 function featurizeAll(docs: CorpusDoc[], config: FeaturizerConfig, reporter: Reporter): SparseFeatures[] {
@@ -161,6 +159,51 @@ function featurizeAll(docs: CorpusDoc[], config: FeaturizerConfig, reporter: Rep
   })
   stage.done(`${docs.length} documents`)
   return features
+}
+
+/** Documents in the vector choice's pool: the whole corpus up to this size, a sample of it past that. */
+const CHOICE_POOL_DOCS = 50_000
+
+/**
+ * The LSA vectors, or the dual encoder's trained from them (scripts/build/vector-choice.ts):
+ * `encoder` names one, or `auto` trains the encoder and keeps the better on the
+ * encoder's own held-out span queries. The encoder has its own random stream, so
+ * a build that keeps LSA is the same index as one that never trained it.
+ */
+function chooseDocumentVectors(docs: CorpusDoc[], docFeatures: SparseFeatures[], lsa: { embedding: Float32Array; docVectors: Float32Array }, lexical: LexicalCorpus, heldOutDocs: ReadonlySet<number>, featurizer: FeaturizerConfig, options: BuildOptions, reporter: Reporter) {
+  const kept = (candidate: VectorCandidate, scores: CandidateScore[]) => ({ embedding: candidate.embedding, docVectors: candidate.docVectors, source: candidate.source, scores })
+  const lsaCandidate: VectorCandidate = { source: 'lsa', ...lsa }
+  if (options.encoder === 'lsa') return kept(lsaCandidate, [])
+  const encoderRng = createRng(options.seed ^ 0x5bd1e995)
+  const { trainSet, heldOut } = makeExamples(docs, featurizer, encoderRng, heldOutDocs)
+  const pairs = trainSet.map((e) => ({ query: e.features, doc: e.doc }))
+  const encoder = { ...DEFAULT_DUAL_ENCODER, epochs: options.encoderEpochs }
+  const embedding = Float32Array.from(lsa.embedding)
+  const stage = reporter.stage('encoder', Math.min(encoder.epochs * pairs.length, encoder.maxExamples), 'examples')
+  const loss = trainDualEncoder(embedding, options.dims, docFeatures, pairs, encoder, encoderRng, (done) => stage.tick(done))
+  stage.done(`dual encoder trained from the LSA fold-in, final in-batch loss ${loss.toFixed(3)}`)
+  const trained: VectorCandidate = { source: 'trained', embedding, docVectors: documentVectors(embedding, options.dims, docFeatures) }
+  if (options.encoder === 'trained') return kept(trained, [])
+  const poolDocs = choicePool(docs.length, heldOut.map((q) => q.doc), encoderRng)
+  const pool = { docs: poolDocs, postings: postingsFor(lexical, poolDocs), config: lexical.config }
+  const kernel = nodeDenseKernel()
+  const scores = [lsaCandidate, trained].map((candidate) => heldOutScore(candidate, options.dims, pool, heldOut, BETAS, kernel))
+  const source = chooseVectors(scores)
+  const described = scores.map((s) => `${s.source} ${s.mrr10.toFixed(4)} (β=${s.beta})`).join(', ')
+  reporter.log(`vectors: held-out MRR@10 over ${heldOut.length} span queries among ${poolDocs.length} documents, ${described}: keeping ${source === 'lsa' ? 'LSA' : 'the trained'}`)
+  return kept(source === 'lsa' ? lsaCandidate : trained, scores)
+}
+
+/** The held-out queries' own documents and a sample of the rest, CHOICE_POOL_DOCS in all (the whole corpus when it is smaller), in corpus order. */
+function choicePool(docs: number, wanted: number[], rng: Rng): number[] {
+  if (docs <= CHOICE_POOL_DOCS) return Array.from({ length: docs }, (_, i) => i)
+  const chosen = new Set(wanted)
+  const others = shuffle(Array.from({ length: docs }, (_, i) => i).filter((d) => !chosen.has(d)), rng)
+  for (const d of others) {
+    if (chosen.size >= CHOICE_POOL_DOCS) break
+    chosen.add(d)
+  }
+  return [...chosen].sort((a, b) => a - b)
 }
 
 export function documentText(doc: CorpusDoc): string {
