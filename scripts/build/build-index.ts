@@ -100,7 +100,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const provided = providedVectors(docs)
   if (provided) {
     options = { ...options, dims: provided.dims }
-    reporter.log(`using the corpus's own ${provided.dims}-dimensional vectors (the "vector" field)`)
+    reporter.log(`using the corpus's own ${provided.dims}-dimensional vectors (the "vector" field)${options.encoder === 'auto' ? '' : `; --encoder ${options.encoder} does not apply to them`}`)
   }
   const lsa = await timed('encode', () => encodeDocuments(docFeatures, provided?.vectors, options, rng, reporter))
   const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
@@ -176,6 +176,10 @@ function chooseDocumentVectors(docs: CorpusDoc[], docFeatures: SparseFeatures[],
   if (options.encoder === 'lsa') return kept(lsaCandidate, [])
   const encoderRng = createRng(options.seed ^ 0x5bd1e995)
   const { trainSet, heldOut } = makeExamples(docs, featurizer, encoderRng, heldOutDocs)
+  if (options.encoder === 'auto' && heldOut.length === 0) {
+    reporter.log('vectors: no held-out span queries to choose by: keeping LSA without training the encoder')
+    return kept(lsaCandidate, [])
+  }
   const pairs = trainSet.map((e) => ({ query: e.features, doc: e.doc }))
   const encoder = { ...DEFAULT_DUAL_ENCODER, epochs: options.encoderEpochs }
   const embedding = Float32Array.from(lsa.embedding)
@@ -190,7 +194,7 @@ function chooseDocumentVectors(docs: CorpusDoc[], docFeatures: SparseFeatures[],
   const scores = [lsaCandidate, trained].map((candidate) => heldOutScore(candidate, options.dims, pool, heldOut, BETAS, kernel))
   const source = chooseVectors(scores)
   const described = scores.map((s) => `${s.source} ${s.mrr10.toFixed(4)} (β=${s.beta})`).join(', ')
-  reporter.log(`vectors: held-out MRR@10 over ${heldOut.length} span queries among ${poolDocs.length} documents, ${described}: keeping ${source === 'lsa' ? 'LSA' : 'the trained'}`)
+  reporter.log(`vectors: held-out MRR@10 over ${heldOut.length} span queries among ${poolDocs.length} documents, ${described}: keeping ${source === 'lsa' ? 'LSA' : 'the trained vectors'}`)
   return kept(source === 'lsa' ? lsaCandidate : trained, scores)
 }
 

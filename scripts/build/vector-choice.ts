@@ -50,7 +50,9 @@ export interface CandidateScore {
 /**
  * MRR@10 of each query's own document among the pool, ranked by q·d + β·BM25/max
  * (the Worker's fused score without the cluster term), at the best β of `betas`.
- * A document tied with the query's own counts as ahead of it.
+ * A document tied with the query's own counts as ahead of it; a query whose document
+ * is not in the pool counts 0. On a sampled pool the BM25 normalizer only knows the
+ * pool's terms, so the score is the Worker's approximately.
  */
 export function heldOutScore(candidate: VectorCandidate, dims: number, pool: ChoicePool, queries: readonly ChoiceQuery[], betas: readonly number[], kernel: DenseKernel): CandidateScore {
   const vectors = new Float32Array(pool.docs.length * dims)

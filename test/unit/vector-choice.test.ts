@@ -90,6 +90,15 @@ describe('the build', () => {
     expect(forced.manifest.shards).toEqual(auto.manifest.shards)
   })
 
+  it('keeps LSA without training when no held-out span query can be drawn', async () => {
+    const shortCorpus = join(dir, 'short.jsonl')
+    // One or two words a document: too short for a span query.
+    writeFileSync(shortCorpus, Array.from({ length: 30 }, (_, i) => JSON.stringify({ _id: `d${i}`, text: i % 2 ? `word${i}` : `word${i} term${i}` })).join('\n') + '\n')
+    const summary = await buildIndex({ ...DEFAULT_BUILD, corpus: shortCorpus, out: join(dir, 'short'), dims: 8, buckets: 1 << 8, leafSize: 6, epochs: 1 }, createReporter(true))
+    expect(summary.vectors).toEqual({ source: 'lsa', scores: [] })
+    expect(summary.seconds.encoder).toBeLessThan(1)
+  })
+
   it('gives different document vectors when forced to the other candidate', async () => {
     const lsa = await build('lsa', 'lsa')
     const trained = await build('trained', 'trained')
