@@ -171,7 +171,7 @@ const CHOICE_POOL_DOCS = 50_000
  * a build that keeps LSA is the same index as one that never trained it.
  */
 function chooseDocumentVectors(docs: CorpusDoc[], docFeatures: SparseFeatures[], lsa: { embedding: Float32Array; docVectors: Float32Array }, lexical: LexicalCorpus, heldOutDocs: ReadonlySet<number>, featurizer: FeaturizerConfig, options: BuildOptions, reporter: Reporter) {
-  const kept = (candidate: VectorCandidate, scores: CandidateScore[]) => ({ embedding: candidate.embedding, docVectors: candidate.docVectors, source: candidate.source, scores })
+  const kept = (candidate: VectorCandidate, scores: CandidateScore[]) => ({ ...candidate, scores })
   const lsaCandidate: VectorCandidate = { source: 'lsa', ...lsa }
   if (options.encoder === 'lsa') return kept(lsaCandidate, [])
   const encoderRng = createRng(options.seed ^ 0x5bd1e995)
