@@ -106,7 +106,7 @@ function findTerm(terms: Uint32Array, term: number): number {
 }
 
 /** Each query term with the first of `sources` that holds it and its index there, in query order; terms none holds are left out. */
-function locateTerms<S extends ShardPostings>(query: Map<number, number>, sources: readonly S[]): { term: number; count: number; source: S; i: number }[] {
+function locateTerms<S extends ShardPostings>(query: ReadonlyMap<number, number>, sources: readonly S[]): { term: number; count: number; source: S; i: number }[] {
   const found: { term: number; count: number; source: S; i: number }[] = []
   for (const [term, count] of query) {
     for (const source of sources) {
@@ -121,7 +121,7 @@ function locateTerms<S extends ShardPostings>(query: Map<number, number>, source
 }
 
 /** The idf of each query term as known to these shards (absent terms are left out). */
-export function queryIdf(query: Map<number, number>, shards: ShardPostings[]): Map<number, number> {
+export function queryIdf(query: ReadonlyMap<number, number>, shards: ShardPostings[]): Map<number, number> {
   return new Map(locateTerms(query, shards).map(({ term, source, i }) => [term, source.idf[i]]))
 }
 

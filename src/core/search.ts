@@ -91,6 +91,17 @@ function withinBudget(ranked: Iterable<{ node: number; logProb: number }>, docsP
 }
 
 /**
+ * A query's analyzed terms with their counts (read only). A search analyzes its
+ * text twice, for the lexicon parts and for the lexical query, so the last
+ * text's terms are kept.
+ */
+function queryTerms(text: string, config: LexicalConfig): ReadonlyMap<number, number> {
+  if (lastTerms?.text !== text || lastTerms.seed !== config.seed) lastTerms = { text, seed: config.seed, counts: termCounts(analyze(text, config)) }
+  return lastTerms.counts
+}
+let lastTerms: { text: string; seed: number; counts: ReadonlyMap<number, number> } | undefined
+
+/**
  * Lexicon parts a query reads: those of its terms, in query order, at most
  * MAX_LEXICON_PARTS. Each is one R2 read and Workers cap subrequests per request
  * (50 on the free plan), so a very long query routes by its first terms only;
@@ -100,7 +111,7 @@ export const MAX_LEXICON_PARTS = 24
 
 export function lexiconPartsFor(text: string, config: LexicalConfig, partCount: number): number[] {
   const parts = new Set<number>()
-  for (const term of termCounts(analyze(text, config)).keys()) {
+  for (const term of queryTerms(text, config).keys()) {
     if (parts.size >= MAX_LEXICON_PARTS) break
     parts.add(lexiconPartOf(term, partCount))
   }
@@ -136,7 +147,7 @@ export interface LexicalQuery {
  * keeps BM25 / max BM25 within [0, 1].
  */
 export function lexicalQuery(text: string, config: LexicalConfig, sources: ShardPostings[]): LexicalQuery {
-  const all = termCounts(analyze(text, config))
+  const all = queryTerms(text, config)
   const idf = queryIdf(all, sources)
   const counts = new Map([...all].filter(([term]) => idf.has(term)))
   const max = maxLexicalScore(counts, idf, config)

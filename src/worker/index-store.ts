@@ -82,20 +82,19 @@ export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedInd
 }
 
 /**
- * The layout of the version a request acquired now would run on: the served one,
- * or, during an isolate's first load, that load's as soon as its manifest is
- * parsed (the model and ORT session take ~350 ms more). Undefined when neither
- * is under way or the settings are invalid (acquireIndex reports that).
+ * During an isolate's first load, that load's layout, as soon as its manifest is
+ * parsed (the model and ORT session take ~350 ms more). Undefined otherwise: once
+ * a version is served a request reads its own lexicon parts at once, and with
+ * invalid settings acquireIndex reports the problem.
  */
-export function upcomingLayout(env: Env): Promise<VersionLayout> | undefined {
+export function firstLoadLayout(env: Env): Promise<VersionLayout> | undefined {
   let settings: Settings
   try {
     settings = settingsOf(env)
   } catch {
     return undefined
   }
-  const state = served.get(settings.pointerKey)
-  return state ? Promise.resolve(state.index) : firstLoadLayouts.get(settings.pointerKey)
+  return served.has(settings.pointerKey) ? undefined : firstLoadLayouts.get(settings.pointerKey)
 }
 
 /** A version held for one request: its session stays usable until `done()`, even if a newer version is swapped in meanwhile. */

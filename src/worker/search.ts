@@ -14,7 +14,7 @@ import { shardRows } from '../core/shard-codec.ts'
 import { cidKey, clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
-import { upcomingLayout, type LoadedIndex, type VersionLayout } from './index-store.ts'
+import { firstLoadLayout, type LoadedIndex, type VersionLayout } from './index-store.ts'
 import { Tensor } from './ort.ts'
 import { workerDenseKernel } from './kernel.ts'
 import { getLexiconPart, getShard, getShardDisplay, ShardFault, type ShardFaultReason } from './shard-cache.ts'
@@ -122,12 +122,13 @@ async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[],
 }
 
 /**
- * Starts reading the query's lexicon parts into the cache search() reads them
- * from, as soon as the version's manifest is known: on an isolate's first request
- * that is while the model and its ORT session load. Faults surface in search().
+ * On a request that waits for the isolate's first load: starts reading the
+ * query's lexicon parts into the cache search() reads them from as soon as the
+ * manifest is known, while the model and its ORT session load. Faults surface
+ * in search().
  */
 export function prefetchLexicon(env: Env, q: string, deadlineMs: number): void {
-  upcomingLayout(env)
+  firstLoadLayout(env)
     ?.then((layout) => readLexicon(env, layout, q, deadlineMs))
     .catch(() => {})
 }
