@@ -190,6 +190,7 @@ describe('gdr bench output', () => {
     expect(json.exact).toMatchObject({ p50_ms: 21, score_ms: 25 })
     expect(json.exact_ratio).toBe(4.2) // exact p50 21 / the Worker's p50 5
     expect(json.exact_ratio_http).toBeCloseTo(21 / 11, 2)
+    expect(json.exact_ratio_mean).toBe(4.73) // exact mean 26 / the Worker's mean 5.5
     expect(json.exactRecall10).toBe(0.85)
     expect(json.build_s).toBe(50)
     expect(json.build_stages_s).toEqual({ featurize: 1.23, encode: 20, train: 28.77 })
@@ -218,6 +219,7 @@ describe('gdr bench output', () => {
     expect(json.build_s).toBeNull()
     expect(json.docs_per_s).toBeNull()
     expect(json.exact_ratio).toBeNull()
+    expect(json.exact_ratio_mean).toBeNull()
     expect(json.warm.model_ms).toBeNull()
     expect(json.warm.p50_ms).toBe(11)
   })
