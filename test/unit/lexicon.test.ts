@@ -69,6 +69,8 @@ describe('the lexicon', () => {
         expect(documents.leafScores(query, outside, 0.1, config).size).toBe(0)
         const noLeaf = parts.map((part) => ({ ...part, leaves: part.leaves.map(() => 0) }))
         expect(documents.leafScores(query, noLeaf, 0.1, config).size).toBe(0)
+        const farLeaf = parts.map((part) => ({ ...part, leaves: part.leaves.map(() => 0xffffffff) }))
+        expect(documents.leafScores(query, farLeaf, 0.1, config).size).toBe(0)
       }),
     )
   })
