@@ -272,9 +272,9 @@ interface PostingList {
 }
 
 /**
- * Past every leaf: tree nodes are far fewer. A posting naming a node at or past
- * it (a corrupt part) is never merged, like every posting after it in its
- * (leaf, row)-ordered list.
+ * Past every leaf: a decoded part names nodes below 2^21 (shard-codec.ts). A
+ * posting at or past it is never merged, nor is any after it in its (leaf,
+ * row)-ordered list.
  */
 const NO_LEAF = 0x3fffffff
 const leafOrEnd = (leaf: number) => Math.min(leaf, NO_LEAF)
