@@ -76,6 +76,7 @@ export function benchSummary(report: BenchReport) {
     k: report.k,
     index: { dir: report.index.dir, version: report.index.version, shards: report.index.shards, shard_bytes: report.index.shardBytes, display_bytes: report.index.displayBytes, lexicon_bytes: report.index.lexiconBytes, probe_docs: report.index.probeDocs, reused: report.index.reused },
     warm: roundAll({ ...warm, server_p50_ms: warmServer?.p50_ms, server_p95_ms: warmServer?.p95_ms, server_p99_ms: warmServer?.p99_ms, ...warmStages }),
+    warm_first_pass: roundAll({ ...latency(report.warmFirstPass), server_p50_ms: serverLatency(report.warmFirstPass)?.p50_ms, server_ms: breakdown(report.warmFirstPass).server_ms }),
     first_touch: roundAll({ ...latency(report.firstTouch), ...breakdown(report.firstTouch) }),
     cold: { p50_ms: round(median(report.cold.map((c) => c.ms))), runs_ms: report.cold.map((c) => round(c.ms)), ...roundAll(breakdown(report.cold)), load_ms: loadSteps(report.cold), cpu_p50_ms: round(median(report.cold.flatMap((c) => (c.cpuMs === undefined ? [] : [c.cpuMs])))) },
     // Where warm, first-touch and cold requests went: the Worker's own socket, or wrangler dev's proxy.
@@ -142,6 +143,7 @@ export function reportTable(report: BenchReport): string {
     [`warm latency p50 / p95 / p99 (HTTP ${ROUTE[s.route]}, shards in the isolate)`, `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
     ...(s.warm_via_proxy ? [['warm through wrangler dev\'s proxy (what `gdr serve` adds) p50 / p95 / p99', `${ms(s.warm_via_proxy.p50_ms)} / ${ms(s.warm_via_proxy.p95_ms)} / ${ms(s.warm_via_proxy.p99_ms)} ms (GET /healthz alone: ${ms(s.warm_via_proxy.healthz_p50_ms)} ms p50)`] as [string, string]] : []),
     ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
+    ['warm in the first pass, before V8 has optimized the Worker: p50 / p95 HTTP; in the Worker p50 / mean', `${ms(s.warm_first_pass.p50_ms)} / ${ms(s.warm_first_pass.p95_ms)} ms; ${ms(s.warm_first_pass.server_p50_ms)} / ${ms(s.warm_first_pass.server_ms)} ms`],
     ['first touch p50 / p95 (warm isolate, shards not yet read)', `${ms(f.p50_ms)} / ${ms(f.p95_ms)} ms; R2 ${ms(f.r2_ms)} ms mean`],
     [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); workerd CPU ${ms(c.cpu_p50_ms)} ms median; in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],
     ['cold index load by step (mean; overlapping steps each count whole)', Object.keys(c.load_ms).length ? Object.entries(c.load_ms).map(([k, v]) => `${k} ${ms(v)}`).join(', ') + ' ms' : 'not reported by this Worker'],

@@ -156,6 +156,7 @@ describe('gdr bench output', () => {
     k: 10,
     index: { dir: '/x/index', name: 'bench-corpus', version: 'v1', shards: 16, shardBytes: 1_000_000, displayBytes: 200_000, lexiconBytes: 50_000, modelBytes: 123_456, reused: false, probeDocs: 256 },
     warm: [10, 12, 11, 30].map((ms, i) => ({ ms, server: server(4 + i) })),
+    warmFirstPass: [14, 16, 15, 40].map((ms, i) => ({ ms, server: server(6 + i) })),
     firstTouch: [20, 22, 21, 40].map((ms) => ({ ms, server: { ...server(8), r2: 4 } })),
     cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 40, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, session: 300 } } })),
     route: 'worker',
@@ -183,6 +184,7 @@ describe('gdr bench output', () => {
     }
     expect(json.warm).toMatchObject({ p50_ms: 11, p95_ms: 30, server_p50_ms: 5, model_ms: 3.5, r2_ms: 0, score_ms: 2 })
     expect(json.first_touch).toMatchObject({ p50_ms: 21, r2_ms: 4 })
+    expect(json.warm_first_pass).toMatchObject({ p50_ms: 15, server_p50_ms: 7, server_ms: 7.5 })
     expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400, load_ms: { pointer: 11, session: 300 }, cpu_p50_ms: 250 })
     expect(json.bytes_per_query).toBe(150_000)
     expect(json.bytes_frac).toBe(0.12) // 150 KB of the shards' 1 MB + the display objects' 200 KB + the lexicon's 50 KB
