@@ -5,7 +5,7 @@
 
 import type { ClusterTree } from './tree.ts'
 import { isLeaf } from './tree.ts'
-import { firstK } from './best-first.ts'
+import { siftDown, siftUp } from './best-first.ts'
 
 export interface DecodedCluster {
   node: number
@@ -41,28 +41,58 @@ export function beamSearch(tree: ClusterTree, logits: Float32Array, beamWidth: n
   return decodeBeam(tree, conditionalLogProbs(tree, logits), beamWidth)
 }
 
-/** beamSearch over conditionalLogProbs already computed (planProbe reuses them for leaves outside the beam). */
+/**
+ * beamSearch over conditionalLogProbs already computed (planProbe reuses them
+ * for leaves outside the beam). Each level offers every child of the beam to a
+ * heap of the `beamWidth` best, which allocates only for the candidates that enter.
+ */
 export function decodeBeam(tree: ClusterTree, logProbs: Float32Array, beamWidth: number): DecodedCluster[] {
   if (!(beamWidth >= 1)) throw new Error('beam width must be at least 1')
   let beam: DecodedCluster[] = [{ node: 0, logProb: 0 }]
   while (beam.some((b) => !isLeaf(tree, b.node))) {
-    const candidates: DecodedCluster[] = []
+    const kept = new BeamHeap(beamWidth)
     for (const b of beam) {
-      if (isLeaf(tree, b.node)) {
-        candidates.push(b)
-        continue
-      }
-      for (let c = tree.childStart[b.node]; c < tree.childEnd[b.node]; c++) {
-        candidates.push({ node: c, logProb: b.logProb + logProbs[c] })
-      }
+      if (isLeaf(tree, b.node)) kept.offer(b.node, b.logProb, b)
+      else for (let c = tree.childStart[b.node]; c < tree.childEnd[b.node]; c++) kept.offer(c, b.logProb + logProbs[c])
     }
-    beam = firstK(candidates, beamWidth, moreProbable)
+    beam = kept.best()
   }
   return beam
 }
 
+/** The `width` most probable clusters offered, on a heap whose root is the least probable kept. */
+class BeamHeap {
+  private readonly heap: DecodedCluster[] = []
+  constructor(private readonly width: number) {}
+
+  /** `kept`: the object to keep if this cluster enters (a finished leaf carried over). */
+  offer(node: number, logProb: number, kept?: DecodedCluster): void {
+    const { heap } = this
+    if (heap.length < this.width) {
+      heap.push(kept ?? { node, logProb })
+      siftUp(heap, heap.length - 1, lessProbable)
+    } else if (logProb > heap[0].logProb || (logProb === heap[0].logProb && node < heap[0].node)) {
+      heap[0] = kept ?? { node, logProb }
+      siftDown(heap, 0, lessProbable)
+    }
+  }
+
+  /** The kept clusters, most probable first. */
+  best(): DecodedCluster[] {
+    return this.heap.sort((a, b) => (moreProbable(a, b) ? -1 : 1))
+  }
+}
+
+/** log p(cluster ID | query) of every node over the full tree (the root's is 0), from conditionalLogProbs in one pass: a parent precedes its children. */
+export function pathLogProbs(tree: ClusterTree, conditional: Float32Array): Float64Array {
+  const out = new Float64Array(tree.size)
+  for (let node = 1; node < tree.size; node++) out[node] = out[tree.parent[node]] + conditional[node]
+  return out
+}
+
 /** Beam order: more probable first, then the lower node. */
 const moreProbable = (a: DecodedCluster, b: DecodedCluster) => a.logProb > b.logProb || (a.logProb === b.logProb && a.node < b.node)
+const lessProbable = (a: DecodedCluster, b: DecodedCluster) => moreProbable(b, a)
 
 /** log p(cluster ID | query) of one leaf over the full tree (no beam), from conditionalLogProbs. */
 export function leafLogProb(tree: ClusterTree, conditional: Float32Array, node: number): number {

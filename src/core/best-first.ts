@@ -1,55 +1,56 @@
 // Partial ordering, on one binary heap: the beam keeps a few dozen of a thousand
 // candidates, and the probe plan reads a few dozen of hundreds; sorting all of them
 // was most of planProbe's time (npm 186K: 0.6 of its 1.2 ms, .tmp/planbench.mts).
-// TopK (score.ts) keeps its k best on the same heap.
+// TopK (score.ts) and the beam (beam.ts) keep their k best with siftUp/siftDown.
 
 /** A strict total order: true when `a` comes before `b`. */
 export type Before<T> = (a: T, b: T) => boolean
 
-/** The first k items by `before`, in that order, as sorting all of them would give: O(n log k). */
-export function firstK<T>(items: Iterable<T>, k: number, before: Before<T>): T[] {
-  // A heap whose root is the last of the k kept so far.
-  const heap: T[] = []
-  const after = (a: T, b: T) => before(b, a)
-  for (const item of items) {
-    if (heap.length < k) {
-      heap.push(item)
-      siftUp(heap, heap.length - 1, after)
-    } else if (k > 0 && before(item, heap[0])) {
-      heap[0] = item
-      siftDown(heap, 0, after)
-    }
-  }
-  return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0))
-}
-
-/** Items taken in the order of `before`, each when asked for: O(n) to start, O(log n) per item. */
-export class BestFirst<T> {
-  private readonly heap: T[]
+/**
+ * Positions 0…n−1 by descending score, ties by ascending key, each when asked
+ * for: O(n) to start, O(log n) per position. Scores and keys stay in typed
+ * arrays and compare inline: the probe plan ranks ~800 candidates a query
+ * (npm 186K) to take a few dozen.
+ */
+export class ByScore {
+  private readonly heap: Int32Array
+  private size: number
 
   constructor(
-    items: readonly T[],
-    private readonly before: Before<T>,
+    private readonly scores: Float64Array,
+    private readonly keys: Int32Array,
   ) {
-    this.heap = [...items]
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) siftDown(this.heap, i, before)
+    this.size = scores.length
+    this.heap = new Int32Array(this.size)
+    for (let i = 0; i < this.size; i++) this.heap[i] = i
+    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.sink(i)
   }
 
-  /** The next item, or undefined when all were taken. */
-  next(): T | undefined {
-    const { heap } = this
-    if (heap.length === 0) return undefined
-    const top = heap[0]
-    const last = heap.pop()!
-    if (heap.length > 0) {
-      heap[0] = last
-      siftDown(heap, 0, this.before)
-    }
+  /** The next position, or −1 when all were taken. */
+  next(): number {
+    if (this.size === 0) return -1
+    const top = this.heap[0]
+    this.heap[0] = this.heap[--this.size]
+    this.sink(0)
     return top
   }
 
-  *[Symbol.iterator](): Generator<T> {
-    for (let item = this.next(); item !== undefined; item = this.next()) yield item
+  private before(a: number, b: number): boolean {
+    return this.scores[a] > this.scores[b] || (this.scores[a] === this.scores[b] && this.keys[a] < this.keys[b])
+  }
+
+  private sink(i: number): void {
+    const { heap, size } = this
+    const item = heap[i]
+    for (;;) {
+      let child = 2 * i + 1
+      if (child >= size) break
+      if (child + 1 < size && this.before(heap[child + 1], heap[child])) child++
+      if (!this.before(heap[child], item)) break
+      heap[i] = heap[child]
+      i = child
+    }
+    heap[i] = item
   }
 }
 

@@ -2,10 +2,10 @@
 // (which uses it to choose α on held-out pseudo-queries): decode clusters, pick
 // the shards to probe within the budget, score their documents, fuse.
 
-import { BestFirst } from './best-first.ts'
+import { ByScore } from './best-first.ts'
 import type { ClusterTree } from './tree.ts'
 import { lexiconPartOf, type LexicalConfig, type SearchDefaults } from './manifest.ts'
-import { beamSearch, conditionalLogProbs, decodeBeam, leafLogProb } from './beam.ts'
+import { beamSearch, conditionalLogProbs, decodeBeam, pathLogProbs } from './beam.ts'
 import { isLeaf } from './tree.ts'
 import { clusterProbability, l2normalize, TopK } from './score.ts'
 import type { DenseKernel } from './dense-kernel.ts'
@@ -52,40 +52,50 @@ export interface ProbeCandidate {
 export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: number, lexicalLeaves: ReadonlyMap<number, number>): ProbeCandidate[] {
   const conditional = conditionalLogProbs(tree, logits)
   const candidates: ProbeCandidate[] = decodeBeam(tree, conditional, beam)
+  if (lexicalLeaves.size === 0) return candidates
   const listed = new Uint8Array(tree.size)
   for (const c of candidates) listed[c.node] = 1
+  const logProbs = pathLogProbs(tree, conditional)
   for (const node of lexicalLeaves.keys()) {
     if (node < tree.size && !listed[node] && isLeaf(tree, node)) {
       listed[node] = 1
-      candidates.push({ node, logProb: leafLogProb(tree, conditional, node) })
+      candidates.push({ node, logProb: logProbs[node] })
     }
   }
   return candidates
 }
 
-/** planProbe's second half: the candidates by estimated fused score, within the budget. */
+/**
+ * planProbe's second half: the candidates by estimated fused score, within the
+ * budget. The estimates sit in a typed array, and a heap of positions hands out
+ * only the few taken, best first.
+ */
 export function rankCandidates(candidates: readonly ProbeCandidate[], centroidSim: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
-  const ranked = candidates.map(({ node, logProb }) => ({
-    node,
-    logProb,
-    priority: centroidSim[node - 1] + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb),
-  }))
-  return withinBudget(new BestFirst(ranked, (a, b) => a.priority > b.priority || (a.priority === b.priority && a.node < b.node)), docsPerLeaf, search.probeDocs)
+  const priority = new Float64Array(candidates.length)
+  const nodes = new Int32Array(candidates.length)
+  for (let i = 0; i < candidates.length; i++) {
+    const { node, logProb } = candidates[i]
+    nodes[i] = node
+    priority[i] = centroidSim[node - 1] + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb)
+  }
+  const order = new ByScore(priority, nodes)
+  return withinBudget(() => candidates[order.next()], docsPerLeaf, search.probeDocs)
 }
 
 /** The decoder alone (GDR as published): its beam, most probable first, within the same budget. */
 export function planBeam(tree: ClusterTree, logits: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults): ProbedCluster[] {
-  return withinBudget(beamSearch(tree, logits, search.beam), docsPerLeaf, search.probeDocs)
+  const beam = beamSearch(tree, logits, search.beam)
+  let taken = 0
+  return withinBudget(() => beam[taken++], docsPerLeaf, search.probeDocs)
 }
 
 /** Leaves in the order given, until they cover `probeDocs` documents (at least one leaf); the rest are never taken. */
-function withinBudget(ranked: Iterable<{ node: number; logProb: number }>, docsPerLeaf: (node: number) => number, probeDocs: number): ProbedCluster[] {
+function withinBudget(next: () => { node: number; logProb: number } | undefined, docsPerLeaf: (node: number) => number, probeDocs: number): ProbedCluster[] {
   const probed: ProbedCluster[] = []
   let covered = 0
-  for (const { node, logProb } of ranked) {
-    if (probed.length > 0 && covered >= probeDocs) break
-    probed.push({ node, logProb, prob: clusterProbability(logProb) })
-    covered += docsPerLeaf(node)
+  for (let leaf = next(); leaf !== undefined && (probed.length === 0 || covered < probeDocs); leaf = next()) {
+    probed.push({ node: leaf.node, logProb: leaf.logProb, prob: clusterProbability(leaf.logProb) })
+    covered += docsPerLeaf(leaf.node)
   }
   return probed
 }

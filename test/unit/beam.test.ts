@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { beamSearch, conditionalLogProbs } from '../../src/core/beam.ts'
+import { beamSearch, conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { buildTree, clusterId, isLeaf, pathNodes, type ClusterTree } from '../../src/core/tree.ts'
 import { parseManifest } from '../../src/core/manifest.ts'
 import { manifestWith, shardAt } from './manifest-fixture.ts'
@@ -54,6 +54,32 @@ describe('constrained beam search', () => {
         const decoded = beamSearch(tree, logits, tree.leaves.length)
         const brute = Array.from(tree.leaves, (leaf) => leafLogProb(tree, logits, leaf)).sort((a, b) => b - a)
         expect(decoded.map((d) => d.logProb)).toEqual(brute.map((x) => expect.closeTo(x, 4)))
+      }),
+    )
+  })
+
+  it('keeps, level by level, the first beamWidth of all candidates fully sorted (ties: the lower node)', () => {
+    fc.assert(
+      fc.property(withLogits, ([tree, logits, beam]) => {
+        const lp = conditionalLogProbs(tree, logits)
+        let level = [{ node: 0, logProb: 0 }]
+        while (level.some((b) => !isLeaf(tree, b.node))) {
+          const candidates = level.flatMap((b) =>
+            isLeaf(tree, b.node) ? [b] : Array.from({ length: tree.childEnd[b.node] - tree.childStart[b.node] }, (_, i) => ({ node: tree.childStart[b.node] + i, logProb: b.logProb + lp[tree.childStart[b.node] + i] })),
+          )
+          level = candidates.sort((a, b) => b.logProb - a.logProb || a.node - b.node).slice(0, beam)
+        }
+        expect(beamSearch(tree, logits, beam)).toEqual(level)
+      }),
+    )
+  })
+
+  it('pathLogProbs gives every node the sum of its path\'s conditionals, root first', () => {
+    fc.assert(
+      fc.property(withLogits, ([tree, logits]) => {
+        const lp = conditionalLogProbs(tree, logits)
+        const paths = pathLogProbs(tree, lp)
+        for (let n = 0; n < tree.size; n++) expect(paths[n]).toBe(pathNodes(tree, n).reduce((sum, m) => sum + lp[m], 0))
       }),
     )
   })
