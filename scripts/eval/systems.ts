@@ -15,7 +15,7 @@ import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryVector, scoreC
 import { decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
-import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
+import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { buildTree, cidKey, type ClusterTree } from '../../src/core/tree.ts'
 import { readIndexManifest } from '../publish.ts'
 
@@ -182,8 +182,8 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
     return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
   const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))
-  const conditional = conditionalLogProbs(index.tree, outputs.logits)
-  return nodes.map((node) => ({ node, prob: clusterProbability(leafLogProb(index.tree, conditional, node)) }))
+  const logProbs = pathLogProbs(index.tree, conditionalLogProbs(index.tree, outputs.logits))
+  return nodes.map((node) => ({ node, prob: clusterProbability(logProbs[node]) }))
 }
 
 /** The Worker's lexical routing input: each leaf's best lexical score among the query terms' top postings. */

@@ -71,7 +71,7 @@ class BeamHeap {
     if (heap.length < this.width) {
       heap.push(kept ?? { node, logProb })
       siftUp(heap, heap.length - 1, lessProbable)
-    } else if (logProb > heap[0].logProb || (logProb === heap[0].logProb && node < heap[0].node)) {
+    } else if (ahead(node, logProb, heap[0])) {
       heap[0] = kept ?? { node, logProb }
       siftDown(heap, 0, lessProbable)
     }
@@ -90,12 +90,7 @@ export function pathLogProbs(tree: ClusterTree, conditional: Float32Array): Floa
   return out
 }
 
-/** Beam order: more probable first, then the lower node. */
-const moreProbable = (a: DecodedCluster, b: DecodedCluster) => a.logProb > b.logProb || (a.logProb === b.logProb && a.node < b.node)
+/** Beam order: more probable first, then the lower node. `ahead` compares a candidate not yet made into an object. */
+const ahead = (node: number, logProb: number, b: DecodedCluster) => logProb > b.logProb || (logProb === b.logProb && node < b.node)
+const moreProbable = (a: DecodedCluster, b: DecodedCluster) => ahead(a.node, a.logProb, b)
 const lessProbable = (a: DecodedCluster, b: DecodedCluster) => moreProbable(b, a)
-
-/** log p(cluster ID | query) of one leaf over the full tree (no beam), from conditionalLogProbs. */
-export function leafLogProb(tree: ClusterTree, conditional: Float32Array, node: number): number {
-  // Root first, as a sum along pathNodes(node) would add them, without building the path.
-  return node > 0 ? leafLogProb(tree, conditional, tree.parent[node]) + conditional[node] : 0
-}

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD, HELD_OUT_FILE, heldOutDocCount } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
-import { conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
+import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { centroid, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
@@ -121,8 +121,8 @@ describe('eval systems on an index folder', () => {
 
   it('fused scoring adds α·p(cluster); leaf probabilities over the whole tree sum to 1', () => {
     const o = outputs[0]
-    const conditional = conditionalLogProbs(index.tree, o.logits)
-    const total = index.leaves.reduce((s, node) => s + Math.exp(leafLogProb(index.tree, conditional, node)), 0)
+    const leafLogProbs = pathLogProbs(index.tree, conditionalLogProbs(index.tree, o.logits))
+    const total = index.leaves.reduce((s, node) => s + Math.exp(leafLogProbs[node]), 0)
     expect(total).toBeCloseTo(1, 5)
     const probes = route(index, o, 'all', { kind: 'default' })
     expect(probes.reduce((s, p) => s + p.prob, 0)).toBeCloseTo(1, 6)

@@ -6,7 +6,7 @@ import { Packr } from 'msgpackr'
 import { buildLexicon } from '../../scripts/build/lexical-index.ts'
 import { addLexicalScores, LeafDocuments, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
-import { beamSearch, conditionalLogProbs, leafLogProb } from '../../src/core/beam.ts'
+import { beamSearch, conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe } from '../../src/core/search.ts'
 import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { buildTree } from '../../src/core/tree.ts'
@@ -135,8 +135,8 @@ describe('the probe plan', () => {
   // Root → 2 inner nodes → 3 leaves each: leaves are nodes 3..8.
   const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 1, 2, 2, 2] })
   const logits = Float32Array.of(2, 0, 1, 0.5, 0, 0.3, 0.2, 0.1)
-  const conditional = conditionalLogProbs(tree, logits)
-  const p = (leaf: number) => Math.exp(leafLogProb(tree, conditional, leaf))
+  const leafLogProbs = pathLogProbs(tree, conditionalLogProbs(tree, logits))
+  const p = (leaf: number) => Math.exp(leafLogProbs[leaf])
   const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2 }
   const oneDoc = () => 1
   const sims = (values: Record<number, number>) => {
@@ -162,7 +162,7 @@ describe('the probe plan', () => {
     const outputs = { logits, centroidSim: sims({ [first]: 0.2, [second]: 0.1, 8: 0 }) }
     const plan = planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.5]]))
     expect(plan.map((c) => c.node)).toEqual([8, first]) // 0 + 1 × 0.5 beats 0.2
-    expect(plan[0].logProb).toBeCloseTo(leafLogProb(tree, conditional, 8), 6)
+    expect(plan[0].logProb).toBeCloseTo(leafLogProbs[8], 6)
     expect(plan[0].prob).toBeCloseTo(p(8), 6)
     // A weak match does not displace the beam; β = 0 ignores it.
     expect(planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.05]])).map((c) => c.node)).toEqual([first, second])
