@@ -92,6 +92,21 @@ export function dequantizeWeight(q: number, config: LexicalConfig): number {
   return (q / 255) * (config.k1 + 1)
 }
 
+/**
+ * dequantizeWeight of all 256 bytes, the same values: the hot loops look weights
+ * up instead of dividing. Kept per k1 (an index has one).
+ */
+export function weightTable(config: LexicalConfig): Float64Array {
+  let table = weightTables.get(config.k1)
+  if (!table) {
+    table = Float64Array.from({ length: 256 }, (_, q) => dequantizeWeight(q, config))
+    if (weightTables.size >= 8) weightTables.clear()
+    weightTables.set(config.k1, table)
+  }
+  return table
+}
+const weightTables = new Map<number, Float64Array>()
+
 function findTerm(terms: Uint32Array, term: number): number {
   let lo = 0
   let hi = terms.length - 1
@@ -130,12 +145,13 @@ export function queryIdf(query: ReadonlyMap<number, number>, shards: ShardPostin
  * With scale = 1 / Σ idf·(k1+1) the lexical score lies in [0, 1], like the dense one.
  */
 export function addLexicalScores(query: Map<number, number>, shard: ShardPostings, scale: number, config: LexicalConfig, out: Float32Array): void {
+  const weightOf = weightTable(config)
   for (const [term, count] of query) {
     const i = findTerm(shard.terms, term)
     if (i < 0) continue
     const factor = scale * count * shard.idf[i]
     for (let p = shard.postingStart[i]; p < shard.postingStart[i + 1]; p++) {
-      out[shard.rows[p]] += factor * dequantizeWeight(shard.weights[p], config)
+      out[shard.rows[p]] += factor * weightOf[shard.weights[p]]
     }
   }
 }
@@ -206,9 +222,7 @@ export class LeafDocuments {
       const end = part.postingStart[i + 1]
       if (factor > 0 && at < end) lists.push({ leaves: part.leaves, rows: part.rows, weights: part.weights, at, end, factor, next: leafOrEnd(part.leaves[at]) })
     }
-    // The 256 weights a byte can stand for, dequantized once (the same values dequantizeWeight gives).
-    const weightOf = new Float64Array(256)
-    for (let q = 0; q < 256; q++) weightOf[q] = dequantizeWeight(q, config)
+    const weightOf = weightTable(config)
     const out = new Map<number, number>()
     for (;;) {
       let leaf = NO_LEAF
