@@ -12,7 +12,7 @@ import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
 import { stopServer as stopDevServer } from '../eval/eval.ts'
 import { overlapAt } from '../eval/metrics.ts'
-import { displayBytes, displaysFor, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder } from '../eval/systems.ts'
+import { displayBytes, displaysFor, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder, type SystemSpec } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { closeConnections, httpGet, timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
@@ -82,6 +82,14 @@ export interface BenchReport {
   warmViaProxy: Measured[]
   healthzViaProxyMs: number[]
   exact: { modelMs: number; scoreMs: number }[]
+  /**
+   * The Worker's search path (the same src/core functions) run in Node on the same
+   * queries, interleaved with exact: brute force and GDR timed alike, in one
+   * process, without the Worker's HTTP and per-request costs.
+   */
+  gdrInNode: { modelMs: number; searchMs: number }[]
+  /** Per query: did gdr in Node return exactly the Worker's warm top k (ids, in order)? */
+  gdrInNodeMatchesWorker: boolean[]
   exactRecall10: number[]
   bytesPerQuery: number[]
   shardsPerQuery: number[]
@@ -138,8 +146,9 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
   if (queries.length === 0) throw new Error('no queries')
   const texts = queries.map((q) => q.text)
 
-  // 3. exact: brute force over every document in Node, with the same model and scoring code as the Worker.
-  const exact = await timed('exact', () => runExact(index, texts, options.k, reporter))
+  // 3. exact: brute force over every document in Node, with the same model and scoring code as the Worker,
+  // and gdr in Node (the Worker's plan and scoring) on the same queries, interleaved.
+  const inNode = await timed('exact', () => runInNode(index, texts, options.k, reporter))
 
   // 4. The Worker.
   await timed('publish', () => withLocalBucket((bucket) => publishFolder(index.dir, bucket, reporter)))
@@ -187,8 +196,10 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     healthzMs: worker.healthz,
     warmViaProxy: worker.warmViaProxy.map(measured),
     healthzViaProxyMs: worker.healthzViaProxy,
-    exact: exact.map((e) => ({ modelMs: e.modelMs, scoreMs: e.scoreMs })),
-    exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, exact[i].ids, 10)),
+    exact: inNode.map(({ exact: e }) => ({ modelMs: e.modelMs, scoreMs: e.scoreMs })),
+    gdrInNode: inNode.map(({ gdr }) => ({ modelMs: gdr.modelMs, searchMs: gdr.scoreMs })),
+    gdrInNodeMatchesWorker: worker.warm.map((a, i) => a.ids.length === inNode[i].gdr.ids.length && a.ids.every((id, j) => id === inNode[i].gdr.ids[j])),
+    exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, inNode[i].exact.ids, 10)),
     bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + displayBytes(index, worker.warm[i].ids) + lexiconBytes(index, texts[i])),
     shardsPerQuery: probed.map((entries) => entries.length),
     workingSetBytes,
@@ -205,25 +216,43 @@ export function corpusName(path: string): string {
   return name === 'corpus' ? basename(dirname(resolve(path))) : name
 }
 
-interface ExactAnswer {
+interface NodeAnswer {
   ids: string[]
   modelMs: number
+  /** Routing and scoring (gdr) or scoring every document (exact). */
   scoreMs: number
 }
 
-async function runExact(index: IndexFolder, texts: string[], k: number, reporter: Reporter): Promise<ExactAnswer[]> {
+async function answerInNode(index: IndexFolder, text: string, system: SystemSpec, k: number): Promise<NodeAnswer> {
+  const t0 = performance.now()
+  const outputs = await runQueryModel(index, text)
+  const t1 = performance.now()
+  const { ids } = retrieve(index, outputs, system, { kind: 'default' }, k)
+  return { ids, modelMs: t1 - t0, scoreMs: performance.now() - t1 }
+}
+
+/**
+ * Each query by brute force and by gdr's own path, in Node, one after the other
+ * (which goes first alternates, so neither always finds the caches the other left).
+ */
+async function runInNode(index: IndexFolder, texts: string[], k: number, reporter: Reporter): Promise<{ exact: NodeAnswer; gdr: NodeAnswer }[]> {
   const stage = reporter.stage('exact', texts.length, 'queries')
-  for (const text of texts.slice(0, EXACT_WARM_UP_QUERIES)) retrieve(index, await runQueryModel(index, text), SYSTEMS.exact, { kind: 'default' }, k)
-  const answers: ExactAnswer[] = []
+  for (const text of texts.slice(0, IN_NODE_WARM_UP_QUERIES)) {
+    await answerInNode(index, text, SYSTEMS.exact, k)
+    await answerInNode(index, text, SYSTEMS.gdr, k)
+  }
+  const answers: { exact: NodeAnswer; gdr: NodeAnswer }[] = []
   for (const [i, text] of texts.entries()) {
-    const t0 = performance.now()
-    const outputs = await runQueryModel(index, text)
-    const t1 = performance.now()
-    const { ids } = retrieve(index, outputs, SYSTEMS.exact, { kind: 'default' }, k)
-    answers.push({ ids, modelMs: t1 - t0, scoreMs: performance.now() - t1 })
+    if (i % 2 === 0) {
+      const exact = await answerInNode(index, text, SYSTEMS.exact, k)
+      answers.push({ exact, gdr: await answerInNode(index, text, SYSTEMS.gdr, k) })
+    } else {
+      const gdr = await answerInNode(index, text, SYSTEMS.gdr, k)
+      answers.push({ exact: await answerInNode(index, text, SYSTEMS.exact, k), gdr })
+    }
     stage.tick(i + 1)
   }
-  stage.done(`${texts.length} queries, brute force over ${index.manifest.docs} documents in Node`)
+  stage.done(`${texts.length} queries, brute force over ${index.manifest.docs} documents and gdr's own path, in Node`)
   return answers
 }
 
@@ -346,8 +375,8 @@ const HEALTHZ_SAMPLES = 50
  * eight more make the warm pass start after 2,000 searches.
  */
 const JIT_WARM_UP_PASSES = 8
-/** Queries exact search runs untimed first, for the same reason (Node's V8). */
-const EXACT_WARM_UP_QUERIES = 20
+/** Queries exact search and gdr in Node run untimed first, for the same reason (Node's V8). */
+const IN_NODE_WARM_UP_QUERIES = 20
 
 /** The inspector port next to the Worker's: 10 above it (8900 → 8910). */
 export const inspectorPortFor = (port: number) => (port + 10 <= 65535 ? port + 10 : port - 10)

@@ -65,6 +65,7 @@ export function benchSummary(report: BenchReport) {
   const warm = latency(report.warm)
   const warmServer = serverLatency(report.warm)
   const exact = latencySummary(report.exact.map((e) => e.modelMs + e.scoreMs))
+  const inNode = latencySummary(report.gdrInNode.map((g) => g.modelMs + g.searchMs))
   const bytes = mean(report.bytesPerQuery)
   const build = report.build
   const { index_ms: _index, ...warmStages } = breakdown(report.warm)
@@ -94,6 +95,12 @@ export function benchSummary(report: BenchReport) {
     // means of whole-ms durations are unbiased, so the ratio of means shows what the p50 ratio rounds.
     exact_ratio_mean: warmStages.server_ms ? round(exact.mean_ms / warmStages.server_ms) : null,
     exact_ratio_http: round(exact.p50_ms / warm.p50_ms),
+    // Algorithm against algorithm: the Worker's search path run in Node, interleaved with exact in the same process
+    // (a fine clock, no HTTP, no per-request costs of workerd); its answers are checked against the Worker's.
+    gdr_in_node: roundAll({ ...inNode, model_ms: mean(report.gdrInNode.map((g) => g.modelMs)), search_ms: mean(report.gdrInNode.map((g) => g.searchMs)) }),
+    exact_ratio_in_node: round(exact.p50_ms / inNode.p50_ms),
+    exact_ratio_in_node_mean: round(exact.mean_ms / inNode.mean_ms),
+    gdr_in_node_matches_worker: round(mean(report.gdrInNodeMatchesWorker.map(Number)), 4),
     exactRecall10: round(mean(report.exactRecall10), 4),
     build_s: build ? round(build.seconds, 1) : null,
     build_stages_s: build ? roundAll(build.stages) : null,
@@ -149,6 +156,7 @@ export function reportTable(report: BenchReport): string {
     ['cold index load by step (mean; overlapping steps each count whole)', Object.keys(c.load_ms).length ? Object.entries(c.load_ms).map(([k, v]) => `${k} ${ms(v)}`).join(', ') + ' ms' : 'not reported by this Worker'],
     ['read from R2 per query', `${mib(s.bytes_per_query)} = ${((s.bytes_frac ?? 0) * 100).toFixed(1)}% of the index (${s.shards_per_query} shards + the display objects of the results' leaves + the query terms' lexicon parts)`],
     ['exact in Node (model + brute force) p50 / p95', `${ms(s.exact.p50_ms)} / ${ms(s.exact.p95_ms)} ms (scoring alone ${ms(s.exact.score_ms)} ms mean); exact_ratio ${s.exact_ratio} (vs the Worker's p50, whole ms), ${s.exact_ratio_mean} (means), ${s.exact_ratio_http} (vs HTTP p50)`],
+    ['gdr in Node (the Worker\'s path, interleaved with exact in one process) p50 / p95', `${ms(s.gdr_in_node.p50_ms)} / ${ms(s.gdr_in_node.p95_ms)} ms (model ${ms(s.gdr_in_node.model_ms)}, routing + scoring ${ms(s.gdr_in_node.search_ms)} ms mean); exact_ratio_in_node ${s.exact_ratio_in_node} (p50s), ${s.exact_ratio_in_node_mean} (means); same top ${s.k} as the Worker on ${((s.gdr_in_node_matches_worker ?? 0) * 100).toFixed(1)}% of the queries`],
     ['exactRecall10 (Worker top 10 vs exact top 10)', `${s.exactRecall10}`],
     ['build', s.build_s === null ? 'not measured (index built outside gdr bench)' : `${int(s.build_s)} s, ${int(s.docs_per_s ?? 0)} docs/s: ${Object.entries(s.build_stages_s ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`],
     ['Worker isolate memory (peak_mem_mb: V8 heap used + ArrayBuffer backing stores + ORT wasm memory, after the run)', isolateRow(s.mem.isolate_fresh, s.mem.isolate_end)],

@@ -164,6 +164,8 @@ describe('gdr bench output', () => {
     warmViaProxy: [15, 17, 16, 35].map((ms) => ({ ms })),
     healthzViaProxyMs: [9, 10, 11],
     exact: [1, 2, 3, 4].map((x) => ({ modelMs: 1, scoreMs: 10 * x })),
+    gdrInNode: [1, 2, 3, 10].map((x) => ({ modelMs: 0.5, searchMs: x })),
+    gdrInNodeMatchesWorker: [true, true, false, true],
     exactRecall10: [1, 0.9, 0.8, 0.7],
     bytesPerQuery: [100_000, 200_000, 100_000, 200_000],
     shardsPerQuery: [2, 4, 2, 4],
@@ -193,6 +195,10 @@ describe('gdr bench output', () => {
     expect(json.exact_ratio).toBe(4.2) // exact p50 21 / the Worker's p50 5
     expect(json.exact_ratio_http).toBeCloseTo(21 / 11, 2)
     expect(json.exact_ratio_mean).toBe(4.73) // exact mean 26 / the Worker's mean 5.5
+    expect(json.gdr_in_node).toMatchObject({ p50_ms: 2.5, model_ms: 0.5, search_ms: 4 })
+    expect(json.exact_ratio_in_node).toBe(8.4) // exact p50 21 / gdr in Node's p50 2.5
+    expect(json.exact_ratio_in_node_mean).toBe(5.78) // exact mean 26 / gdr in Node's mean 4.5
+    expect(json.gdr_in_node_matches_worker).toBe(0.75)
     expect(json.exactRecall10).toBe(0.85)
     expect(json.build_s).toBe(50)
     expect(json.build_stages_s).toEqual({ featurize: 1.23, encode: 20, train: 28.77 })
