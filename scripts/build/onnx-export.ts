@@ -1,13 +1,15 @@
 // Writes the quantized query model as an ONNX graph (opset 17) that computes
 // exactly `forward()` of src/core/query-model.ts on the dequantized weights.
-// Int8 weights stay int8 in the file and, for the large embedding table, in
-// memory too: only the gathered rows are cast to float at run time.
+// The large matrices stay int8 in the file and, for the embedding tables, in
+// memory too: only the gathered rows are cast to float at run time. The graph
+// is as few nodes as the math allows: ORT's cost per node is most of a query's
+// model time (26 nodes instead of 43: npm 186K, Node, 264 → 202 µs a query).
 
 import onnxProto from 'onnx-proto'
 import type { ClusterTree } from '../../src/core/tree.ts'
 import type { QuantizedQueryModel } from '../../src/core/query-model.ts'
 import { MODEL_IO, NORM_EPSILON, parentRows } from '../../src/core/query-model.ts'
-import { HALF_SCALE_UNIT, toHalfBits, type QuantizedRows } from '../../src/core/quant.ts'
+import { dequantizeColumns, dequantizeRows, HALF_SCALE_UNIT, toHalfBits } from '../../src/core/quant.ts'
 
 const { onnx } = onnxProto
 const T = onnx.TensorProto.DataType
@@ -32,15 +34,19 @@ const int8s = (name: string, dims: number[], data: Int8Array) => tensor(name, T.
 const int32s = (name: string, dims: number[], data: Int32Array) => tensor(name, T.INT32, dims, data)
 const int64s = (name: string, values: number[]) => tensor(name, T.INT64, [values.length], BigInt64Array.from(values.map(BigInt)))
 
-function node(opType: string, inputs: string[], outputs: string[], attributes: Record<string, number> = {}) {
+function node(opType: string, inputs: string[], outputs: string[], ints: Record<string, number | number[]> = {}, floatAttributes: Record<string, number> = {}) {
+  const { AttributeType } = onnx.AttributeProto
   return onnx.NodeProto.create({
     opType,
     input: inputs,
     output: outputs,
     name: outputs[0],
-    attribute: Object.entries(attributes).map(([name, i]) =>
-      onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i }),
-    ),
+    attribute: [
+      ...Object.entries(ints).map(([name, v]) =>
+        Array.isArray(v) ? onnx.AttributeProto.create({ name, type: AttributeType.INTS, ints: v }) : onnx.AttributeProto.create({ name, type: AttributeType.INT, i: v }),
+      ),
+      ...Object.entries(floatAttributes).map(([name, f]) => onnx.AttributeProto.create({ name, type: AttributeType.FLOAT, f })),
+    ],
   })
 }
 
@@ -56,112 +62,106 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
   })
 }
 
-/** Initializers for an int8 matrix and its DequantizeLinear node (axis 0: per row, 1: per column). */
-function dequantized(name: string, q: QuantizedRows, axis: 0 | 1) {
-  const zeros = new Int8Array(q.scales.length)
+/**
+ * γ·q̂·M_c + β_c and q̂·C_c for every node c as one [1, 2·nodes] product: M (its
+ * scales times γ) stacked on C in one int8 matrix with per-row scales, one
+ * DequantizeLinear, one Gemm with transB and β as its bias, then a Split.
+ * (Storing the matrix transposed for a MatMul is slower: ORT dequantizes per
+ * column an element at a time, ~1 ms a query at 1,056 nodes.)
+ */
+function nodeProducts(model: QuantizedQueryModel, nodes: number) {
+  const { dims } = model
+  const values = new Int8Array(2 * nodes * dims)
+  values.set(model.M.values, 0)
+  values.set(model.C.values, nodes * dims)
+  const scales = new Float32Array(2 * nodes)
+  model.M.scales.forEach((s, i) => (scales[i] = s * model.gamma[0]))
+  scales.set(model.C.scales, nodes)
+  const bias = new Float32Array(2 * nodes)
+  bias.set(model.beta, 0)
   return {
     initializers: [
-      int8s(`${name}_q`, [q.rows, q.dims], q.values),
-      floats(`${name}_scale`, [q.scales.length], q.scales),
-      int8s(`${name}_zero`, [zeros.length], zeros),
+      int8s('MC_q', [2 * nodes, dims], values),
+      floats('MC_scale', [2 * nodes], scales),
+      int8s('MC_zero', [2 * nodes], new Int8Array(2 * nodes)),
+      floats('MC_bias', [2 * nodes], bias),
+      int64s('MC_split', [nodes, nodes]),
     ],
-    node: node('DequantizeLinear', [`${name}_q`, `${name}_scale`, `${name}_zero`], [name], { axis }),
+    nodes: [
+      node('DequantizeLinear', ['MC_q', 'MC_scale', 'MC_zero'], ['MC'], { axis: 0 }),
+      node('Gemm', ['unit_query', 'MC', 'MC_bias'], ['node_products'], { transB: 1 }),
+      node('Split', ['node_products', 'MC_split'], ['prior_plus_beta', MODEL_IO.centroidSim], { axis: 1 }),
+    ],
   }
 }
 
 /**
- * unit_query · Xᵀ as a [nodes] vector, for an int8 matrix X with one row per node and
- * per-row scales: one Gemm with transB rather than a [nodes, dims] broadcast and a
- * reduction. (Storing X transposed for a MatMul is slower: ORT dequantizes per column
- * an element at a time, ~1 ms a query at 1,056 nodes.)
+ * Σ_i w_i · scale[f_i] · table_q[f_i] as a [1, width] row (+ bias), for the int8 table
+ * `<name>_q` with per-row float16 scales `<name>_scale`: only the gathered rows are
+ * dequantized, so the table stays int8; the weighted sum is one Gemm of the row
+ * weights [1, n] and the rows [n, width], HALF_SCALE_UNIT (a power of two) its alpha.
  */
-function nodeSimilarities(name: string, q: QuantizedRows, output: string) {
-  const { initializers, node: dequantize } = dequantized(name, q, 0)
-  return {
-    initializers: [...initializers, int64s(`${name}_shape`, [q.rows])],
-    nodes: [dequantize, node('Gemm', ['unit_query', name], [`${name}_row`], { transB: 1 }), node('Reshape', [`${name}_row`, `${name}_shape`], [output])],
-  }
-}
-
-/**
- * Σ_i w_i · scale[f_i] · table_q[f_i] as a [1, width] row, for the int8 table `<name>_q` with
- * per-row float16 scales `<name>_scale`: only the gathered rows are dequantized, so the table stays int8.
- */
-function embeddingBag(name: string, output: string) {
-  const { ids, weights } = MODEL_IO
+function embeddingBag(name: string, output: string, bias?: string) {
+  const { ids } = MODEL_IO
   return [
     node('Gather', [`${name}_q`, ids], [`${name}_rows_q`], { axis: 0 }),
     node('Cast', [`${name}_rows_q`], [`${name}_rows_f`], { to: T.FLOAT }),
     node('Gather', [`${name}_scale`, ids], [`${name}_row_scale_h`], { axis: 0 }),
     node('Cast', [`${name}_row_scale_h`], [`${name}_row_scale_units`], { to: T.FLOAT }),
-    node('Mul', [`${name}_row_scale_units`, 'half_scale_unit'], [`${name}_row_scale`]),
-    node('Mul', [`${name}_row_scale`, weights], [`${name}_row_weight`]),
-    node('Unsqueeze', [`${name}_row_weight`, 'axis1'], [`${name}_row_weight_col`]),
-    node('Mul', [`${name}_rows_f`, `${name}_row_weight_col`], [`${name}_rows_weighted`]),
-    node('ReduceSum', [`${name}_rows_weighted`, 'axis0'], [output], { keepdims: 1 }),
+    node('Mul', [`${name}_row_scale_units`, 'weights_row'], [`${name}_row_weights`]),
+    node('Gemm', [`${name}_row_weights`, `${name}_rows_f`, ...(bias ? [bias] : [])], [output], {}, { alpha: HALF_SCALE_UNIT }),
   ]
 }
 
 export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8Array {
-  const { hidden, dims, decoderHidden } = model
+  const { dims, decoderHidden } = model
   const nodesOut = tree.size - 1
-  const Wq = dequantized('Wq', model.Wq, 1)
-  const P = dequantized('P', model.P, 0)
-  const U = dequantized('U', model.U, 0)
-  const M = nodeSimilarities('M', model.M, 'memory_sim')
-  const C = nodeSimilarities('C', model.C, MODEL_IO.centroidSim)
+  const products = nodeProducts(model, nodesOut)
   const initializer = [
-    int8s('E_q', [model.E.rows, hidden], model.E.values),
+    int8s('E_q', [model.E.rows, model.hidden], model.E.values),
     halfScales('E_scale', model.E.scales),
     int8s('Ed_q', [model.Ed.rows, decoderHidden], model.Ed.values),
     halfScales('Ed_scale', model.Ed.scales),
-    floats('half_scale_unit', [1], Float32Array.of(HALF_SCALE_UNIT)),
+    // The small matrices as float: exactly the values their int8 rows dequantize to,
+    // ~100 KB more file and no dequantization per query.
+    floats('Wq', [model.Wq.rows, model.Wq.dims], dequantizeColumns(model.Wq)),
+    floats('P', [model.P.rows, model.P.dims], dequantizeRows(model.P)),
+    floats('U', [model.U.rows, model.U.dims], dequantizeRows(model.U)),
     floats('bq', [dims], model.bq),
     floats('bd', [decoderHidden], model.bd),
-    floats('beta', [nodesOut], model.beta),
-    floats('gamma', [1], model.gamma),
     floats('epsilon', [1], Float32Array.of(NORM_EPSILON)),
     int32s('parent_rows', [nodesOut], parentRows(tree)),
     int64s('axis0', [0]),
     int64s('axis1', [1]),
-    ...Wq.initializers, ...P.initializers, ...U.initializers, ...M.initializers, ...C.initializers,
+    ...products.initializers,
   ]
   const { ids, weights } = MODEL_IO
   const nodes = [
+    node('Unsqueeze', [weights, 'axis0'], ['weights_row']),
+    // Query vector, and its unit vector.
     ...embeddingBag('E', 'h'),
-    // Query vector.
-    Wq.node,
-    node('MatMul', ['h', 'Wq'], ['hWq']),
-    node('Add', ['hWq', 'bq'], [MODEL_IO.query]),
-    // Prefix states of every internal node, then one logit per non-root node.
-    // The decoder's own bag, weighted like the query's.
-    ...embeddingBag('Ed', 'g_bag'),
-    node('Add', ['g_bag', 'bd'], ['g']),
-    P.node,
+    node('Gemm', ['h', 'Wq', 'bq'], [MODEL_IO.query]),
+    node('ReduceL2', [MODEL_IO.query], ['query_norm'], { axes: [1], keepdims: 1 }),
+    node('Add', ['query_norm', 'epsilon'], ['query_norm_eps']),
+    node('Div', [MODEL_IO.query, 'query_norm_eps'], ['unit_query']),
+    // Prefix states of every internal node from the decoder's own bag, then each
+    // non-root node's parent state · U_c.
+    ...embeddingBag('Ed', 'g', 'bd'),
     node('Add', ['g', 'P'], ['g_plus_P']),
     node('Tanh', ['g_plus_P'], ['states']),
     node('Gather', ['states', 'parent_rows'], ['parent_states'], { axis: 0 }),
-    U.node,
     node('Mul', ['parent_states', 'U'], ['state_U']),
     node('ReduceSum', ['state_U', 'axis1'], ['state_dot_U'], { keepdims: 0 }),
-    node('Add', ['state_dot_U', 'beta'], ['memory_logits']),
-    // The trained centroid prior γ · q̂·M_c, and the frozen centroids' similarity q̂·C_c.
-    node('Mul', [MODEL_IO.query, MODEL_IO.query], ['query_sq']),
-    node('ReduceSum', ['query_sq', 'axis1'], ['query_norm_sq'], { keepdims: 1 }),
-    node('Sqrt', ['query_norm_sq'], ['query_norm']),
-    node('Add', ['query_norm', 'epsilon'], ['query_norm_eps']),
-    node('Div', [MODEL_IO.query, 'query_norm_eps'], ['unit_query']),
-    ...M.nodes,
-    node('Mul', ['memory_sim', 'gamma'], ['centroid_prior']),
-    node('Add', ['memory_logits', 'centroid_prior'], [MODEL_IO.logits]),
-    ...C.nodes,
+    // The trained centroid prior γ·q̂·M_c (+ β_c) and the frozen centroids' similarity q̂·C_c.
+    ...products.nodes,
+    node('Add', ['state_dot_U', 'prior_plus_beta'], [MODEL_IO.logits]),
   ]
   const graph = onnx.GraphProto.create({
     name: 'gdr_query_model',
     node: nodes,
     initializer,
     input: [valueInfo(ids, T.INT32, ['n']), valueInfo(weights, T.FLOAT, ['n'])],
-    output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [nodesOut]), valueInfo(MODEL_IO.centroidSim, T.FLOAT, [nodesOut])],
+    output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [1, nodesOut]), valueInfo(MODEL_IO.centroidSim, T.FLOAT, [1, nodesOut])],
   })
   const proto = onnx.ModelProto.create({
     irVersion: 8,

@@ -50,8 +50,8 @@ describe('ONNX export ↔ reference forward pass', () => {
       const onnx = await run(session, f)
       const ref = forward(reference, tree, f)
       expect(onnx.query.dims).toEqual([1, shape.dims])
-      expect(onnx.logits.dims).toEqual([tree.size - 1])
-      expect(onnx.centroidSim.dims).toEqual([tree.size - 1])
+      expect(onnx.logits.dims).toEqual([1, tree.size - 1])
+      expect(onnx.centroidSim.dims).toEqual([1, tree.size - 1])
       const close = (a: ArrayLike<number>, b: ArrayLike<number>) => {
         const scale = Math.max(1, ...Array.from(b, Math.abs))
         for (let i = 0; i < b.length; i++) expect(Math.abs(a[i] - b[i]) / scale, `${text}[${i}]`).toBeLessThan(TOLERANCE)
