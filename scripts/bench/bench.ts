@@ -18,7 +18,7 @@ import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, sample
 import { closeConnections, httpGet, timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
 import { isolateMemory, type IsolateMemory } from './isolate-memory.ts'
 import { SHARD_CACHE_BUDGET_BYTES } from '../../src/worker/shard-cache.ts'
-import { lexiconPartsFor } from '../../src/core/search.ts'
+import { lexiconPartsFor, queryTerms } from '../../src/core/search.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import { cpuMs, peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
 import { workerSocketUrl } from './worker-socket.ts'
@@ -161,7 +161,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
       return entry
     }),
   )
-  const partsRead = texts.flatMap((text) => lexiconPartsFor(text, manifest.lexical, manifest.lexicon.parts.length).map((p) => manifest.lexicon.parts[p]))
+  const partsRead = texts.flatMap((text) => lexiconPartsFor(queryTerms(text, manifest.lexical), manifest.lexicon.parts.length).map((p) => manifest.lexicon.parts[p]))
   const displaysRead = worker.warm.flatMap((a) => displaysFor(index, a.ids))
   const workingSet = new Map([...probed.flat(), ...displaysRead, ...partsRead].map((e) => [e.key, e.bytes]))
   const workingSetBytes = [...workingSet.values()].reduce((a, b) => a + b, 0)

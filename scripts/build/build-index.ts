@@ -9,7 +9,7 @@ import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModel
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
-import { clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -417,8 +417,9 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
   const kernel = nodeDenseKernel()
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
-    const parts = lexiconPartsFor(example.text, terms.config, terms.lexicon.length).map((p) => terms.lexicon[p])
-    const lexical = lexicalQuery(example.text, terms.config, parts)
+    const textTerms = queryTerms(example.text, terms.config)
+    const parts = lexiconPartsFor(textTerms, terms.lexicon.length).map((p) => terms.lexicon[p])
+    const lexical = lexicalQuery(textTerms, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
     return { example, out, query: { vector: queryVector(out.query), kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
   })

@@ -13,7 +13,7 @@ import type { ShardPostings } from '../../src/core/lexical.ts'
 import type { LexicalConfig } from '../../src/core/manifest.ts'
 import { embedBag } from '../../src/core/query-model.ts'
 import { quantizeRows } from '../../src/core/quant.ts'
-import { clusterParts, lexicalQuery, queryVector } from '../../src/core/search.ts'
+import { clusterParts, lexicalQuery, queryTerms, queryVector } from '../../src/core/search.ts'
 import type { DenseKernel } from '../../src/core/dense-kernel.ts'
 
 export type VectorSource = 'lsa' | 'trained'
@@ -65,7 +65,7 @@ export function heldOutScore(candidate: VectorCandidate, dims: number, pool: Cho
     const own = rowOf.get(query.doc)
     if (own === undefined) continue
     const dense = { vector: queryVector(embedBag(candidate.embedding, dims, query.features)), kernel }
-    const parts = clusterParts(dense, lexicalQuery(query.text, pool.config, [pool.postings]), shard, pool.config)
+    const parts = clusterParts(dense, lexicalQuery(queryTerms(query.text, pool.config), pool.config, [pool.postings]), shard, pool.config)
     betas.forEach((beta, b) => {
       const target = parts.dense[own] + beta * parts.lexical[own]
       let ahead = 0

@@ -11,7 +11,7 @@ import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
-import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryVector, scoreCluster, type FusionWeights, type Hit } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
@@ -188,19 +188,20 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
 
 /** The Worker's lexical routing input: each leaf's best lexical score among the query terms' top postings. */
 export function lexicalLeavesFor(index: IndexFolder, text: string): Map<number, number> {
-  const parts = queryLexicon(index, text)
-  const lexical = lexicalQuery(text, index.manifest.lexical, parts)
+  const terms = queryTerms(text, index.manifest.lexical)
+  const parts = queryLexicon(index, terms)
+  const lexical = lexicalQuery(terms, index.manifest.lexical, parts)
   return index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, index.manifest.lexical)
 }
 
 /** The lexicon parts the Worker reads for this query. */
-function queryLexicon(index: IndexFolder, text: string): LexiconPart[] {
-  return lexiconPartsFor(text, index.manifest.lexical, index.lexicon.length).map((p) => index.lexicon[p])
+function queryLexicon(index: IndexFolder, terms: QueryTerms): LexiconPart[] {
+  return lexiconPartsFor(terms, index.lexicon.length).map((p) => index.lexicon[p])
 }
 
 /** Bytes of the lexicon parts a query reads. */
 export function lexiconBytes(index: IndexFolder, text: string): number {
-  return lexiconPartsFor(text, index.manifest.lexical, index.lexicon.length).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
+  return lexiconPartsFor(queryTerms(text, index.manifest.lexical), index.lexicon.length).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
 }
 
 function budgetShards(budget: Budget): number {
@@ -229,7 +230,8 @@ export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: numb
 export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Retrieved {
   const weights = fusionWeights(index, scoring, alpha)
   const shards = probes.map((p) => index.shards.get(p.node)!)
-  const lexical = lexicalQuery(outputs.text, index.manifest.lexical, queryLexicon(index, outputs.text))
+  const terms = queryTerms(outputs.text, index.manifest.lexical)
+  const lexical = lexicalQuery(terms, index.manifest.lexical, queryLexicon(index, terms))
   const top = new TopK<Hit>(k)
   const query = { vector: outputs.query, kernel: nodeDenseKernel() }
   probes.forEach((p, i) => scoreCluster(query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))

@@ -100,16 +100,13 @@ function withinBudget(next: () => { node: number; logProb: number } | undefined,
   return probed
 }
 
-/**
- * A query's analyzed terms with their counts (read only). A search analyzes its
- * text twice, for the lexicon parts and for the lexical query, so the last
- * text's terms are kept.
- */
-function queryTerms(text: string, config: LexicalConfig): ReadonlyMap<number, number> {
-  if (lastTerms?.text !== text || lastTerms.seed !== config.seed) lastTerms = { text, seed: config.seed, counts: termCounts(analyze(text, config)) }
-  return lastTerms.counts
+/** A query's analyzed terms (hashed stems) with their counts: what lexical routing and lexical scoring read. */
+export type QueryTerms = ReadonlyMap<number, number>
+
+/** Analyzes a query's text once; a search hands the result to lexiconPartsFor and lexicalQuery. */
+export function queryTerms(text: string, config: LexicalConfig): QueryTerms {
+  return termCounts(analyze(text, config))
 }
-let lastTerms: { text: string; seed: number; counts: ReadonlyMap<number, number> } | undefined
 
 /**
  * Lexicon parts a query reads: those of its terms, in query order, at most
@@ -119,9 +116,9 @@ let lastTerms: { text: string; seed: number; counts: ReadonlyMap<number, number>
  */
 export const MAX_LEXICON_PARTS = 24
 
-export function lexiconPartsFor(text: string, config: LexicalConfig, partCount: number): number[] {
+export function lexiconPartsFor(terms: QueryTerms, partCount: number): number[] {
   const parts = new Set<number>()
-  for (const term of queryTerms(text, config).keys()) {
+  for (const term of terms.keys()) {
     if (parts.size >= MAX_LEXICON_PARTS) break
     parts.add(lexiconPartOf(term, partCount))
   }
@@ -156,10 +153,9 @@ export interface LexicalQuery {
  * read (a skipped part, or past MAX_LEXICON_PARTS) does not score at all, which
  * keeps BM25 / max BM25 within [0, 1].
  */
-export function lexicalQuery(text: string, config: LexicalConfig, sources: ShardPostings[]): LexicalQuery {
-  const all = queryTerms(text, config)
-  const idf = queryIdf(all, sources)
-  const counts = new Map([...all].filter(([term]) => idf.has(term)))
+export function lexicalQuery(terms: QueryTerms, config: LexicalConfig, sources: ShardPostings[]): LexicalQuery {
+  const idf = queryIdf(terms, sources)
+  const counts = new Map([...terms].filter(([term]) => idf.has(term)))
   const max = maxLexicalScore(counts, idf, config)
   return { counts, scale: max > 0 ? 1 / max : 0 }
 }

@@ -8,7 +8,7 @@
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
-import { lexicalQuery, lexiconPartsFor, planProbe, queryVector, scoreCluster, type Hit, type ProbedCluster, type RoutingOutputs } from '../core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, type Hit, type ProbedCluster, type QueryTerms, type RoutingOutputs } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
 import { cidKey, clusterId } from '../core/tree.ts'
@@ -56,11 +56,12 @@ export interface SearchOptions {
 export async function search(env: Env, index: LoadedIndex, options: SearchOptions): Promise<SearchResponse> {
   const started = Date.now()
   const { manifest, tree } = index
-  const lexicon = readLexicon(env, index, options.q, options.shardTimeoutMs)
+  const terms = queryTerms(options.q, manifest.lexical)
+  const lexicon = readLexicon(env, index, terms, options.shardTimeoutMs)
   const outputs = await runModel(index, options.q)
   const query = { vector: queryVector(outputs.query), kernel: workerDenseKernel() }
   const { parts, skipped: skippedParts } = await lexicon
-  const lexical = lexicalQuery(options.q, manifest.lexical, parts)
+  const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
   const probed = planProbe(tree, outputs, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
   const modelDone = Date.now()
@@ -129,15 +130,15 @@ async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[],
  */
 export function prefetchLexicon(env: Env, q: string, deadlineMs: number): void {
   firstLoadLayout(env)
-    ?.then((layout) => readLexicon(env, layout, q, deadlineMs))
+    ?.then((layout) => readLexicon(env, layout, queryTerms(q, layout.manifest.lexical), deadlineMs))
     .catch(() => {})
 }
 
 /** The lexicon parts holding the query's terms, in parallel, each within the deadline; failures become `skipped`. */
-async function readLexicon(env: Env, { manifest, prefix }: VersionLayout, q: string, deadlineMs: number) {
+async function readLexicon(env: Env, { manifest, prefix }: VersionLayout, terms: QueryTerms, deadlineMs: number) {
   const { lexicon } = manifest
   const parts = lexicon.parts.length
-  const { values, faults } = await readEach(lexiconPartsFor(q, manifest.lexical, parts), (part) =>
+  const { values, faults } = await readEach(lexiconPartsFor(terms, parts), (part) =>
     getLexiconPart(env.INDEX, prefix + lexicon.parts[part].key, { entry: lexicon.parts[part], parts }, deadlineMs),
   )
   const skipped: Skipped[] = faults.map(({ item: part, fault }) => {

@@ -7,7 +7,7 @@ import { buildLexicon } from '../../scripts/build/lexical-index.ts'
 import { addLexicalScores, LeafDocuments, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { beamSearch, conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
-import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe, queryTerms } from '../../src/core/search.ts'
 import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { buildTree } from '../../src/core/tree.ts'
 import type { LexicalConfig, SearchDefaults } from '../../src/core/manifest.ts'
@@ -184,12 +184,12 @@ describe('the probe plan', () => {
 describe('the lexicon parts a query reads', () => {
   it('are its terms\' parts, in query order, at most MAX_LEXICON_PARTS', () => {
     const few = 'supersonic wing flutter at high mach numbers'
-    expect(lexiconPartsFor(few, config, 1000)).toEqual([...new Set([...termCounts(analyze(few, config)).keys()].map((t) => t % 1000))])
+    expect(lexiconPartsFor(queryTerms(few, config), 1000)).toEqual([...new Set([...termCounts(analyze(few, config)).keys()].map((t) => t % 1000))])
     const many = Array.from({ length: 60 }, (_, i) => `word${i}x`).join(' ')
-    const parts = lexiconPartsFor(many, config, 1000)
+    const parts = lexiconPartsFor(queryTerms(many, config), 1000)
     expect(parts).toHaveLength(MAX_LEXICON_PARTS)
     expect(parts).toEqual([...new Set([...termCounts(analyze(many, config)).keys()].map((t) => t % 1000))].slice(0, MAX_LEXICON_PARTS))
-    expect(lexiconPartsFor('the of and', config, 1000)).toEqual([]) // stopwords only
+    expect(lexiconPartsFor(queryTerms('the of and', config), 1000)).toEqual([]) // stopwords only
   })
 })
 
@@ -198,12 +198,12 @@ describe('the lexical side of a query', () => {
     const [wing, flutter] = [...termCounts(analyze('wing flutter', config)).keys()]
     const leaves = [{ node: 1, postings: postingsOf([[[wing, 255]], [[flutter, 255]]], () => 2) }]
     const [part] = buildLexicon(leaves, 8)
-    const known = lexicalQuery('wing flutter', config, [part])
+    const known = lexicalQuery(queryTerms('wing flutter', config), config, [part])
     expect([...known.counts.keys()].sort()).toEqual([wing, flutter].sort())
     expect(known.scale).toBeCloseTo(1 / (2 * 2 * (config.k1 + 1)), 6)
     // Without flutter's idf (its part skipped), flutter neither scores nor counts in the normalizer.
     const onlyWing: LexiconPart = { ...part, terms: Uint32Array.of(wing), idf: Float32Array.of(2), postingStart: Uint32Array.of(0, 0), leaves: new Uint32Array(0), rows: new Uint32Array(0), weights: new Uint8Array(0) }
-    const partial = lexicalQuery('wing flutter', config, [onlyWing])
+    const partial = lexicalQuery(queryTerms('wing flutter', config), config, [onlyWing])
     expect([...partial.counts.keys()]).toEqual([wing])
     expect(partial.scale).toBeCloseTo(1 / (2 * (config.k1 + 1)), 6)
     const scores = new Float32Array(2)

@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { keys, type ShardEntry } from '../../src/core/manifest.ts'
-import { lexiconPartsFor } from '../../src/core/search.ts'
+import { lexiconPartsFor, queryTerms } from '../../src/core/search.ts'
 import { decodeShardDisplay } from '../../src/core/shard-codec.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import type { Env } from '../../src/worker/env.ts'
@@ -257,7 +257,7 @@ describe('a Worker whose lexicon parts are broken', () => {
     // A new isolate: nothing of this index is cached yet, so every part is read from R2.
     const { call, storage } = await freshWorker('faults-lexicon')
     // A title whose terms live in at least two parts: one to remove, one to corrupt.
-    const partsOf = (title: string) => lexiconPartsFor(title, manifest.lexical, manifest.lexicon.parts.length)
+    const partsOf = (title: string) => lexiconPartsFor(queryTerms(title, manifest.lexical), manifest.lexicon.parts.length)
     const q = Object.values(index.titles).find((title) => partsOf(title).length >= 2)!
     expect(q, 'a tiny-index title spans two lexicon parts').toBeDefined()
     const parts = partsOf(q)
@@ -280,7 +280,7 @@ describe('an isolate\'s first request', () => {
   it('reads its lexicon parts while the model is still loading, once', async () => {
     const { call, r2, storage } = await freshWorker('first-request-prefetch')
     const q = Object.values(index.titles)[0]
-    const partKeys = lexiconPartsFor(q, manifest.lexical, manifest.lexicon.parts.length).map((p) => storage.prefix + manifest.lexicon.parts[p].key)
+    const partKeys = lexiconPartsFor(queryTerms(q, manifest.lexical), manifest.lexicon.parts.length).map((p) => storage.prefix + manifest.lexicon.parts[p].key)
     expect(partKeys.length).toBeGreaterThan(0)
     const release = r2.stall(storage.prefix + manifest.model.key)
     const answered = call(search(q))
