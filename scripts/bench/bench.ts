@@ -161,7 +161,8 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
       return entry
     }),
   )
-  const partsRead = texts.flatMap((text) => lexiconPartsFor(queryTerms(text, manifest.lexical), manifest.lexicon.parts.length).map((p) => manifest.lexicon.parts[p]))
+  const terms = texts.map((text) => queryTerms(text, manifest.lexical))
+  const partsRead = terms.flatMap((t) => lexiconPartsFor(t, manifest.lexicon.parts.length).map((p) => manifest.lexicon.parts[p]))
   const displaysRead = worker.warm.flatMap((a) => displaysFor(index, a.ids))
   const workingSet = new Map([...probed.flat(), ...displaysRead, ...partsRead].map((e) => [e.key, e.bytes]))
   const workingSetBytes = [...workingSet.values()].reduce((a, b) => a + b, 0)
@@ -200,7 +201,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     gdrInNode: inNode.map(({ gdr }) => ({ modelMs: gdr.modelMs, searchMs: gdr.scoreMs })),
     gdrInNodeMatchesWorker: worker.warm.map((a, i) => a.ids.length === inNode[i].gdr.ids.length && a.ids.every((id, j) => id === inNode[i].gdr.ids[j])),
     exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, inNode[i].exact.ids, 10)),
-    bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + displayBytes(index, worker.warm[i].ids) + lexiconBytes(index, texts[i])),
+    bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + displayBytes(index, worker.warm[i].ids) + lexiconBytes(index, terms[i])),
     shardsPerQuery: probed.map((entries) => entries.length),
     workingSetBytes,
     build: resolved.build && { seconds: resolved.build.seconds, stages: resolved.build.stages },

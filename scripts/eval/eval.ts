@@ -190,7 +190,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
     })
     return meanOf(rows as Required<Metrics>[])
   }
-  const gdrRetrieved: Retrieved[] = answers.map((a, i) => ({ ids: a.ids, scores: a.scores, probed: workerProbed[i], lexiconBytes: lexiconBytes(index, perQuery[i].outputs.text) }))
+  const gdrRetrieved: Retrieved[] = answers.map((a, i) => ({ ids: a.ids, scores: a.scores, probed: workerProbed[i], lexiconBytes: lexiconBytes(index, perQuery[i].outputs.terms) }))
   // IVF reads, for each query, as many leaves as the Worker's decoder did.
   const atWorkerCounts = (system: SystemSpec, alpha?: number) => perQuery.map((q, i) => retrieve(index, q.outputs, system, { kind: 'shards', shards: workerProbed[i].length }, K, alpha))
   const bm25Metrics = meanOf(bm25.map((ids, i) => ({ ...rankingMetrics(ids, perQuery[i].judged, options.gain) })))

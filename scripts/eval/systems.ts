@@ -77,8 +77,8 @@ export function centroid(shard: Pick<Shard, 'dims' | 'vectors' | 'scales'>): Flo
 }
 
 export interface QueryOutputs {
-  /** The query text, for the lexical term. */
-  text: string
+  /** The query's analyzed terms, once per query as the Worker has them: lexical routing, lexicon bytes and the lexical score read them. */
+  terms: QueryTerms
   /** Unit query vector, as the Worker compares it with documents. */
   query: Float32Array
   /** Decoder logits, one per non-root tree node. */
@@ -96,7 +96,7 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
     [MODEL_IO.ids]: new ort.Tensor('int32', ids, [ids.length]),
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
   })
-  return { text, query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: Float32Array.from(out[MODEL_IO.centroidSim].data as Float32Array) }
+  return { terms: queryTerms(text, index.manifest.lexical), query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: Float32Array.from(out[MODEL_IO.centroidSim].data as Float32Array) }
 }
 
 /**
@@ -178,7 +178,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
     // With a shard budget every leaf counts as one "document", so planProbe keeps exactly n.
     const docsPerLeaf = budget.kind === 'default' ? (node: number) => index.entries.get(node)?.docs ?? 0 : () => 1
     const search = searchDefaultsFor(index, budget)
-    const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.text)) : planBeam(index.tree, outputs.logits, docsPerLeaf, search)
+    const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.terms)) : planBeam(index.tree, outputs.logits, docsPerLeaf, search)
     return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
   const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))
@@ -187,8 +187,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
 }
 
 /** The Worker's lexical routing input: each leaf's best lexical score among the query terms' top postings. */
-export function lexicalLeavesFor(index: IndexFolder, text: string): Map<number, number> {
-  const terms = queryTerms(text, index.manifest.lexical)
+export function lexicalLeavesFor(index: IndexFolder, terms: QueryTerms): Map<number, number> {
   const parts = queryLexicon(index, terms)
   const lexical = lexicalQuery(terms, index.manifest.lexical, parts)
   return index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, index.manifest.lexical)
@@ -200,8 +199,8 @@ function queryLexicon(index: IndexFolder, terms: QueryTerms): LexiconPart[] {
 }
 
 /** Bytes of the lexicon parts a query reads. */
-export function lexiconBytes(index: IndexFolder, text: string): number {
-  return lexiconPartsFor(queryTerms(text, index.manifest.lexical), index.lexicon.length).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
+export function lexiconBytes(index: IndexFolder, terms: QueryTerms): number {
+  return lexiconPartsFor(terms, index.lexicon.length).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
 }
 
 function budgetShards(budget: Budget): number {
@@ -230,8 +229,7 @@ export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: numb
 export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Retrieved {
   const weights = fusionWeights(index, scoring, alpha)
   const shards = probes.map((p) => index.shards.get(p.node)!)
-  const terms = queryTerms(outputs.text, index.manifest.lexical)
-  const lexical = lexicalQuery(terms, index.manifest.lexical, queryLexicon(index, terms))
+  const lexical = lexicalQuery(outputs.terms, index.manifest.lexical, queryLexicon(index, outputs.terms))
   const top = new TopK<Hit>(k)
   const query = { vector: outputs.query, kernel: nodeDenseKernel() }
   probes.forEach((p, i) => scoreCluster(query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
@@ -246,7 +244,7 @@ export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: P
 
 export function retrieve(index: IndexFolder, outputs: QueryOutputs, system: SystemSpec, budget: Budget, k: number, alpha?: number): Retrieved {
   const retrieved = scoreProbes(index, outputs, route(index, outputs, system.routing, budget), system.scoring, k, alpha)
-  return system.routing === 'decoder' ? { ...retrieved, lexiconBytes: lexiconBytes(index, outputs.text) } : retrieved
+  return system.routing === 'decoder' ? { ...retrieved, lexiconBytes: lexiconBytes(index, outputs.terms) } : retrieved
 }
 
 /** Bytes of the shards read (what a cold Worker fetches from R2 to score). */
