@@ -3,11 +3,12 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
-import { FORMAT, FORMAT_VERSION, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
+import { CENTROIDS_KEY, FORMAT, FORMAT_VERSION, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, cidKey, clusterId, type ClusterTree } from '../../src/core/tree.ts'
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
-import { encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
+import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
+import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
@@ -121,7 +122,8 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
   const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
   const lexicon = await timed('lexicon', () => buildLexicon(leaves.values()))
-  const corpusTerms: CorpusTerms = { config: lexical.config, lexicon }
+  const centroids = leafCentroids(params, tree)
+  const corpusTerms: CorpusTerms = { config: lexical.config, lexicon, centroids: new CentroidTable(centroids, tree.size) }
   await timed('teacher', () => {
     // The teacher fuses dense and lexical scores with the β that suits the untrained model.
     const { beta } = chooseSearchDefaults(params, tree, leaves, corpusTerms, heldOut, options, quietReporter).defaults
@@ -147,7 +149,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, corpusTerms, heldOut, options, reporter))
 
   const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
-  const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, lexicon, modelBytes, featurizer, lexical.config, search.defaults, heldOutDocs))
+  const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, lexicon, modelBytes, centroids, featurizer, lexical.config, search.defaults, heldOutDocs))
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 }, vectors: { source: vectors.source, scores: vectors.scores } }
 }
 
@@ -368,6 +370,20 @@ function nodeCentroids(tree: ClusterTree, docVectors: Float32Array, members: Map
   return M
 }
 
+/** The frozen C rows of the leaves, int8 as the model's other node matrices: what the Worker compares a query with. */
+function leafCentroids(params: QueryModelParams, tree: ClusterTree): LeafCentroids {
+  const { dims } = params
+  const C = quantizeRows(params.C, tree.size - 1, dims)
+  const nodes = Uint32Array.from(tree.leaves)
+  const vectors = new Int8Array(nodes.length * dims)
+  const scales = new Float32Array(nodes.length)
+  nodes.forEach((node, row) => {
+    vectors.set(C.values.subarray((node - 1) * dims, node * dims), row * dims)
+    scales[row] = C.scales[node - 1]
+  })
+  return { dims, nodes, vectors, scales }
+}
+
 function identity(n: number): Float32Array {
   const m = new Float32Array(n * n)
   for (let i = 0; i < n; i++) m[i * n + i] = 1
@@ -399,10 +415,11 @@ interface HeldOutQuery extends TrainingExample {
   text: string
 }
 
-/** What the lexical side of a query needs: the BM25 configuration and the corpus-wide lexicon. */
+/** What routing reads besides the model: the BM25 configuration, the corpus-wide lexicon and the leaf centroids. */
 interface CorpusTerms {
   config: LexicalConfig
   lexicon: LexiconPart[]
+  centroids: CentroidTable
 }
 
 /**
@@ -421,14 +438,15 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
     const parts = lexiconPartsFor(textTerms, terms.lexicon.length).map((p) => terms.lexicon[p])
     const lexical = lexicalQuery(textTerms, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
-    return { example, out, query: { vector: queryVector(out.query), kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
+    const vector = queryVector(out.query)
+    return { example, centroidSim: (leaf: number) => terms.centroids.similarity(vector, leaf), query: { vector, kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {
     for (const alpha of ALPHAS) {
       // The plan depends on α and β too: planProbe ranks its candidates by their estimated fused score.
       const routing = { alpha, beta, beam, probeDocs: options.probeDocs }
-      const routed = queries.map((r) => ({ ...r, probed: rankCandidates(r.candidates, r.out.centroidSim, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
+      const routed = queries.map((r) => ({ ...r, probed: rankCandidates(r.candidates, r.centroidSim, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
       let mrr = 0
       for (const r of routed) {
         const top = new TopK<Hit>(10)
@@ -452,7 +470,7 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
 /** Written next to the manifest (not published): the documents whose pseudo-queries the build never trained on. */
 export const HELD_OUT_FILE = 'held-out-docs.json'
 
-async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, lexicon: LexiconPart[], modelBytes: Uint8Array, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults, heldOutDocs: ReadonlySet<number>) {
+async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, lexicon: LexiconPart[], modelBytes: Uint8Array, centroids: LeafCentroids, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults, heldOutDocs: ReadonlySet<number>) {
   const dir = resolve(options.out)
   const staging = `${dir}.building-${process.pid}`
   rmSync(staging, { recursive: true, force: true })
@@ -485,7 +503,10 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
   }
   writeFileSync(join(staging, MODEL_KEY), modelBytes)
   const modelSha = await sha256Hex(modelBytes)
-  const content = { shards: shards.map((s) => [s.sha256, s.display.sha256]), lexicon: parts.map((p) => p.sha256), model: modelSha, search, featurizer, lexical }
+  const centroidBytes = encodeLeafCentroids(centroids)
+  writeFileSync(join(staging, CENTROIDS_KEY), centroidBytes)
+  const centroidsRef = { key: CENTROIDS_KEY, bytes: centroidBytes.length, sha256: await sha256Hex(centroidBytes) }
+  const content = { shards: shards.map((s) => [s.sha256, s.display.sha256]), lexicon: parts.map((p) => p.sha256), model: modelSha, centroids: centroidsRef.sha256, search, featurizer, lexical }
   const contentHash = (await sha256Hex(new TextEncoder().encode(JSON.stringify(content)))).slice(0, 12)
   const createdAt = new Date().toISOString()
   const manifest: Manifest = parseManifest({
@@ -501,6 +522,7 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     lexical,
     lexicon: { topK: LEXICON_TOP_K, parts },
     model: { key: MODEL_KEY, bytes: modelBytes.length, sha256: modelSha, hidden: options.dims, decoderHidden: options.decoderHidden, quantization: 'int8-weights' },
+    centroids: centroidsRef,
     tree: { parent: Array.from(tree.parent) },
     search,
     shards,

@@ -3,7 +3,8 @@
 // The large matrices stay int8 in the file and, for the embedding tables, in
 // memory too: only the gathered rows are cast to float at run time. The graph
 // is as few nodes as the math allows: ORT's cost per node is most of a query's
-// model time (26 nodes instead of 43: npm 186K, Node, 264 → 202 µs a query).
+// model time (26 nodes instead of 43: npm 186K, Node, 264 → 202 µs a query;
+// 25 without the centroids' product).
 
 import onnxProto from 'onnx-proto'
 import type { ClusterTree } from '../../src/core/tree.ts'
@@ -63,34 +64,24 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
 }
 
 /**
- * γ·q̂·M_c + β_c and q̂·C_c for every node c as one [1, 2·nodes] product: M (its
- * scales times γ) stacked on C in one int8 matrix with per-row scales, one
- * DequantizeLinear, one Gemm with transB and β as its bias, then a Split.
- * (Storing the matrix transposed for a MatMul is slower: ORT dequantizes per
- * column an element at a time, ~1 ms a query at 1,056 nodes.)
+ * γ·q̂·M_c + β_c for every node c as one [1, nodes] product: M (its scales times γ)
+ * as int8 with per-row scales, one DequantizeLinear, one Gemm with transB and β as
+ * its bias. (Storing M transposed for a MatMul is slower: ORT dequantizes per
+ * column an element at a time, ~1 ms a query at 1,056 nodes. The frozen centroids
+ * C are not in the graph: src/core/centroids.ts.)
  */
-function nodeProducts(model: QuantizedQueryModel, nodes: number) {
+function centroidPrior(model: QuantizedQueryModel, nodes: number) {
   const { dims } = model
-  const values = new Int8Array(2 * nodes * dims)
-  values.set(model.M.values, 0)
-  values.set(model.C.values, nodes * dims)
-  const scales = new Float32Array(2 * nodes)
-  model.M.scales.forEach((s, i) => (scales[i] = s * model.gamma[0]))
-  scales.set(model.C.scales, nodes)
-  const bias = new Float32Array(2 * nodes)
-  bias.set(model.beta, 0)
   return {
     initializers: [
-      int8s('MC_q', [2 * nodes, dims], values),
-      floats('MC_scale', [2 * nodes], scales),
-      int8s('MC_zero', [2 * nodes], new Int8Array(2 * nodes)),
-      floats('MC_bias', [2 * nodes], bias),
-      int64s('MC_split', [nodes, nodes]),
+      int8s('M_q', [nodes, dims], model.M.values),
+      floats('M_scale', [nodes], model.M.scales.map((s) => s * model.gamma[0])),
+      int8s('M_zero', [nodes], new Int8Array(nodes)),
+      floats('beta', [nodes], model.beta),
     ],
     nodes: [
-      node('DequantizeLinear', ['MC_q', 'MC_scale', 'MC_zero'], ['MC'], { axis: 0 }),
-      node('Gemm', ['unit_query', 'MC', 'MC_bias'], ['node_products'], { transB: 1 }),
-      node('Split', ['node_products', 'MC_split'], ['prior_plus_beta', MODEL_IO.centroidSim], { axis: 1 }),
+      node('DequantizeLinear', ['M_q', 'M_scale', 'M_zero'], ['M'], { axis: 0 }),
+      node('Gemm', ['unit_query', 'M', 'beta'], ['prior_plus_beta'], { transB: 1 }),
     ],
   }
 }
@@ -116,7 +107,7 @@ function embeddingBag(name: string, output: string, bias?: string) {
 export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8Array {
   const { dims, decoderHidden } = model
   const nodesOut = tree.size - 1
-  const products = nodeProducts(model, nodesOut)
+  const prior = centroidPrior(model, nodesOut)
   const initializer = [
     int8s('E_q', [model.E.rows, model.hidden], model.E.values),
     halfScales('E_scale', model.E.scales),
@@ -133,7 +124,7 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
     int32s('parent_rows', [nodesOut], parentRows(tree)),
     int64s('axis0', [0]),
     int64s('axis1', [1]),
-    ...products.initializers,
+    ...prior.initializers,
   ]
   const { ids, weights } = MODEL_IO
   const nodes = [
@@ -152,8 +143,8 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
     node('Gather', ['states', 'parent_rows'], ['parent_states'], { axis: 0 }),
     node('Mul', ['parent_states', 'U'], ['state_U']),
     node('ReduceSum', ['state_U', 'axis1'], ['state_dot_U'], { keepdims: 0 }),
-    // The trained centroid prior γ·q̂·M_c (+ β_c) and the frozen centroids' similarity q̂·C_c.
-    ...products.nodes,
+    // The trained centroid prior γ·q̂·M_c (+ β_c).
+    ...prior.nodes,
     node('Add', ['state_dot_U', 'prior_plus_beta'], [MODEL_IO.logits]),
   ]
   const graph = onnx.GraphProto.create({
@@ -161,7 +152,7 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
     node: nodes,
     initializer,
     input: [valueInfo(ids, T.INT32, ['n']), valueInfo(weights, T.FLOAT, ['n'])],
-    output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [1, nodesOut]), valueInfo(MODEL_IO.centroidSim, T.FLOAT, [1, nodesOut])],
+    output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [1, nodesOut])],
   })
   const proto = onnx.ModelProto.create({
     irVersion: 8,

@@ -12,7 +12,8 @@ import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manife
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
 import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
-import { decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
+import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
+import { CentroidTable } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
@@ -35,6 +36,8 @@ export interface IndexFolder {
   byCid: Map<string, ShardEntry>
   /** Unit-length mean of each leaf's dequantized document vectors (IVF's coarse quantizer). */
   centroids: Map<number, Float32Array>
+  /** The index's own leaf centroids, as the Worker compares a query with them in routing. */
+  leafCentroids: CentroidTable
   /** Every part of the lexicon, by part number. */
   lexicon: LexiconPart[]
   /** Lexical routing over this index, as the Worker's (per-leaf working arrays). */
@@ -62,9 +65,10 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
     centroids.set(entry.node, centroid(shard))
   }
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
+  const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree.size)
   ort.env.wasm.numThreads = 1
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
-  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, lexicon, session }
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, leafCentroids, lexicon, session }
 }
 
 export function centroid(shard: Pick<Shard, 'dims' | 'vectors' | 'scales'>): Float32Array {
@@ -83,8 +87,8 @@ export interface QueryOutputs {
   query: Float32Array
   /** Decoder logits, one per non-root tree node. */
   logits: Float32Array
-  /** The model's q̂·C_c (cosine with the node's centroid), one per non-root tree node. */
-  centroidSim: Float32Array
+  /** q̂·C_c of a leaf: cosine of the query and the index's centroid of the leaf, as the Worker computes it. */
+  centroidSim: (leaf: number) => number
 }
 
 /** The Worker's runModel (src/worker/search.ts), in Node: same featurizer, same empty-query fallback, same ONNX file. */
@@ -96,7 +100,8 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
     [MODEL_IO.ids]: new ort.Tensor('int32', ids, [ids.length]),
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
   })
-  return { terms: queryTerms(text, index.manifest.lexical), query: queryVector(out[MODEL_IO.query].data as Float32Array), logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: Float32Array.from(out[MODEL_IO.centroidSim].data as Float32Array) }
+  const query = queryVector(out[MODEL_IO.query].data as Float32Array)
+  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: (leaf) => index.leafCentroids.similarity(query, leaf) }
 }
 
 /**

@@ -13,7 +13,9 @@ export const FORMAT = 'gdr-index'
 // 4: each leaf's ids, titles and snippets in a display object of their own, read
 //    only for the leaves of results.
 // 5: each term's lexicon postings in (leaf, row) order (lexicon part format 2).
-export const FORMAT_VERSION = 5
+// 6: the leaves' centroids in an object of their own (`centroids`), compared with
+//    the query outside the model, which no longer outputs centroid_sim.
+export const FORMAT_VERSION = 6
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
 
@@ -124,6 +126,8 @@ export const ManifestSchema = z.object({
   lexical: LexicalConfigSchema,
   lexicon: LexiconSchema,
   model: ModelEntrySchema,
+  /** Every leaf's unit centroid (shard-codec's leaf centroids): routing's dense estimate of a leaf. */
+  centroids: ObjectRefSchema,
   tree: TreeSchema,
   search: SearchDefaultsSchema,
   shards: z.array(ShardEntrySchema),
@@ -157,11 +161,13 @@ export const keys = {
 export function manifestObjects(manifest: Manifest): { key: string; bytes: number; sha256: string; contentType: string }[] {
   const msgpack = ({ key, bytes, sha256 }: { key: string; bytes: number; sha256: string }) => ({ key, bytes, sha256, contentType: 'application/msgpack' })
   const { key, bytes, sha256 } = manifest.model
-  return [{ key, bytes, sha256, contentType: 'application/octet-stream' }, ...manifest.shards.flatMap((s) => [msgpack(s), msgpack(s.display)]), ...manifest.lexicon.parts.map(msgpack)]
+  return [{ key, bytes, sha256, contentType: 'application/octet-stream' }, msgpack(manifest.centroids), ...manifest.shards.flatMap((s) => [msgpack(s), msgpack(s.display)]), ...manifest.lexicon.parts.map(msgpack)]
 }
 
 /** Where builds put the model, relative to the version prefix: the Worker starts reading it before the manifest says so. */
 export const MODEL_KEY = 'model.onnx'
+/** Where builds put the leaf centroids, relative to the version prefix (read with the model, the same way). */
+export const CENTROIDS_KEY = 'centroids.msgpack'
 
 export function parseManifest(json: unknown): Manifest {
   const manifest = ManifestSchema.parse(json)
@@ -187,7 +193,7 @@ function checkTree(manifest: Manifest): void {
   if (manifest.lexicon.parts.some((p, i) => p.part !== i)) throw new Error('manifest lexicon: parts must be listed in order, 0 to n − 1')
   // The isolate caches decoded objects by key: two objects under one key would be read as each other.
   const objectKeys = manifestObjects(manifest).map((o) => o.key)
-  if (new Set(objectKeys).size !== objectKeys.length) throw new Error('manifest: every object (model, shard, display object, lexicon part) needs a key of its own')
+  if (new Set(objectKeys).size !== objectKeys.length) throw new Error('manifest: every object (model, centroids, shard, display object, lexicon part) needs a key of its own')
 }
 
 /** The lexicon part that holds a term, of `parts`. */

@@ -8,16 +8,16 @@
 //   S_n = tanh(g + P_n)                        prefix state of internal node n  (Hd)
 //   q̂  = q / (|q| + ε)
 //   logit_c = S_parent(c) · U_c + β_c + γ · q̂·M_c   for every non-root tree node c
-//   sim_c   = q̂·C_c                              the query's similarity to c's centroid
 //
 // The decoder is prefix-aware: the distribution over a node's children depends on
 // the prefix through S_n. Because the tree's size is fixed by a memory budget, all
 // prefix states are computed in one pass and beam search walks them in TypeScript.
 // M_c starts as the centroid of node c's documents, so γ·q̂·M_c starts as the
 // nearest-centroid prior, and training moves it with the memory terms (P, U, β).
-// C_c stays that centroid (frozen): routing uses sim_c as a leaf's dense estimate,
+// C_c stays that centroid (frozen): routing uses q̂·C_c as a leaf's dense estimate,
 // which the trained M no longer is (npm 186K: exact top-10 coverage at 11 leaves
-// 0.71 with q̂·M, 0.80 with q̂·C).
+// 0.71 with q̂·M, 0.80 with q̂·C). C is not part of the exported graph: the leaves'
+// rows are index data (src/core/centroids.ts), compared for candidate leaves only.
 
 import type { ClusterTree } from './tree.ts'
 import type { SparseFeatures } from './featurizer.ts'
@@ -25,7 +25,7 @@ import type { QuantizedRows } from './quant.ts'
 import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows, quantizeRowsHalfScales } from './quant.ts'
 
 /** Names of the ONNX graph's inputs and outputs, shared by the exporter and the Worker. */
-export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits', centroidSim: 'centroid_sim' } as const
+export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits' } as const
 
 export interface QueryModelShape {
   buckets: number
@@ -50,7 +50,7 @@ export interface QueryModelParams extends QueryModelShape {
   beta: Float32Array
   /** (tree.size − 1) × dims, row c−1 for node c: starts as C, trained. */
   M: Float32Array
-  /** (tree.size − 1) × dims: unit centroid of node c's documents (row c−1); not trained. */
+  /** (tree.size − 1) × dims: unit centroid of node c's documents (row c−1); not trained, not exported (the index's leaf centroids). */
   C: Float32Array
   /** [γ]: weight of the centroid prior. */
   gamma: Float32Array
@@ -65,8 +65,6 @@ export interface QueryModelOutput {
   query: Float32Array
   /** One logit per non-root node (tree.size − 1). */
   logits: Float32Array
-  /** q̂·C_c per non-root node (tree.size − 1): cosine of the query and the node's centroid. */
-  centroidSim: Float32Array
 }
 
 /** Internal nodes in breadth-first order: row r of P belongs to internalNodes[r]. */
@@ -153,12 +151,8 @@ export function forward(params: QueryModelParams, tree: ClusterTree, features: S
   const states = Array.from(internalNodes(tree), (_, row) => prefixState(params, g, row))
   const rows = parentRows(tree)
   const logits = new Float32Array(tree.size - 1)
-  const sims = new Float32Array(tree.size - 1)
-  for (let c = 1; c < tree.size; c++) {
-    logits[c - 1] = childLogit(params, states[rows[c - 1]], c) + centroidPrior(params, unit, c)
-    sims[c - 1] = nodeDot(params.C, unit, c, params.dims)
-  }
-  return { hidden, query, logits, centroidSim: sims }
+  for (let c = 1; c < tree.size; c++) logits[c - 1] = childLogit(params, states[rows[c - 1]], c) + centroidPrior(params, unit, c)
+  return { hidden, query, logits }
 }
 
 /** The model as exported: int8 matrices with float scales, float biases. */
@@ -173,7 +167,8 @@ export interface QuantizedQueryModel extends QueryModelShape {
   beta: Float32Array
   M: QuantizedRows // per row (node)
   gamma: Float32Array
-  C: QuantizedRows // per row (node)
+  /** Per row (node); written as the index's leaf centroids, not into the graph. */
+  C: QuantizedRows
 }
 
 export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {

@@ -18,11 +18,11 @@ export interface ProbedCluster {
   prob: number
 }
 
-/** The query model's routing outputs, one value per non-root node. */
+/** What routing knows of a query: the decoder's logits (one per non-root node), and its similarity to any leaf's centroid. */
 export interface RoutingOutputs {
   logits: Float32Array
-  /** q̂·C_c: cosine of the query and the node's centroid. */
-  centroidSim: Float32Array
+  /** q̂·C_c: cosine of the query and leaf c's centroid (CentroidTable.similarity), asked for candidate leaves only. */
+  centroidSim: (leaf: number) => number
 }
 
 /**
@@ -70,13 +70,13 @@ export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: n
  * budget. The estimates sit in a typed array, and a heap of positions hands out
  * only the few taken, best first.
  */
-export function rankCandidates(candidates: readonly ProbeCandidate[], centroidSim: Float32Array, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
+export function rankCandidates(candidates: readonly ProbeCandidate[], centroidSim: (leaf: number) => number, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
   const priority = new Float64Array(candidates.length)
   const nodes = new Int32Array(candidates.length)
   for (let i = 0; i < candidates.length; i++) {
     const { node, logProb } = candidates[i]
     nodes[i] = node
-    priority[i] = centroidSim[node - 1] + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb)
+    priority[i] = centroidSim(node) + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb)
   }
   const order = new ByScore(priority, nodes)
   return withinBudget(() => candidates[order.next()], docsPerLeaf, search.probeDocs)

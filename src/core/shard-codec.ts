@@ -4,6 +4,7 @@
 // (npm 186K: 36% of a leaf's bytes), so a query reads them for those alone.
 
 import { Packr } from 'msgpackr'
+import type { LeafCentroids } from './centroids.ts'
 import type { LexiconPart, ShardPostings } from './lexical.ts'
 
 // 2: the display fields moved to their own object (ShardDisplay); posting rows and
@@ -186,6 +187,50 @@ function clusterIdOf(value: unknown, what: string): number[] {
 function stringList(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ShardDecodeError(`display object ${field} must be a list of strings`)
   return value
+}
+
+export const CENTROIDS_FORMAT = 1
+
+export function encodeLeafCentroids(centroids: LeafCentroids): Uint8Array {
+  checkCentroids(centroids)
+  const { vectors } = centroids
+  const packed = packr.pack({
+    format: CENTROIDS_FORMAT,
+    dims: centroids.dims,
+    nodes: littleEndian(centroids.nodes),
+    vectors: new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength),
+    scales: littleEndian(centroids.scales),
+  })
+  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+}
+
+/** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
+export function decodeLeafCentroids(bytes: Uint8Array): LeafCentroids {
+  const r = unpackMap(bytes, 'leaf centroids')
+  if (r.format !== CENTROIDS_FORMAT) throw new ShardDecodeError(`unsupported leaf centroids format ${String(r.format)}`)
+  if (!Number.isInteger(r.dims) || (r.dims as number) <= 0) throw new ShardDecodeError('leaf centroids dims must be a positive integer')
+  checkBinary(r, 'leaf centroids', ['vectors'], ['nodes', 'scales'])
+  const centroids: LeafCentroids = {
+    dims: r.dims as number,
+    nodes: readUint32(r.nodes as Uint8Array),
+    vectors: new Int8Array(new Uint8Array(r.vectors as Uint8Array).buffer),
+    scales: readFloat32(r.scales as Uint8Array),
+  }
+  try {
+    checkCentroids(centroids)
+  } catch (error) {
+    throw new ShardDecodeError((error as Error).message)
+  }
+  return centroids
+}
+
+function checkCentroids(c: LeafCentroids): void {
+  const n = c.nodes.length
+  if (c.scales.length !== n || c.vectors.length !== n * c.dims) throw new Error(`leaf centroids: expected ${n} scales and ${n}×${c.dims} values`)
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && c.nodes[i] <= c.nodes[i - 1]) throw new Error('leaf centroids: nodes must be ascending and unique')
+    if (!Number.isFinite(c.scales[i])) throw new Error('leaf centroids: scales must be finite')
+  }
 }
 
 /** 2: each term's postings in (leaf, row) order (1 kept the top ones by weight). */

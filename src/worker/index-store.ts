@@ -10,10 +10,11 @@
 // released once the last request holding it is done (ORT memory is not
 // garbage-collected).
 
+import { CentroidTable } from '../core/centroids.ts'
 import { LeafDocuments } from '../core/lexical.ts'
 import { keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
-import { sha256Hex } from '../core/shard-codec.ts'
+import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
 import { createSession, startOrt, type InferenceSession } from './ort.ts'
 import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
@@ -26,6 +27,8 @@ export interface LoadedIndex {
   manifest: Manifest
   tree: ClusterTree
   session: InferenceSession
+  /** Every leaf's centroid: routing's dense estimate of a leaf. */
+  centroids: CentroidTable
   /** R2 key prefix of this version; shard keys are relative to it. */
   prefix: string
   shardByNode: Map<number, ShardEntry>
@@ -253,17 +256,29 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   const manifest = await step(timings, 'parse', () => parseManifest(JSON.parse(manifestText)))
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
   onLayout?.({ manifest, prefix })
+  const tree = buildTree(manifest.tree)
+  // Read while the model is verified and its session created.
+  const centroids = step(timings, 'centroids', () => readCentroids(env, prefix, manifest, tree))
+  centroids.catch(() => {}) // a bad model is reported first
   const modelKey = prefix + manifest.model.key
   const modelBytes = manifest.model.key === MODEL_KEY ? await guessedModel : await step(timings, 'model', () => readObject(env, modelKey))
   const actual = await step(timings, 'verify', () => sha256Hex(modelBytes))
   if (actual !== manifest.model.sha256) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} does not match its sha256`)
   const session = await step(timings, 'session', () => createSession(modelBytes, timings))
+  let table: CentroidTable
+  try {
+    table = await centroids
+  } catch (error) {
+    await session.release().catch(() => {})
+    throw error
+  }
   return {
     name: settings.name,
     pointer,
     manifest,
-    tree: buildTree(manifest.tree),
+    tree,
     session,
+    centroids: table,
     prefix,
     shardByNode: new Map(manifest.shards.map((s) => [s.node, s])),
     leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length),
@@ -283,6 +298,23 @@ function settingsOf(env: Env): Settings {
 
 function asServiceError(error: unknown): ServiceError {
   return error instanceof ServiceError ? error : new ServiceError(503, 'index_unavailable', `index failed to load: ${(error as Error).message}`)
+}
+
+/** The leaf centroids, checked against the manifest's digest and tree. */
+async function readCentroids(env: Env, prefix: string, manifest: Manifest, tree: ClusterTree): Promise<CentroidTable> {
+  const key = prefix + manifest.centroids.key
+  const bytes = await readObject(env, key)
+  if ((await sha256Hex(bytes)) !== manifest.centroids.sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
+  let table: CentroidTable
+  try {
+    const centroids = decodeLeafCentroids(bytes)
+    if (centroids.dims !== manifest.dims) throw new Error(`${centroids.dims} dims, not the manifest's ${manifest.dims}`)
+    table = new CentroidTable(centroids, tree.size)
+    if (!table.covers(tree.leaves)) throw new Error('they are not exactly the tree\'s leaves')
+  } catch (error) {
+    throw new ServiceError(503, 'index_unavailable', `object ${key} is not this version's leaf centroids: ${(error as Error).message}`)
+  }
+  return table
 }
 
 /** An object's bytes, within the load deadline. */

@@ -8,7 +8,7 @@
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO } from '../core/query-model.ts'
-import { lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, type Hit, type ProbedCluster, type QueryTerms, type RoutingOutputs } from '../core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, type Hit, type ProbedCluster, type QueryTerms } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
 import { cidKey, clusterId } from '../core/tree.ts'
@@ -60,10 +60,11 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const lexicon = readLexicon(env, index, terms, options.shardTimeoutMs)
   const outputs = await runModel(index, options.q)
   const query = { vector: queryVector(outputs.query), kernel: workerDenseKernel() }
+  const centroidSim = (leaf: number) => index.centroids.similarity(query.vector, leaf)
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const probed = planProbe(tree, outputs, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
+  const probed = planProbe(tree, { logits: outputs.logits, centroidSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
   const modelDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()
@@ -163,7 +164,7 @@ async function readEach<I, T>(items: I[], read: (item: I) => Promise<T>) {
 // onnxruntime-web runs one inference at a time per session; queue the rest.
 const queues = new WeakMap<object, Promise<unknown>>()
 
-async function runModel(index: LoadedIndex, q: string): Promise<RoutingOutputs & { query: Float32Array }> {
+async function runModel(index: LoadedIndex, q: string): Promise<{ query: Float32Array; logits: Float32Array }> {
   const features = featurize(q, index.manifest.featurizer)
   // A query with no tokens still runs (one zero-weight feature), so it gets a well-formed answer.
   const ids = features.ids.length > 0 ? features.ids : new Int32Array(1)
@@ -176,5 +177,5 @@ async function runModel(index: LoadedIndex, q: string): Promise<RoutingOutputs &
   const run = previous.catch(() => {}).then(() => index.session.run(feeds))
   queues.set(index.session, run)
   const out = await run
-  return { query: out[MODEL_IO.query].data as Float32Array, logits: out[MODEL_IO.logits].data as Float32Array, centroidSim: out[MODEL_IO.centroidSim].data as Float32Array }
+  return { query: out[MODEL_IO.query].data as Float32Array, logits: out[MODEL_IO.logits].data as Float32Array }
 }

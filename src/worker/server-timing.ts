@@ -27,6 +27,8 @@ export interface LoadTimings {
   model?: number
   /** sha256 of the model bytes. */
   verify?: number
+  /** GET, sha256 and decode the leaf centroids (read while the model is). */
+  centroids?: number
   /** Starting ORT (first load of an isolate only): its WebAssembly (`wasm`) and backend, while the reads above run. */
   runtime?: number
   /** Instantiating ORT's WebAssembly module (first load of an isolate only). */
@@ -35,7 +37,7 @@ export interface LoadTimings {
   session?: number
 }
 
-export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'runtime', 'wasm', 'session'] as const satisfies readonly (keyof LoadTimings)[]
+export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'centroids', 'runtime', 'wasm', 'session'] as const satisfies readonly (keyof LoadTimings)[]
 
 /**
  * `index`: getting the loaded index (pointer, manifest, model from R2 on an isolate's first request; ≈ 0 after).

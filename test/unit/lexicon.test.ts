@@ -139,11 +139,7 @@ describe('the probe plan', () => {
   const p = (leaf: number) => Math.exp(leafLogProbs[leaf])
   const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2 }
   const oneDoc = () => 1
-  const sims = (values: Record<number, number>) => {
-    const out = new Float32Array(logits.length)
-    for (const [node, v] of Object.entries(values)) out[Number(node) - 1] = v
-    return out
-  }
+  const sims = (values: Record<number, number>) => (leaf: number) => values[leaf] ?? 0
   const [first, second] = beamSearch(tree, logits, 2).map((d) => d.node)
 
   it('planBeam is the decoder alone: its beam, most probable first', () => {

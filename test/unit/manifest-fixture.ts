@@ -9,6 +9,7 @@ export function manifestWith(tree: TreeSpec, shards: { cid: number[]; node: numb
     lexical: { kind: 'bm25', k1: 0.9, b: 0.4, avgDocLength: 10, seed: 1 },
     lexicon: { topK: 4, parts: [{ part: 0, key: 'lexicon/0.msgpack', terms: 0, bytes: 1, sha256: 'c'.repeat(64) }] },
     model: { key: 'm', bytes: 1, sha256: 'a'.repeat(64), hidden: 4, decoderHidden: 4, quantization: 'int8-weights' },
+    centroids: { key: 'c', bytes: 1, sha256: 'e'.repeat(64) },
     search: { alpha: 0, beta: 0, beam: 1, probeDocs: 1 },
     tree,
     shards,

@@ -105,7 +105,7 @@ describe('one Worker through broken storage and back', () => {
     worker = await freshWorker('faults-lifecycle')
   })
 
-  it('answers 503 while the manifest or the model is missing, retries only after the pause, then recovers', async () => {
+  it('answers 503 while the manifest is missing or the model or leaf centroids corrupt, retries only after the pause, then recovers', async () => {
     const { call, r2, storage } = worker
     vi.useFakeTimers({ toFake: ['Date'] })
     const pointer = keys.pointer('faults-lifecycle')
@@ -125,7 +125,13 @@ describe('one Worker through broken storage and back', () => {
     expect(await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')).toMatch(/sha256/)
     expect(r2.reads(pointer)).toBe(2)
 
+    // The model restored, the leaf centroids corrupt: they fail their digest too.
     await storage.restore(manifest.model.key)
+    await storage.corrupt(manifest.centroids.key)
+    vi.setSystemTime(Date.now() + 2100)
+    expect(await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')).toMatch(/centroids\.msgpack does not match its sha256/)
+
+    await storage.restore(manifest.centroids.key)
     vi.setSystemTime(Date.now() + 2100)
     const body = await expectResults(await call(search(broken.qHealthy)))
     expect(body.degraded).toBe(false)

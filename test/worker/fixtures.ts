@@ -15,7 +15,7 @@ export interface ProvidedIndex {
 }
 
 export interface ProvidedParity {
-  /** `dense`: per shard in manifest order, the Node dense kernel's scores of its rows against the unit query vector. */
+  /** `dense`: per shard in manifest order, the Node dense kernel's scores of its rows against the unit query vector. `centroidSim`: per leaf in tree order, its centroid's similarity to that vector. */
   cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidSim: number[]; dense: number[][] }[]
 }
 

@@ -1,6 +1,7 @@
 // Runs in Node before the workerd tests: builds a real index (the whole `gdr build`
 // path) from a small committed corpus, and computes in Node what workerd must
-// reproduce exactly: featurizer output, the ONNX model's outputs and the dense kernel's scores.
+// reproduce exactly: featurizer output, the ONNX model's outputs, the leaf centroid
+// similarities and the dense kernel's scores.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -12,7 +13,9 @@ import { createReporter } from '../../scripts/progress.ts'
 import { featurize } from '../../src/core/featurizer.ts'
 import { MODEL_IO } from '../../src/core/query-model.ts'
 import { queryVector } from '../../src/core/search.ts'
-import { decodeShard } from '../../src/core/shard-codec.ts'
+import { decodeLeafCentroids, decodeShard } from '../../src/core/shard-codec.ts'
+import { CentroidTable } from '../../src/core/centroids.ts'
+import { buildTree } from '../../src/core/tree.ts'
 import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
 import { PARITY_QUERIES, type ProvidedIndex, type ProvidedParity } from './fixtures.ts'
 
@@ -43,6 +46,8 @@ export default async function setup(project: TestProject) {
     const session = await ort.InferenceSession.create(readFileSync(join(out, manifest.model.key)))
     const parity: ProvidedParity = { cases: [] }
     const shards = manifest.shards.map((entry) => decodeShard(readFileSync(join(out, entry.key))))
+    const tree = buildTree(manifest.tree)
+    const centroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(out, manifest.centroids.key))), tree.size)
     for (const q of PARITY_QUERIES) {
       const f = featurize(q, manifest.featurizer)
       const outputs = await session.run({
@@ -55,7 +60,7 @@ export default async function setup(project: TestProject) {
         values: Array.from(f.values),
         query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
         logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
-        centroidSim: Array.from(outputs[MODEL_IO.centroidSim].data as Float32Array),
+        centroidSim: Array.from(tree.leaves, (leaf) => centroids.similarity(queryVector(outputs[MODEL_IO.query].data as Float32Array), leaf)),
         dense: shards.map((shard) => {
           const scores = new Float64Array(shard.scales.length)
           nodeDenseKernel().scoreRows(queryVector(outputs[MODEL_IO.query].data as Float32Array), shard.vectors, shard.scales, scores)

@@ -1,0 +1,62 @@
+// The leaf centroids routing compares a query with: the shared similarity and its codec.
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
+import { decodeLeafCentroids, encodeLeafCentroids, ShardDecodeError } from '../../src/core/shard-codec.ts'
+import { quantizeRows } from '../../src/core/quant.ts'
+
+const dims = 5
+const nodes = Uint32Array.of(2, 3, 7)
+const floats = Float32Array.from({ length: nodes.length * dims }, (_, i) => Math.sin(i + 1))
+const quantized = quantizeRows(floats, nodes.length, dims)
+const centroids: LeafCentroids = { dims, nodes, vectors: quantized.values, scales: quantized.scales }
+
+describe('leaf centroid similarity', () => {
+  const table = new CentroidTable(centroids, 8)
+  const query = Float32Array.of(0.5, -0.5, 0.5, -0.5, 0)
+
+  it('is the dot product of the query and the dequantized row, by node', () => {
+    nodes.forEach((node, row) => {
+      let expected = 0
+      for (let d = 0; d < dims; d++) expected += query[d] * quantized.values[row * dims + d] * quantized.scales[row]
+      expect(table.similarity(query, node)).toBeCloseTo(expected, 12)
+      // And within the int8 rounding of the float centroid.
+      let float = 0
+      for (let d = 0; d < dims; d++) float += query[d] * floats[row * dims + d]
+      expect(Math.abs(table.similarity(query, node) - float)).toBeLessThan(dims * quantized.scales[row])
+    })
+  })
+
+  it('throws for a node without a centroid, and knows which leaves it covers', () => {
+    expect(() => table.similarity(query, 4)).toThrow(/node 4 has none/)
+    expect(() => table.similarity(query, 99)).toThrow(/node 99 has none/)
+    expect(table.covers(Int32Array.of(2, 3, 7))).toBe(true)
+    expect(table.covers(Int32Array.of(2, 3))).toBe(false)
+    expect(table.covers(Int32Array.of(2, 3, 6))).toBe(false)
+    expect(() => new CentroidTable(centroids, 5)).toThrow(/node 7 is not in a tree of 5 nodes/)
+  })
+})
+
+describe('leaf centroids codec', () => {
+  it('round-trips any centroids exactly', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 5000 }), { maxLength: 20 }), fc.integer({ min: 1, max: 9 }), (list, d) => {
+        const sorted = Uint32Array.from(list.sort((a, b) => a - b))
+        const c: LeafCentroids = { dims: d, nodes: sorted, vectors: Int8Array.from({ length: sorted.length * d }, (_, i) => ((i * 37) % 255) - 127), scales: Float32Array.from(sorted, (n) => n / 7) }
+        const back = decodeLeafCentroids(encodeLeafCentroids(c))
+        expect(back.dims).toBe(d)
+        expect(Array.from(back.nodes)).toEqual(Array.from(sorted))
+        expect(Array.from(back.vectors)).toEqual(Array.from(c.vectors))
+        expect(Array.from(back.scales)).toEqual(Array.from(c.scales))
+      }),
+    )
+  })
+
+  it('rejects every truncation, and inconsistent contents, with a ShardDecodeError', () => {
+    const bytes = encodeLeafCentroids(centroids)
+    for (let n = 0; n < bytes.length; n++) expect(() => decodeLeafCentroids(bytes.subarray(0, n))).toThrow(ShardDecodeError)
+    expect(() => encodeLeafCentroids({ ...centroids, nodes: Uint32Array.of(3, 2, 7) })).toThrow(/ascending/)
+    expect(() => encodeLeafCentroids({ ...centroids, scales: Float32Array.of(1, 2) })).toThrow(/expected 3 scales/)
+    expect(() => encodeLeafCentroids({ ...centroids, scales: Float32Array.of(1, NaN, 2) })).toThrow(/finite/)
+  })
+})
