@@ -123,7 +123,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
   const lexicon = await timed('lexicon', () => buildLexicon(leaves.values()))
   const centroids = leafCentroids(params, tree)
-  const corpusTerms: CorpusTerms = { config: lexical.config, lexicon, centroids: new CentroidTable(centroids, tree.size) }
+  const corpusTerms: CorpusTerms = { config: lexical.config, lexicon, centroids: new CentroidTable(centroids, tree.size, nodeDenseKernel()) }
   await timed('teacher', () => {
     // The teacher fuses dense and lexical scores with the β that suits the untrained model.
     const { beta } = chooseSearchDefaults(params, tree, leaves, corpusTerms, heldOut, options, quietReporter).defaults
@@ -439,7 +439,7 @@ function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leave
     const lexical = lexicalQuery(textTerms, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
     const vector = queryVector(out.query)
-    return { example, centroidSim: (leaf: number) => terms.centroids.similarity(vector, leaf), query: { vector, kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
+    return { example, centroidSim: terms.centroids.similarities(vector), query: { vector, kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {

@@ -65,7 +65,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
     centroids.set(entry.node, centroid(shard))
   }
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
-  const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree.size)
+  const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree.size, nodeDenseKernel())
   ort.env.wasm.numThreads = 1
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
   return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, leafCentroids, lexicon, session }
@@ -101,7 +101,7 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
   })
   const query = queryVector(out[MODEL_IO.query].data as Float32Array)
-  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: (leaf) => index.leafCentroids.similarity(query, leaf) }
+  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: index.leafCentroids.similarities(query) }
 }
 
 /**

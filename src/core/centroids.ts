@@ -1,8 +1,12 @@
 // Each leaf's frozen unit centroid C_c, the dense part of routing's estimate of
-// a leaf (q̂·C_c, planProbe). It is index data beside the model, not in it: a
-// query compares only its candidate leaves (npm 186K: ~40–100 of 1,024), where
-// the graph compared every node with a per-query dequantization of all their rows
-// (npm 186K, Node, caches cold: the ORT run 382 → 292 µs median, .tmp/nomc.mts).
+// a leaf (q̂·C_c, planProbe). It is index data beside the model, not in the graph,
+// and the query is compared with every leaf at once by the dense kernel, the rows
+// staying in its memory: npm 186K (1,024 leaves), Node, caches cold, the ORT run
+// 382 → 292 µs median without C (.tmp/nomc.mts), and all leaves' similarities
+// 73 µs by the kernel with the copy, 357 µs by a JS loop over the ~880 candidate
+// leaves a query has (.tmp/simcost.mts, a build running beside it).
+
+import type { DenseKernel, ResidentRows } from './dense-kernel.ts'
 
 /** The decoded object: int8 rows with per-row scales, one per leaf, ascending by node. */
 export interface LeafCentroids {
@@ -17,13 +21,15 @@ export interface LeafCentroids {
 export class CentroidTable {
   /** Row of each node's centroid; −1 for a node without one. */
   private readonly rowOf: Int32Array
+  private readonly rows: ResidentRows
 
-  constructor(private readonly centroids: LeafCentroids, treeSize: number) {
+  constructor(private readonly centroids: LeafCentroids, treeSize: number, kernel: DenseKernel) {
     this.rowOf = new Int32Array(treeSize).fill(-1)
     centroids.nodes.forEach((node, row) => {
       if (node >= treeSize) throw new Error(`leaf centroids: node ${node} is not in a tree of ${treeSize} nodes`)
       this.rowOf[node] = row
     })
+    this.rows = kernel.resident(centroids.vectors, centroids.scales, centroids.dims)
   }
 
   /** True when the table holds exactly these leaves' centroids. */
@@ -32,16 +38,18 @@ export class CentroidTable {
   }
 
   /**
-   * The cosine of the unit query and the leaf's centroid: scale × Σ_d q̂_d · v_d,
-   * summed in float64 in dimension order, so the build (which tunes α and β on it)
-   * and the Worker get the same bits. Throws for a node without a centroid.
+   * The cosine of the unit query and each leaf's centroid, by node: the kernel's
+   * scale × Σ_d q̂_d · v_d, so the build (which tunes α and β on it) and the Worker
+   * get the same bits. The returned function throws for a node without a centroid.
    */
-  similarity(unitQuery: Float32Array, leaf: number): number {
-    const row = leaf < this.rowOf.length ? this.rowOf[leaf] : -1
-    if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
-    const { dims, vectors, scales } = this.centroids
-    let dot = 0
-    for (let d = 0, at = row * dims; d < dims; d++, at++) dot += unitQuery[d] * vectors[at]
-    return dot * scales[row]
+  similarities(unitQuery: Float32Array): (leaf: number) => number {
+    const sims = new Float64Array(this.centroids.nodes.length)
+    this.rows.scoreAll(unitQuery, sims)
+    const { rowOf } = this
+    return (leaf) => {
+      const row = leaf < rowOf.length ? rowOf[leaf] : -1
+      if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
+      return sims[row]
+    }
   }
 }

@@ -9,6 +9,14 @@
 export interface DenseKernel {
   /** out[r] = (query · vectors[r·dims …]) · scales[r] for every row r (dims = query.length). */
   scoreRows(query: Float32Array, vectors: Int8Array, scales: Float32Array, out: Float64Array): void
+  /** Rows copied into an instance of their own once, then scored against any query the same way (the same bits as scoreRows). */
+  resident(vectors: Int8Array, scales: Float32Array, dims: number): ResidentRows
+}
+
+/** Rows that stay in a kernel instance's memory: each query copies in only itself. */
+export interface ResidentRows {
+  /** out[r] for every row r, as scoreRows would give it. */
+  scoreAll(query: Float32Array, out: Float64Array): void
 }
 
 interface KernelExports {
@@ -22,29 +30,56 @@ const align16 = (n: number) => (n + 15) & ~15
 /**
  * An instance of the compiled kernel with its own memory (one 64 KiB page,
  * grown to the largest shard it has scored). Synchronous and not reentrant:
- * each call copies its inputs in and its scores out.
+ * each call copies its inputs in and its scores out. `resident` rows get an
+ * instance of their own, so shard scoring never overwrites them.
  */
 export function denseKernel(module: WebAssembly.Module): DenseKernel {
-  const exports = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports
-  const { memory } = exports
+  const { memory, scoreRows } = instance(module)
   return {
     scoreRows(query, vectors, scales, out) {
-      const dims = query.length
-      const rows = scales.length
-      if (vectors.length !== rows * dims) throw new Error(`dense kernel: ${rows} rows × ${dims} dims expected, got ${vectors.length} values`)
-      if (out.length < rows) throw new Error(`dense kernel: room for ${rows} scores expected, got ${out.length}`)
-      // Layout: query (float64), scales (float32), scores (float64), vectors (int8).
-      const scalesAt = align16(dims * 8)
-      const outAt = align16(scalesAt + rows * 4)
-      const vectorsAt = align16(outAt + rows * 8)
-      const needed = vectorsAt + rows * dims
-      if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE))
+      const layout = layoutFor(memory, query.length, scales.length, vectors.length, out.length)
       const { buffer } = memory
-      new Float64Array(buffer, 0, dims).set(query)
-      new Float32Array(buffer, scalesAt, rows).set(scales)
-      new Int8Array(buffer, vectorsAt, rows * dims).set(vectors)
-      exports.scoreRows(0, vectorsAt, scalesAt, outAt, rows, dims)
-      out.set(new Float64Array(buffer, outAt, rows))
+      new Float64Array(buffer, 0, query.length).set(query)
+      new Float32Array(buffer, layout.scalesAt, scales.length).set(scales)
+      new Int8Array(buffer, layout.vectorsAt, vectors.length).set(vectors)
+      scoreRows(0, layout.vectorsAt, layout.scalesAt, layout.outAt, scales.length, query.length)
+      out.set(new Float64Array(buffer, layout.outAt, scales.length))
+    },
+    resident(vectors, scales, dims) {
+      const own = instance(module)
+      const rows = scales.length
+      const layout = layoutFor(own.memory, dims, rows, vectors.length, rows)
+      new Float32Array(own.memory.buffer, layout.scalesAt, rows).set(scales)
+      new Int8Array(own.memory.buffer, layout.vectorsAt, vectors.length).set(vectors)
+      return {
+        scoreAll(query, out) {
+          if (query.length !== dims) throw new Error(`dense kernel: a query of ${dims} dims expected, got ${query.length}`)
+          if (out.length < rows) throw new Error(`dense kernel: room for ${rows} scores expected, got ${out.length}`)
+          const { buffer } = own.memory
+          new Float64Array(buffer, 0, dims).set(query)
+          own.scoreRows(0, layout.vectorsAt, layout.scalesAt, layout.outAt, rows, dims)
+          out.set(new Float64Array(buffer, layout.outAt, rows))
+        },
+      }
     },
   }
+}
+
+function instance(module: WebAssembly.Module): KernelExports {
+  return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports
+}
+
+/**
+ * Where a call's inputs and outputs sit in the kernel's memory (grown to fit):
+ * query (float64), scales (float32), scores (float64), vectors (int8).
+ */
+function layoutFor(memory: WebAssembly.Memory, dims: number, rows: number, values: number, room: number) {
+  if (values !== rows * dims) throw new Error(`dense kernel: ${rows} rows × ${dims} dims expected, got ${values} values`)
+  if (room < rows) throw new Error(`dense kernel: room for ${rows} scores expected, got ${room}`)
+  const scalesAt = align16(dims * 8)
+  const outAt = align16(scalesAt + rows * 4)
+  const vectorsAt = align16(outAt + rows * 8)
+  const needed = vectorsAt + values
+  if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE))
+  return { scalesAt, outAt, vectorsAt }
 }

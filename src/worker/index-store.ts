@@ -16,6 +16,7 @@ import { keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_PO
 import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
 import { createSession, startOrt, type InferenceSession } from './ort.ts'
+import { workerDenseKernel } from './kernel.ts'
 import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import type { LoadTimings } from './server-timing.ts'
@@ -309,7 +310,7 @@ async function readCentroids(env: Env, prefix: string, manifest: Manifest, tree:
   try {
     const centroids = decodeLeafCentroids(bytes)
     if (centroids.dims !== manifest.dims) throw new Error(`${centroids.dims} dims, not the manifest's ${manifest.dims}`)
-    table = new CentroidTable(centroids, tree.size)
+    table = new CentroidTable(centroids, tree.size, workerDenseKernel())
     if (!table.covers(tree.leaves)) throw new Error('they are not exactly the tree\'s leaves')
   } catch (error) {
     throw new ServiceError(503, 'index_unavailable', `object ${key} is not this version's leaf centroids: ${(error as Error).message}`)

@@ -60,7 +60,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const lexicon = readLexicon(env, index, terms, options.shardTimeoutMs)
   const outputs = await runModel(index, options.q)
   const query = { vector: queryVector(outputs.query), kernel: workerDenseKernel() }
-  const centroidSim = (leaf: number) => index.centroids.similarity(query.vector, leaf)
+  const centroidSim = index.centroids.similarities(query.vector)
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)

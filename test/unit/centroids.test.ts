@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { decodeLeafCentroids, encodeLeafCentroids, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { quantizeRows } from '../../src/core/quant.ts'
+import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
 
 const dims = 5
 const nodes = Uint32Array.of(2, 3, 7)
@@ -12,28 +13,39 @@ const quantized = quantizeRows(floats, nodes.length, dims)
 const centroids: LeafCentroids = { dims, nodes, vectors: quantized.values, scales: quantized.scales }
 
 describe('leaf centroid similarity', () => {
-  const table = new CentroidTable(centroids, 8)
+  const kernel = nodeDenseKernel()
+  const table = new CentroidTable(centroids, 8, kernel)
   const query = Float32Array.of(0.5, -0.5, 0.5, -0.5, 0)
+  const similarity = table.similarities(query)
 
-  it('is the dot product of the query and the dequantized row, by node', () => {
+  it('is the dot product of the query and the dequantized row, by node, to the dense kernel\'s bits', () => {
+    const direct = new Float64Array(nodes.length)
+    kernel.scoreRows(query, centroids.vectors, centroids.scales, direct)
     nodes.forEach((node, row) => {
+      expect(similarity(node)).toBe(direct[row])
       let expected = 0
       for (let d = 0; d < dims; d++) expected += query[d] * quantized.values[row * dims + d] * quantized.scales[row]
-      expect(table.similarity(query, node)).toBeCloseTo(expected, 12)
+      expect(similarity(node)).toBeCloseTo(expected, 12)
       // And within the int8 rounding of the float centroid.
       let float = 0
       for (let d = 0; d < dims; d++) float += query[d] * floats[row * dims + d]
-      expect(Math.abs(table.similarity(query, node) - float)).toBeLessThan(dims * quantized.scales[row])
+      expect(Math.abs(similarity(node) - float)).toBeLessThan(dims * quantized.scales[row])
     })
   })
 
+  it('keeps its rows apart from shard scoring: a shard scored in between changes nothing', () => {
+    const before = Array.from(nodes, similarity)
+    kernel.scoreRows(query, Int8Array.from({ length: 40 * dims }, (_, i) => (i % 200) - 100), new Float32Array(40).fill(3), new Float64Array(40))
+    expect(Array.from(nodes, table.similarities(query))).toEqual(before)
+  })
+
   it('throws for a node without a centroid, and knows which leaves it covers', () => {
-    expect(() => table.similarity(query, 4)).toThrow(/node 4 has none/)
-    expect(() => table.similarity(query, 99)).toThrow(/node 99 has none/)
+    expect(() => similarity(4)).toThrow(/node 4 has none/)
+    expect(() => similarity(99)).toThrow(/node 99 has none/)
     expect(table.covers(Int32Array.of(2, 3, 7))).toBe(true)
     expect(table.covers(Int32Array.of(2, 3))).toBe(false)
     expect(table.covers(Int32Array.of(2, 3, 6))).toBe(false)
-    expect(() => new CentroidTable(centroids, 5)).toThrow(/node 7 is not in a tree of 5 nodes/)
+    expect(() => new CentroidTable(centroids, 5, kernel)).toThrow(/node 7 is not in a tree of 5 nodes/)
   })
 })
 

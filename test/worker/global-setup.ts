@@ -47,7 +47,7 @@ export default async function setup(project: TestProject) {
     const parity: ProvidedParity = { cases: [] }
     const shards = manifest.shards.map((entry) => decodeShard(readFileSync(join(out, entry.key))))
     const tree = buildTree(manifest.tree)
-    const centroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(out, manifest.centroids.key))), tree.size)
+    const centroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(out, manifest.centroids.key))), tree.size, nodeDenseKernel())
     for (const q of PARITY_QUERIES) {
       const f = featurize(q, manifest.featurizer)
       const outputs = await session.run({
@@ -60,7 +60,7 @@ export default async function setup(project: TestProject) {
         values: Array.from(f.values),
         query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
         logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
-        centroidSim: Array.from(tree.leaves, (leaf) => centroids.similarity(queryVector(outputs[MODEL_IO.query].data as Float32Array), leaf)),
+        centroidSim: Array.from(tree.leaves, centroids.similarities(queryVector(outputs[MODEL_IO.query].data as Float32Array))),
         dense: shards.map((shard) => {
           const scores = new Float64Array(shard.scales.length)
           nodeDenseKernel().scoreRows(queryVector(outputs[MODEL_IO.query].data as Float32Array), shard.vectors, shard.scales, scores)
