@@ -14,7 +14,7 @@ import { nodeDenseKernel } from '../node-kernel.ts'
 import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
-import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
+import { LeafDocuments, type LexicalLeaves, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { buildTree, cidKey, type ClusterTree } from '../../src/core/tree.ts'
@@ -192,7 +192,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
 }
 
 /** The Worker's lexical routing input: each leaf's best lexical score among the query terms' top postings. */
-export function lexicalLeavesFor(index: IndexFolder, terms: QueryTerms): Map<number, number> {
+export function lexicalLeavesFor(index: IndexFolder, terms: QueryTerms): LexicalLeaves {
   const parts = queryLexicon(index, terms)
   const lexical = lexicalQuery(terms, index.manifest.lexical, parts)
   return index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, index.manifest.lexical)

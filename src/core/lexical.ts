@@ -213,7 +213,7 @@ export class LeafDocuments {
    * read even when its cluster is not among the decoder's best. A posting whose
    * leaf or row is not in this index (a corrupt part) is ignored.
    */
-  leafScores(query: ReadonlyMap<number, number>, parts: LexiconPart[], scale: number, config: LexicalConfig): Map<number, number> {
+  leafScores(query: ReadonlyMap<number, number>, parts: LexiconPart[], scale: number, config: LexicalConfig): LexicalLeaves {
     const { docs, sums, touched } = this
     const lists: PostingList[] = []
     for (const { count, source: part, i } of locateTerms(query, parts)) {
@@ -223,7 +223,9 @@ export class LeafDocuments {
       if (factor > 0 && at < end) lists.push({ leaves: part.leaves, rows: part.rows, weights: part.weights, at, end, factor, next: leafOrEnd(part.leaves[at]) })
     }
     const weightOf = weightTable(config)
-    const out = new Map<number, number>()
+    const score = new Float64Array(docs.length)
+    const reached = new Int32Array(docs.length)
+    let size = 0
     for (;;) {
       let leaf = NO_LEAF
       let holders = 0
@@ -235,7 +237,7 @@ export class LeafDocuments {
           only = list
         } else if (list.next === leaf) holders++
       }
-      if (leaf === NO_LEAF) return out
+      if (leaf === NO_LEAF) return { nodes: reached.subarray(0, size), score }
       const rowsOfLeaf = leaf < docs.length ? docs[leaf] : 0
       let best = 0
       if (holders === 1) {
@@ -269,9 +271,25 @@ export class LeafDocuments {
           sums[row] = 0
         }
       }
-      if (best > 0) out.set(leaf, best)
+      // Leaves come in ascending order, each once; a leaf outside the index (corrupt part) is left out.
+      if (best > 0) {
+        score[leaf] = best
+        reached[size++] = leaf
+      }
     }
   }
+}
+
+/**
+ * Lexical routing's answer for one query: the leaves its terms' top postings
+ * reach, and each one's best document's approximate normalized BM25. Typed
+ * arrays, not a map: npm 186K queries reach ~880 of 1,024 leaves.
+ */
+export interface LexicalLeaves {
+  /** The leaves reached, ascending. */
+  nodes: Int32Array
+  /** By node: the leaf's score, 0 for a node not reached (sized to the index's tree). */
+  score: Float64Array
 }
 
 /** One query term's lexicon postings, read leaf by leaf: `next` is the leaf at `at` (NO_LEAF past the end). */

@@ -9,7 +9,7 @@ import { beamSearch, conditionalLogProbs, decodeBeam, pathLogProbs } from './bea
 import { isLeaf } from './tree.ts'
 import { clusterProbability, l2normalize, TopK } from './score.ts'
 import type { DenseKernel } from './dense-kernel.ts'
-import { addLexicalScores, analyze, maxLexicalScore, queryIdf, termCounts, type ShardPostings } from './lexical.ts'
+import { addLexicalScores, analyze, maxLexicalScore, queryIdf, termCounts, type LexicalLeaves, type ShardPostings } from './lexical.ts'
 
 export interface ProbedCluster {
   node: number
@@ -38,31 +38,41 @@ export interface RoutingOutputs {
  * build's α and β. Held-out pseudo-queries, exact top-10 coverage at 11 of 1,024
  * leaves: npm 186K 0.72 ranking by log p + γβ·BM25, 0.81 by this estimate.
  */
-export function planProbe(tree: ClusterTree, outputs: RoutingOutputs, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
+export function planProbe(tree: ClusterTree, outputs: RoutingOutputs, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: LexicalLeaves): ProbedCluster[] {
   return rankCandidates(probeCandidates(tree, outputs.logits, search.beam, lexicalLeaves), outputs.centroidSim, docsPerLeaf, search, lexicalLeaves)
 }
 
-export interface ProbeCandidate {
-  node: number
+/** The leaves a plan ranks, by position: the beam's, then the other leaves lexical routing reaches. */
+export interface ProbeCandidates {
+  nodes: Int32Array
   /** log p(cluster ID | query) over the whole tree. */
-  logProb: number
+  logProbs: Float64Array
 }
 
 /** planProbe's first half, which α and β do not change: the beam plus the leaves lexical routing names. */
-export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: number, lexicalLeaves: ReadonlyMap<number, number>): ProbeCandidate[] {
+export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: number, lexicalLeaves: LexicalLeaves): ProbeCandidates {
   const conditional = conditionalLogProbs(tree, logits)
-  const candidates: ProbeCandidate[] = decodeBeam(tree, conditional, beam)
-  if (lexicalLeaves.size === 0) return candidates
-  const listed = new Uint8Array(tree.size)
-  for (const c of candidates) listed[c.node] = 1
-  const logProbs = pathLogProbs(tree, conditional)
-  for (const node of lexicalLeaves.keys()) {
-    if (node < tree.size && !listed[node] && isLeaf(tree, node)) {
-      listed[node] = 1
-      candidates.push({ node, logProb: logProbs[node] })
+  const decoded = decodeBeam(tree, conditional, beam)
+  const nodes = new Int32Array(decoded.length + lexicalLeaves.nodes.length)
+  const logProbs = new Float64Array(nodes.length)
+  decoded.forEach((c, i) => {
+    nodes[i] = c.node
+    logProbs[i] = c.logProb
+  })
+  let count = decoded.length
+  if (lexicalLeaves.nodes.length > 0) {
+    const listed = new Uint8Array(tree.size)
+    for (const c of decoded) listed[c.node] = 1
+    const leafLogProbs = pathLogProbs(tree, conditional)
+    for (const node of lexicalLeaves.nodes) {
+      if (node < tree.size && !listed[node] && isLeaf(tree, node)) {
+        listed[node] = 1
+        nodes[count] = node
+        logProbs[count++] = leafLogProbs[node]
+      }
     }
   }
-  return candidates
+  return { nodes: nodes.subarray(0, count), logProbs: logProbs.subarray(0, count) }
 }
 
 /**
@@ -70,16 +80,19 @@ export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: n
  * budget. The estimates sit in a typed array, and a heap of positions hands out
  * only the few taken, best first.
  */
-export function rankCandidates(candidates: readonly ProbeCandidate[], centroidSim: (leaf: number) => number, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: ReadonlyMap<number, number>): ProbedCluster[] {
-  const priority = new Float64Array(candidates.length)
-  const nodes = new Int32Array(candidates.length)
-  for (let i = 0; i < candidates.length; i++) {
-    const { node, logProb } = candidates[i]
-    nodes[i] = node
-    priority[i] = centroidSim(node) + search.beta * (lexicalLeaves.get(node) ?? 0) + search.alpha * clusterProbability(logProb)
+export function rankCandidates(candidates: ProbeCandidates, centroidSim: (leaf: number) => number, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: LexicalLeaves): ProbedCluster[] {
+  const { nodes, logProbs } = candidates
+  const { score } = lexicalLeaves
+  const priority = new Float64Array(nodes.length)
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]
+    priority[i] = centroidSim(node) + search.beta * (node < score.length ? score[node] : 0) + search.alpha * clusterProbability(logProbs[i])
   }
   const order = new ByScore(priority, nodes)
-  return withinBudget(() => candidates[order.next()], docsPerLeaf, search.probeDocs)
+  return withinBudget(() => {
+    const i = order.next()
+    return i < 0 ? undefined : { node: nodes[i], logProb: logProbs[i] }
+  }, docsPerLeaf, search.probeDocs)
 }
 
 /** The decoder alone (GDR as published): its beam, most probable first, within the same budget. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { buildLexicon } from '../../scripts/build/lexical-index.ts'
-import { addLexicalScores, LeafDocuments, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
+import { addLexicalScores, LeafDocuments, type LexicalLeaves, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { beamSearch, conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe, queryTerms } from '../../src/core/search.ts'
@@ -36,6 +36,21 @@ function bruteForce(leaves: { node: number; postings: ShardPostings }[], query: 
   return best
 }
 
+/** Lexical routing's answer as a map, leaf → score, checking its two halves agree. */
+function asMap(leaves: LexicalLeaves): Map<number, number> {
+  for (let i = 1; i < leaves.nodes.length; i++) expect(leaves.nodes[i]).toBeGreaterThan(leaves.nodes[i - 1])
+  const map = new Map(Array.from(leaves.nodes, (node) => [node, leaves.score[node]]))
+  leaves.score.forEach((score, node) => expect(score > 0).toBe(map.has(node)))
+  return map
+}
+
+/** A lexical routing answer with these leaf scores, for a tree of `size` nodes or more. */
+function lexicalLeaves(entries: [number, number][] = [], size = 16): LexicalLeaves {
+  const score = new Float64Array(Math.max(size, ...entries.map(([node]) => node + 1)))
+  for (const [node, value] of entries) score[node] = value
+  return { nodes: Int32Array.from(entries.map(([node]) => node).sort((a, b) => a - b)), score }
+}
+
 /** Each test leaf holds as many documents as its postings name. */
 const leafDocumentsOf = (leaves: { node: number; postings: ShardPostings }[]) =>
   new LeafDocuments(leaves.map(({ node, postings }) => ({ node, docs: Math.max(0, ...postings.rows) + 1 })), Math.max(...leaves.map((l) => l.node)) + 1)
@@ -48,7 +63,7 @@ describe('the lexicon', () => {
         for (const maxParts of [1, 2, 1024]) {
           const parts = buildLexicon(leaves, 1_000_000, maxParts)
           expect(parts.length).toBeLessThanOrEqual(maxParts)
-          const got = leafDocumentsOf(leaves).leafScores(query, parts, 0.1, config)
+          const got = asMap(leafDocumentsOf(leaves).leafScores(query, parts, 0.1, config))
           expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
           for (const [leaf, score] of want) expect(got.get(leaf)).toBeCloseTo(score, 5)
         }
@@ -66,11 +81,11 @@ describe('the lexicon', () => {
         expect(documents.leafScores(query, parts, 0.1, config)).toEqual(first)
         // The same parts with every posting pointed past its leaf's rows, or at a node that is no leaf: nothing scores.
         const outside = parts.map((part) => ({ ...part, rows: part.rows.map(() => 1_000_000) }))
-        expect(documents.leafScores(query, outside, 0.1, config).size).toBe(0)
+        expect(documents.leafScores(query, outside, 0.1, config).nodes.length).toBe(0)
         const noLeaf = parts.map((part) => ({ ...part, leaves: part.leaves.map(() => 0) }))
-        expect(documents.leafScores(query, noLeaf, 0.1, config).size).toBe(0)
+        expect(documents.leafScores(query, noLeaf, 0.1, config).nodes.length).toBe(0)
         const farLeaf = parts.map((part) => ({ ...part, leaves: part.leaves.map(() => 0xffffffff) }))
-        expect(documents.leafScores(query, farLeaf, 0.1, config).size).toBe(0)
+        expect(documents.leafScores(query, farLeaf, 0.1, config).nodes.length).toBe(0)
       }),
     )
   })
@@ -149,30 +164,30 @@ describe('the probe plan', () => {
 
   it('ranks the beam by centroid similarity + α·p(cluster), with no lexical leaves', () => {
     const nearSecond = { logits, centroidSim: sims({ [first]: 0.1, [second]: 0.5 }) }
-    expect(planProbe(tree, nearSecond, oneDoc, search, new Map()).map((c) => c.node)).toEqual([second, first])
+    expect(planProbe(tree, nearSecond, oneDoc, search, lexicalLeaves()).map((c) => c.node)).toEqual([second, first])
     // A large α lets the decoder's probability decide again.
-    expect(planProbe(tree, nearSecond, oneDoc, { ...search, alpha: 100 }, new Map()).map((c) => c.node)).toEqual([first, second])
+    expect(planProbe(tree, nearSecond, oneDoc, { ...search, alpha: 100 }, lexicalLeaves()).map((c) => c.node)).toEqual([first, second])
   })
 
   it('brings in a leaf outside the beam whose words match, ranked by β × its lexical score, with its full-tree probability', () => {
     const outputs = { logits, centroidSim: sims({ [first]: 0.2, [second]: 0.1, 8: 0 }) }
-    const plan = planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.5]]))
+    const plan = planProbe(tree, outputs, oneDoc, search, lexicalLeaves([[8, 0.5]]))
     expect(plan.map((c) => c.node)).toEqual([8, first]) // 0 + 1 × 0.5 beats 0.2
     expect(plan[0].logProb).toBeCloseTo(leafLogProbs[8], 6)
     expect(plan[0].prob).toBeCloseTo(p(8), 6)
     // A weak match does not displace the beam; β = 0 ignores it.
-    expect(planProbe(tree, outputs, oneDoc, search, new Map([[8, 0.05]])).map((c) => c.node)).toEqual([first, second])
-    expect(planProbe(tree, outputs, oneDoc, { ...search, beta: 0 }, new Map([[8, 0.5]])).map((c) => c.node)).toEqual([first, second])
+    expect(planProbe(tree, outputs, oneDoc, search, lexicalLeaves([[8, 0.05]])).map((c) => c.node)).toEqual([first, second])
+    expect(planProbe(tree, outputs, oneDoc, { ...search, beta: 0 }, lexicalLeaves([[8, 0.5]])).map((c) => c.node)).toEqual([first, second])
   })
 
   it('adds no leaf for its centroid alone: candidates are the beam and the lexical leaves', () => {
     const outputs = { logits, centroidSim: sims({ 4: 50, 7: 50 }) }
-    const plan = planProbe(tree, outputs, oneDoc, { ...search, probeDocs: 100 }, new Map())
+    const plan = planProbe(tree, outputs, oneDoc, { ...search, probeDocs: 100 }, lexicalLeaves())
     expect(new Set(plan.map((c) => c.node))).toEqual(new Set([first, second]))
   })
 
   it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {
-    const plan = planProbe(tree, { logits, centroidSim: sims({}) }, oneDoc, { ...search, probeDocs: 100 }, new Map([[1, 9], [99, 9]]))
+    const plan = planProbe(tree, { logits, centroidSim: sims({}) }, oneDoc, { ...search, probeDocs: 100 }, lexicalLeaves([[1, 9], [99, 9]]))
     expect(plan.map((c) => c.node).sort()).toEqual([first, second].sort())
   })
 })
