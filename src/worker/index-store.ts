@@ -12,7 +12,7 @@
 
 import { CentroidTable } from '../core/centroids.ts'
 import { LeafDocuments } from '../core/lexical.ts'
-import { keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
+import { CENTROIDS_KEY, keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
 import { createSession, startOrt, type InferenceSession } from './ort.ts'
@@ -244,11 +244,14 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
     throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
   }
-  // The model is read while the manifest is read and parsed: builds always put it at
-  // MODEL_KEY, and the manifest's digest still decides whether the bytes are used.
+  // The model and the leaf centroids are read while the manifest is read and parsed:
+  // builds always put them at MODEL_KEY and CENTROIDS_KEY, and the manifest's digests
+  // still decide whether the bytes are used.
   const prefix = keys.versionPrefix(settings.name, pointer.version)
   const guessedModel = step(timings, 'model', () => readObject(env, prefix + MODEL_KEY))
   guessedModel.catch(() => {}) // a missing manifest is reported first
+  const guessedCentroids = readObject(env, prefix + CENTROIDS_KEY)
+  guessedCentroids.catch(() => {})
   const manifestText = await step(timings, 'manifest', async () => {
     const object = await withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`)
     if (!object) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
@@ -258,8 +261,8 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
   onLayout?.({ manifest, prefix })
   const tree = buildTree(manifest.tree)
-  // Read while the model is verified and its session created.
-  const centroids = step(timings, 'centroids', () => readCentroids(env, prefix, manifest, tree))
+  const centroidsKey = prefix + manifest.centroids.key
+  const centroids = step(timings, 'centroids', async () => checkCentroids(centroidsKey, await (manifest.centroids.key === CENTROIDS_KEY ? guessedCentroids : readObject(env, centroidsKey)), manifest, tree))
   centroids.catch(() => {}) // a bad model is reported first
   const modelKey = prefix + manifest.model.key
   const modelBytes = manifest.model.key === MODEL_KEY ? await guessedModel : await step(timings, 'model', () => readObject(env, modelKey))
@@ -301,10 +304,8 @@ function asServiceError(error: unknown): ServiceError {
   return error instanceof ServiceError ? error : new ServiceError(503, 'index_unavailable', `index failed to load: ${(error as Error).message}`)
 }
 
-/** The leaf centroids, checked against the manifest's digest and tree. */
-async function readCentroids(env: Env, prefix: string, manifest: Manifest, tree: ClusterTree): Promise<CentroidTable> {
-  const key = prefix + manifest.centroids.key
-  const bytes = await readObject(env, key)
+/** The leaf centroids' bytes, checked against the manifest's digest and tree. */
+async function checkCentroids(key: string, bytes: Uint8Array, manifest: Manifest, tree: ClusterTree): Promise<CentroidTable> {
   if ((await sha256Hex(bytes)) !== manifest.centroids.sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
   let table: CentroidTable
   try {

@@ -27,7 +27,7 @@ export interface LoadTimings {
   model?: number
   /** sha256 of the model bytes. */
   verify?: number
-  /** GET, sha256 and decode the leaf centroids (read while the model is). */
+  /** The leaf centroids: GET (started with `manifest`, like the model's), sha256 and decode, while the model is verified and its session created. */
   centroids?: number
   /** Starting ORT (first load of an isolate only): its WebAssembly (`wasm`) and backend, while the reads above run. */
   runtime?: number
