@@ -56,9 +56,18 @@ function postingsBytes(p: ShardPostings): number {
 // Record extensions compile decoders with `new Function`, which deployed Workers refuse.
 const packr = new Packr({ useRecords: false, moreTypes: false })
 
+/** msgpack of `value` (a Buffer in Node), as a plain byte view. */
+function pack(value: Record<string, unknown>): Uint8Array {
+  const packed = packr.pack(value)
+  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+}
+
 export class ShardDecodeError extends Error {
   override name = 'ShardDecodeError'
 }
+
+/** int8 vectors travel as one binary blob: their bytes as they are. */
+const bytesOf = (values: Int8Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
 
 /** Typed arrays travel as little-endian bytes, whatever the machine. */
 function littleEndian(values: Float32Array | Uint32Array): Uint8Array {
@@ -86,11 +95,11 @@ function readUint32(bytes: Uint8Array): Uint32Array {
 export function encodeShard(shard: Shard): Uint8Array {
   checkShape(shard)
   const { postings } = shard
-  const packed = packr.pack({
+  return pack({
     format: SHARD_FORMAT,
     cid: shard.cid,
     dims: shard.dims,
-    vectors: new Uint8Array(shard.vectors.buffer, shard.vectors.byteOffset, shard.vectors.byteLength),
+    vectors: bytesOf(shard.vectors),
     scales: littleEndian(shard.scales),
     terms: littleEndian(postings.terms),
     idf: littleEndian(postings.idf),
@@ -99,7 +108,6 @@ export function encodeShard(shard: Shard): Uint8Array {
     postingRows: narrowUints(postings.rows),
     postingWeights: postings.weights,
   })
-  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
 }
 
 /** Unsigned integers in the fewest bytes each (1, 2 or 4) that hold the largest, little-endian, after a width byte. */
@@ -147,18 +155,12 @@ export function decodeShard(bytes: Uint8Array): Shard {
     weights: new Uint8Array(r.postingWeights as Uint8Array),
   }
   const shard: Shard = { cid, dims: dims as number, vectors, scales, postings }
-  try {
-    checkShape(shard)
-  } catch (error) {
-    throw new ShardDecodeError((error as Error).message)
-  }
-  return shard
+  return validated(shard, checkShape)
 }
 
 export function encodeShardDisplay(display: ShardDisplay): Uint8Array {
   checkDisplay(display)
-  const packed = packr.pack({ format: DISPLAY_FORMAT, cid: display.cid, ids: display.ids, titles: display.titles, snippets: display.snippets })
-  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+  return pack({ format: DISPLAY_FORMAT, cid: display.cid, ids: display.ids, titles: display.titles, snippets: display.snippets })
 }
 
 /** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
@@ -166,12 +168,7 @@ export function decodeShardDisplay(bytes: Uint8Array): ShardDisplay {
   const r = unpackMap(bytes, 'display object')
   if (r.format !== DISPLAY_FORMAT) throw new ShardDecodeError(`unsupported display object format ${String(r.format)}`)
   const display: ShardDisplay = { cid: clusterIdOf(r.cid, 'display object'), ids: stringList(r.ids, 'ids'), titles: stringList(r.titles, 'titles'), snippets: stringList(r.snippets, 'snippets') }
-  try {
-    checkDisplay(display)
-  } catch (error) {
-    throw new ShardDecodeError((error as Error).message)
-  }
-  return display
+  return validated(display, checkDisplay)
 }
 
 function checkDisplay(display: ShardDisplay): void {
@@ -193,15 +190,13 @@ export const CENTROIDS_FORMAT = 1
 
 export function encodeLeafCentroids(centroids: LeafCentroids): Uint8Array {
   checkCentroids(centroids)
-  const { vectors } = centroids
-  const packed = packr.pack({
+  return pack({
     format: CENTROIDS_FORMAT,
     dims: centroids.dims,
     nodes: littleEndian(centroids.nodes),
-    vectors: new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength),
+    vectors: bytesOf(centroids.vectors),
     scales: littleEndian(centroids.scales),
   })
-  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
 }
 
 /** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
@@ -216,12 +211,7 @@ export function decodeLeafCentroids(bytes: Uint8Array): LeafCentroids {
     vectors: new Int8Array(new Uint8Array(r.vectors as Uint8Array).buffer),
     scales: readFloat32(r.scales as Uint8Array),
   }
-  try {
-    checkCentroids(centroids)
-  } catch (error) {
-    throw new ShardDecodeError((error as Error).message)
-  }
-  return centroids
+  return validated(centroids, checkCentroids)
 }
 
 function checkCentroids(c: LeafCentroids): void {
@@ -243,7 +233,7 @@ export function decodedLexiconPartBytes(part: LexiconPart): number {
 
 export function encodeLexiconPart(part: LexiconPart): Uint8Array {
   checkLexiconPart(part)
-  const packed = packr.pack({
+  return pack({
     format: LEXICON_PART_FORMAT,
     terms: littleEndian(part.terms),
     idf: littleEndian(part.idf),
@@ -252,7 +242,6 @@ export function encodeLexiconPart(part: LexiconPart): Uint8Array {
     postingRows: littleEndian(part.rows),
     postingWeights: part.weights,
   })
-  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
 }
 
 /** Decodes and validates; throws ShardDecodeError on anything malformed or truncated. */
@@ -268,12 +257,7 @@ export function decodeLexiconPart(bytes: Uint8Array): LexiconPart {
     rows: readUint32(r.postingRows as Uint8Array),
     weights: new Uint8Array(r.postingWeights as Uint8Array),
   }
-  try {
-    checkLexiconPart(part)
-  } catch (error) {
-    throw new ShardDecodeError((error as Error).message)
-  }
-  return part
+  return validated(part, checkLexiconPart)
 }
 
 // A leaf beyond any tree this build makes is corrupt (LeafDocuments ignores postings of unknown leaves anyway); idf must not flip the normalizer's sign.
@@ -299,6 +283,16 @@ function checkLexiconPart(part: LexiconPart): void {
 function checkBinary(r: Record<string, unknown>, what: string, bytewise: readonly string[], wordwise: readonly string[]): void {
   for (const field of [...bytewise, ...wordwise]) if (!(r[field] instanceof Uint8Array)) throw new ShardDecodeError(`${what} ${field} must be binary`)
   for (const field of wordwise) if ((r[field] as Uint8Array).byteLength % 4 !== 0) throw new ShardDecodeError(`${what} ${field} is truncated`)
+}
+
+/** `value` once `check` accepts it: a complaint becomes a ShardDecodeError. */
+function validated<T>(value: T, check: (value: T) => void): T {
+  try {
+    check(value)
+  } catch (error) {
+    throw new ShardDecodeError((error as Error).message)
+  }
+  return value
 }
 
 function unpackMap(bytes: Uint8Array, what: string): Record<string, unknown> {
