@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { CENTROIDS_KEY, FORMAT, FORMAT_VERSION, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, cidKey, clusterId, type ClusterTree } from '../../src/core/tree.ts'
-import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams, type QueryModelWeights } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
@@ -427,7 +427,7 @@ interface CorpusTerms {
  * pseudo-queries, each (α, β) with its own probe plan (planProbe ranks leaves by the fused score;
  * its candidates, which α and β do not change, are found once per query).
  */
-function chooseSearchDefaults(params: QueryModelParams, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
+function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
   const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
   const leafDocuments = new LeafDocuments([...leaves.values()].map((l) => ({ node: l.node, docs: l.docs.length })), tree.size)

@@ -50,11 +50,14 @@ export interface QueryModelParams extends QueryModelShape {
   beta: Float32Array
   /** (tree.size − 1) × dims, row c−1 for node c: starts as C, trained. */
   M: Float32Array
-  /** (tree.size − 1) × dims: unit centroid of node c's documents (row c−1); not trained, not exported (the index's leaf centroids). */
+  /** (tree.size − 1) × dims: unit centroid of node c's documents (row c−1); not trained, not exported (the build writes the leaves' as the index's leaf centroids). */
   C: Float32Array
   /** [γ]: weight of the centroid prior. */
   gamma: Float32Array
 }
+
+/** What the exported graph computes with: every parameter but the frozen centroids C. */
+export type QueryModelWeights = Omit<QueryModelParams, 'C'>
 
 /** Keeps q̂ finite for a query whose vector is zero. */
 export const NORM_EPSILON = 1e-6
@@ -108,14 +111,14 @@ export function affine(x: Float32Array, W: Float32Array, b: Float32Array): Float
 }
 
 /** tanh(g + P_row) for one internal node. */
-export function prefixState(params: QueryModelParams, g: Float32Array, row: number): Float32Array {
+export function prefixState(params: QueryModelWeights, g: Float32Array, row: number): Float32Array {
   const Hd = params.decoderHidden
   const s = new Float32Array(Hd)
   for (let j = 0; j < Hd; j++) s[j] = Math.tanh(g[j] + params.P[row * Hd + j])
   return s
 }
 
-export function childLogit(params: QueryModelParams, state: Float32Array, node: number): number {
+export function childLogit(params: QueryModelWeights, state: Float32Array, node: number): number {
   const Hd = params.decoderHidden
   let sum = params.beta[node - 1]
   const base = (node - 1) * Hd
@@ -131,7 +134,7 @@ export function nodeDot(matrix: Float32Array, v: ArrayLike<number>, node: number
 }
 
 /** γ · q̂·M_c: the (trained) centroid prior of node c. */
-export function centroidPrior(params: QueryModelParams, unitQuery: ArrayLike<number>, node: number): number {
+export function centroidPrior(params: QueryModelWeights, unitQuery: ArrayLike<number>, node: number): number {
   return params.gamma[0] * nodeDot(params.M, unitQuery, node, params.dims)
 }
 
@@ -142,7 +145,7 @@ export function unitVector(v: Float32Array): Float32Array {
   return v.map((x) => x / norm)
 }
 
-export function forward(params: QueryModelParams, tree: ClusterTree, features: SparseFeatures): QueryModelOutput {
+export function forward(params: QueryModelWeights, tree: ClusterTree, features: SparseFeatures): QueryModelOutput {
   const hidden = embedBag(params.E, params.hidden, features)
   const query = affine(hidden, params.Wq, params.bq)
   const unit = unitVector(query)
@@ -167,8 +170,6 @@ export interface QuantizedQueryModel extends QueryModelShape {
   beta: Float32Array
   M: QuantizedRows // per row (node)
   gamma: Float32Array
-  /** Per row (node); written as the index's leaf centroids, not into the graph. */
-  C: QuantizedRows
 }
 
 export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {
@@ -186,12 +187,11 @@ export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {
     beta: p.beta,
     M: quantizeRows(p.M, rowsOf(p.M, dims), dims),
     gamma: p.gamma,
-    C: quantizeRows(p.C, rowsOf(p.C, dims), dims),
   }
 }
 
 /** The exact float weights the int8 model computes with: the reference for parity. */
-export function dequantizeModel(q: QuantizedQueryModel): QueryModelParams {
+export function dequantizeModel(q: QuantizedQueryModel): QueryModelWeights {
   const { buckets, hidden, dims, decoderHidden } = q
   return {
     buckets, hidden, dims, decoderHidden,
@@ -205,6 +205,5 @@ export function dequantizeModel(q: QuantizedQueryModel): QueryModelParams {
     beta: q.beta,
     M: dequantizeRows(q.M),
     gamma: q.gamma,
-    C: dequantizeRows(q.C),
   }
 }
