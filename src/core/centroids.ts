@@ -40,15 +40,18 @@ export class CentroidTable {
   /**
    * The cosine of the unit query and each leaf's centroid, by node: the kernel's
    * scale × Σ_d q̂_d · v_d, so the build (which tunes α and β on it) and the Worker
-   * get the same bits. The returned function throws for a node without a centroid.
+   * get the same bits. One kernel pass over every leaf, on the first leaf asked
+   * for: a caller that routes without it (exact search, IVF) pays nothing. The
+   * returned function throws for a node without a centroid.
    */
   similarities(unitQuery: Float32Array): (leaf: number) => number {
-    const sims = new Float64Array(this.centroids.nodes.length)
-    this.rows.scoreAll(unitQuery, sims)
-    const { rowOf } = this
+    const { rowOf, rows } = this
+    const count = this.centroids.nodes.length
+    let sims: Float64Array | undefined
     return (leaf) => {
       const row = leaf < rowOf.length ? rowOf[leaf] : -1
       if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
+      if (!sims) rows.scoreAll(unitQuery, (sims = new Float64Array(count)))
       return sims[row]
     }
   }

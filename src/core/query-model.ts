@@ -17,7 +17,7 @@
 // C_c stays that centroid (frozen): routing uses q̂·C_c as a leaf's dense estimate,
 // which the trained M no longer is (npm 186K: exact top-10 coverage at 11 leaves
 // 0.71 with q̂·M, 0.80 with q̂·C). C is not part of the exported graph: the leaves'
-// rows are index data (src/core/centroids.ts), compared for candidate leaves only.
+// rows are index data (src/core/centroids.ts), compared with the query by the dense kernel.
 
 import type { ClusterTree } from './tree.ts'
 import type { SparseFeatures } from './featurizer.ts'

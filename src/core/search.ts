@@ -21,7 +21,7 @@ export interface ProbedCluster {
 /** What routing knows of a query: the decoder's logits (one per non-root node), and its similarity to any leaf's centroid. */
 export interface RoutingOutputs {
   logits: Float32Array
-  /** q̂·C_c: cosine of the query and leaf c's centroid (CentroidTable.similarity), asked for candidate leaves only. */
+  /** q̂·C_c: cosine of the query and leaf c's centroid (CentroidTable.similarities), asked for candidate leaves only. */
   centroidSim: (leaf: number) => number
 }
 
