@@ -353,7 +353,7 @@ export function reportTable(report: EvalReport): string {
   ]))
   out.push('')
   out.push(`gdr: the Worker over HTTP (wrangler dev, local R2, k=100); took_ms p50 ${w.tookMsP50}, p95 ${w.tookMsP95}.`)
-  out.push(`ivf: the same number of leaves per query as gdr read, chosen by nearest centroid (mean of the leaf's vectors); the Worker's score.`)
+  out.push(`ivf: the same number of leaves per query as gdr read, chosen by nearest centroid (the index's leaf centroids, the ones gdr's routing compares the query with); the Worker's score.`)
   out.push(`exact: brute force over every document with the same query vectors and the Worker's score q·d + β·BM25 + α·p(cluster) (β=${report.beta}, α=${ix.alpha}; p from the decoder over the whole tree); bm25: k1=${DEFAULT_BM25.k1} b=${DEFAULT_BM25.b}, Porter2 stems, NLTK English stopwords.`)
   out.push(`nDCG@10 gain: ${report.gain === 'linear' ? 'the grade (trec_eval)' : '2^grade − 1'}; R@100 and MRR@10 count grade > 0 as relevant; exactR@10 = overlap with the top 10 of brute force under the same scoring.`)
   out.push(`Node simulation of the Worker (used for sweep/ablation): identical on ${w.simulationIdentical}/${report.queries} queries (ids, leaves read, scores; max score diff ${w.simulationMaxScoreDiff.toExponential(1)}).`)

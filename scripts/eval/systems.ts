@@ -15,7 +15,7 @@ import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVe
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexicalLeaves, type LexiconPart } from '../../src/core/lexical.ts'
-import { clusterProbability, l2normalize, TopK } from '../../src/core/score.ts'
+import { clusterProbability, TopK } from '../../src/core/score.ts'
 import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { buildTree, cidKey, type ClusterTree } from '../../src/core/tree.ts'
 import { readIndexManifest } from '../publish.ts'
@@ -34,9 +34,7 @@ export interface IndexFolder {
   entries: Map<number, ShardEntry>
   /** "3-1" → shard entry: how the Worker's `clusters[].cid` maps back to shards. */
   byCid: Map<string, ShardEntry>
-  /** Unit-length mean of each leaf's dequantized document vectors (IVF's coarse quantizer). */
-  centroids: Map<number, Float32Array>
-  /** The index's own leaf centroids, as the Worker compares a query with them in routing. */
+  /** The index's own leaf centroids, as the Worker compares a query with them in routing (and IVF's coarse quantizer). */
   leafCentroids: CentroidTable
   /** Every part of the lexicon, by part number. */
   lexicon: LexiconPart[]
@@ -54,7 +52,6 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   const displays = new Map<number, ShardDisplay>()
   const leafOf = new Map<string, number>()
   const entries = new Map<number, ShardEntry>()
-  const centroids = new Map<number, Float32Array>()
   for (const entry of manifest.shards) {
     const shard = decodeShard(readFileSync(join(root, entry.key)))
     shards.set(entry.node, shard)
@@ -62,22 +59,12 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
     displays.set(entry.node, display)
     for (const id of display.ids) leafOf.set(id, entry.node)
     entries.set(entry.node, entry)
-    centroids.set(entry.node, centroid(shard))
   }
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
   const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree.size, nodeDenseKernel())
   ort.env.wasm.numThreads = 1
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
-  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), centroids, leafCentroids, lexicon, session }
-}
-
-export function centroid(shard: Pick<Shard, 'dims' | 'vectors' | 'scales'>): Float32Array {
-  const c = new Float32Array(shard.dims)
-  for (let row = 0; row < shard.scales.length; row++) {
-    const scale = shard.scales[row]
-    for (let d = 0; d < shard.dims; d++) c[d] += shard.vectors[row * shard.dims + d] * scale
-  }
-  return l2normalize(c)
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, session }
 }
 
 export interface QueryOutputs {
@@ -186,7 +173,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
     const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.terms)) : planBeam(index.tree, outputs.logits, docsPerLeaf, search)
     return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
-  const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.query, budgetShards(budget))
+  const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.centroidSim, budgetShards(budget))
   const logProbs = pathLogProbs(index.tree, conditionalLogProbs(index.tree, outputs.logits))
   return nodes.map((node) => ({ node, prob: clusterProbability(logProbs[node]) }))
 }
@@ -213,15 +200,10 @@ function budgetShards(budget: Budget): number {
   return budget.shards
 }
 
-/** Leaves by q·centroid, best first (ties: breadth-first order). */
-export function nearestCentroids(index: IndexFolder, query: Float32Array, n: number): number[] {
-  const scored = index.leaves.map((node) => {
-    const c = index.centroids.get(node)!
-    let dot = 0
-    for (let d = 0; d < c.length; d++) dot += query[d] * c[d]
-    return { node, dot }
-  })
-  scored.sort((a, b) => b.dot - a.dot || a.node - b.node)
+/** Leaves by the query's cosine with their centroid (`centroidSim`: the index's own, as gdr's routing reads them), best first (ties: breadth-first order). */
+export function nearestCentroids(index: IndexFolder, centroidSim: (leaf: number) => number, n: number): number[] {
+  const scored = index.leaves.map((node) => ({ node, sim: centroidSim(node) }))
+  scored.sort((a, b) => b.sim - a.sim || a.node - b.node)
   return scored.slice(0, Math.max(1, n)).map((s) => s.node)
 }
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD, HELD_OUT_FILE, heldOutDocCount } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
-import { centroid, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
+import { nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'gdr-eval-systems-'))
@@ -39,12 +39,12 @@ function bruteForce(query: Float32Array): { id: string; score: number }[] {
 }
 
 describe('eval systems on an index folder', () => {
-  it('loads every shard and a unit centroid per leaf', () => {
+  it('loads every shard and the index\'s centroid of every leaf', () => {
     expect(index.leaves.length).toBeGreaterThan(2)
     expect([...index.displays.values()].reduce((n, s) => n + s.ids.length, 0)).toBe(index.manifest.docs)
     expect(index.leafOf.size).toBe(index.manifest.docs)
     for (const [node, shard] of index.shards) expect(shard.scales.length).toBe(index.displays.get(node)!.ids.length)
-    for (const c of index.centroids.values()) expect(Math.hypot(...c)).toBeCloseTo(1, 5)
+    expect(index.leafCentroids.covers(index.tree.leaves)).toBe(true)
     expect(outputs[0].query.length).toBe(index.manifest.dims)
     expect(Math.hypot(...outputs[0].query)).toBeCloseTo(1, 5)
   })
@@ -56,11 +56,6 @@ describe('eval systems on an index folder', () => {
     expect(new Set(heldOut).size).toBe(heldOut.length)
     for (const id of heldOut) expect(ids.has(id)).toBe(true)
     expect(heldOutDocCount(1_000_000)).toBe(500)
-  })
-
-  it('centroid = normalized mean of the dequantized vectors', () => {
-    const c = centroid({ dims: 2, vectors: Int8Array.from([10, 0, 0, 20]), scales: Float32Array.from([0.1, 0.05]) })
-    expect(Array.from(c)).toEqual([expect.closeTo(Math.SQRT1_2, 6), expect.closeTo(Math.SQRT1_2, 6)])
   })
 
   it('exact-dense is brute force over every document vector', () => {
@@ -76,9 +71,11 @@ describe('eval systems on an index folder', () => {
     for (const o of outputs) {
       for (const n of [1, 2, index.leaves.length]) {
         const r = retrieve(index, o, SYSTEMS.ivf, { kind: 'shards', shards: n }, 100)
-        expect(r.probed).toEqual(nearestCentroids(index, o.query, n))
-        const dots = r.probed.map((node) => index.centroids.get(node)!.reduce((s, c, d) => s + c * o.query[d], 0))
-        for (let i = 1; i < dots.length; i++) expect(dots[i]).toBeLessThanOrEqual(dots[i - 1])
+        expect(r.probed).toEqual(nearestCentroids(index, o.centroidSim, n))
+        // The n leaves whose centroids are nearest, nearest first: none left out is nearer.
+        const sims = r.probed.map((node) => o.centroidSim(node))
+        for (let i = 1; i < sims.length; i++) expect(sims[i]).toBeLessThanOrEqual(sims[i - 1])
+        for (const node of index.leaves) if (!r.probed.includes(node)) expect(o.centroidSim(node)).toBeLessThanOrEqual(sims[sims.length - 1])
         const readIds = new Set(r.probed.flatMap((node) => index.displays.get(node)!.ids))
         expect(r.ids.every((id) => readIds.has(id))).toBe(true)
       }
