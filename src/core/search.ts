@@ -123,9 +123,9 @@ export function queryTerms(text: string, config: LexicalConfig): QueryTerms {
 
 /**
  * Lexicon parts a query reads: those of its terms, in query order, at most
- * MAX_LEXICON_PARTS. Each is one R2 read and Workers cap subrequests per request
- * (50 on the free plan), so a very long query routes by its first terms only;
- * the rest still score inside the shards read.
+ * MAX_LEXICON_PARTS. Each is one R2 read, and Workers cap the operations a
+ * request makes on bindings such as R2 (README, Limits), so a very long query
+ * routes by its first terms only; the rest still score inside the shards read.
  */
 export const MAX_LEXICON_PARTS = 24
 
