@@ -266,8 +266,7 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   centroids.catch(() => {}) // a bad model is reported first
   const modelKey = prefix + manifest.model.key
   const modelBytes = manifest.model.key === MODEL_KEY ? await guessedModel : await step(timings, 'model', () => readObject(env, modelKey))
-  const actual = await step(timings, 'verify', () => sha256Hex(modelBytes))
-  if (actual !== manifest.model.sha256) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} does not match its sha256`)
+  await step(timings, 'verify', () => checkDigest(modelKey, modelBytes, manifest.model.sha256))
   const session = await step(timings, 'session', () => createSession(modelBytes, timings))
   let table: CentroidTable
   try {
@@ -304,9 +303,14 @@ function asServiceError(error: unknown): ServiceError {
   return error instanceof ServiceError ? error : new ServiceError(503, 'index_unavailable', `index failed to load: ${(error as Error).message}`)
 }
 
+/** Rejects bytes that are not the object the manifest names. */
+async function checkDigest(key: string, bytes: Uint8Array, sha256: string): Promise<void> {
+  if ((await sha256Hex(bytes)) !== sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
+}
+
 /** The leaf centroids' bytes, checked against the manifest's digest and tree. */
 async function checkCentroids(key: string, bytes: Uint8Array, manifest: Manifest, tree: ClusterTree): Promise<CentroidTable> {
-  if ((await sha256Hex(bytes)) !== manifest.centroids.sha256) throw new ServiceError(503, 'index_unavailable', `object ${key} does not match its sha256`)
+  await checkDigest(key, bytes, manifest.centroids.sha256)
   let table: CentroidTable
   try {
     const centroids = decodeLeafCentroids(bytes)
