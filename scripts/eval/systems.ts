@@ -61,7 +61,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
     entries.set(entry.node, entry)
   }
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
-  const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree.size, nodeDenseKernel())
+  const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree, manifest.dims, nodeDenseKernel())
   ort.env.wasm.numThreads = 1
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
   return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, session }

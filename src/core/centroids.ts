@@ -7,6 +7,7 @@
 // leaves a query has (.tmp/simcost.mts, a build running beside it).
 
 import type { DenseKernel, ResidentRows } from './dense-kernel.ts'
+import type { ClusterTree } from './tree.ts'
 
 /** The decoded object: int8 rows with per-row scales, one per leaf, ascending by node. */
 export interface LeafCentroids {
@@ -17,24 +18,28 @@ export interface LeafCentroids {
   scales: Float32Array
 }
 
-/** q̂·C_c by leaf node, for one index. */
+/**
+ * q̂·C_c by leaf node, for one index. Built only from centroids that fit the
+ * index: its dims, and exactly its tree's leaves (every caller, Worker, build
+ * and eval, gets the same check).
+ */
 export class CentroidTable {
   /** Row of each node's centroid; −1 for a node without one. */
   private readonly rowOf: Int32Array
   private readonly rows: ResidentRows
 
-  constructor(private readonly centroids: LeafCentroids, treeSize: number, kernel: DenseKernel) {
-    this.rowOf = new Int32Array(treeSize).fill(-1)
+  constructor(private readonly centroids: LeafCentroids, tree: ClusterTree, dims: number, kernel: DenseKernel) {
+    if (centroids.dims !== dims) throw new Error(`leaf centroids: ${centroids.dims} dims, not the index's ${dims}`)
+    this.rowOf = new Int32Array(tree.size).fill(-1)
     centroids.nodes.forEach((node, row) => {
-      if (node >= treeSize) throw new Error(`leaf centroids: node ${node} is not in a tree of ${treeSize} nodes`)
+      if (node >= tree.size) throw new Error(`leaf centroids: node ${node} is not in a tree of ${tree.size} nodes`)
       this.rowOf[node] = row
     })
+    const { leaves } = tree
+    if (leaves.length !== centroids.nodes.length || !leaves.every((leaf) => this.rowOf[leaf] >= 0)) {
+      throw new Error(`leaf centroids: ${centroids.nodes.length} rows are not exactly the tree's ${leaves.length} leaves`)
+    }
     this.rows = kernel.resident(centroids.vectors, centroids.scales, centroids.dims)
-  }
-
-  /** True when the table holds exactly these leaves' centroids. */
-  covers(leaves: Int32Array): boolean {
-    return leaves.length === this.centroids.nodes.length && leaves.every((leaf) => leaf < this.rowOf.length && this.rowOf[leaf] >= 0)
   }
 
   /**

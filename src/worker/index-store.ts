@@ -313,12 +313,9 @@ async function checkCentroids(key: string, bytes: Uint8Array, manifest: Manifest
   await checkDigest(key, bytes, manifest.centroids.sha256)
   let table: CentroidTable
   try {
-    const centroids = decodeLeafCentroids(bytes)
-    if (centroids.dims !== manifest.dims) throw new Error(`${centroids.dims} dims, not the manifest's ${manifest.dims}`)
-    table = new CentroidTable(centroids, tree.size, workerDenseKernel())
-    if (!table.covers(tree.leaves)) throw new Error('they are not exactly the tree\'s leaves')
+    table = new CentroidTable(decodeLeafCentroids(bytes), tree, manifest.dims, workerDenseKernel())
   } catch (error) {
-    throw new ServiceError(503, 'index_unavailable', `object ${key} is not this version's leaf centroids: ${(error as Error).message}`)
+    throw new ServiceError(503, 'index_unavailable', `object ${key} does not fit this version: ${(error as Error).message}`)
   }
   return table
 }

@@ -5,16 +5,19 @@ import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { decodeLeafCentroids, encodeLeafCentroids, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { quantizeRows } from '../../src/core/quant.ts'
 import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
+import { buildTree } from '../../src/core/tree.ts'
 
 const dims = 5
 const nodes = Uint32Array.of(2, 3, 7)
 const floats = Float32Array.from({ length: nodes.length * dims }, (_, i) => Math.sin(i + 1))
 const quantized = quantizeRows(floats, nodes.length, dims)
 const centroids: LeafCentroids = { dims, nodes, vectors: quantized.values, scales: quantized.scales }
+// Leaves 2, 3 and 7: 0 → 1, 2; 1 → 3, 4; 4 → 5 → 6 → 7.
+const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 4, 5, 6] })
 
 describe('leaf centroid similarity', () => {
   const kernel = nodeDenseKernel()
-  const table = new CentroidTable(centroids, 8, kernel)
+  const table = new CentroidTable(centroids, tree, dims, kernel)
   const query = Float32Array.of(0.5, -0.5, 0.5, -0.5, 0)
   const similarity = table.similarities(query)
 
@@ -39,13 +42,18 @@ describe('leaf centroid similarity', () => {
     expect(Array.from(nodes, table.similarities(query))).toEqual(before)
   })
 
-  it('throws for a node without a centroid, and knows which leaves it covers', () => {
+  it('throws for a node without a centroid', () => {
     expect(() => similarity(4)).toThrow(/node 4 has none/)
     expect(() => similarity(99)).toThrow(/node 99 has none/)
-    expect(table.covers(Int32Array.of(2, 3, 7))).toBe(true)
-    expect(table.covers(Int32Array.of(2, 3))).toBe(false)
-    expect(table.covers(Int32Array.of(2, 3, 6))).toBe(false)
-    expect(() => new CentroidTable(centroids, 5, kernel)).toThrow(/node 7 is not in a tree of 5 nodes/)
+  })
+
+  it('is built only from centroids of the index\'s dims and of exactly its tree\'s leaves', () => {
+    expect(() => new CentroidTable(centroids, tree, dims + 1, kernel)).toThrow(/5 dims, not the index's 6/)
+    expect(() => new CentroidTable(centroids, buildTree({ parent: [-1, 0, 0, 1, 1] }), dims, kernel)).toThrow(/node 7 is not in a tree of 5 nodes/)
+    // Leaves 2, 3, 5 and 7: leaf 5 has no centroid.
+    expect(() => new CentroidTable(centroids, buildTree({ parent: [-1, 0, 0, 1, 1, 4, 4, 6] }), dims, kernel)).toThrow(/3 rows are not exactly the tree's 4 leaves/)
+    // Leaves 2, 6 and 7: as many, but node 3 is not a leaf and 6 has no centroid.
+    expect(() => new CentroidTable(centroids, buildTree({ parent: [-1, 0, 0, 1, 3, 4, 5, 5] }), dims, kernel)).toThrow(/3 rows are not exactly the tree's 3 leaves/)
   })
 })
 

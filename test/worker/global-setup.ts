@@ -47,7 +47,7 @@ export default async function setup(project: TestProject) {
     const parity: ProvidedParity = { cases: [] }
     const shards = manifest.shards.map((entry) => decodeShard(readFileSync(join(out, entry.key))))
     const tree = buildTree(manifest.tree)
-    const centroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(out, manifest.centroids.key))), tree.size, nodeDenseKernel())
+    const centroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(out, manifest.centroids.key))), tree, manifest.dims, nodeDenseKernel())
     for (const q of PARITY_QUERIES) {
       const f = featurize(q, manifest.featurizer)
       const outputs = await session.run({
