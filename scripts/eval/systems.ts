@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
-import { MODEL_IO } from '../../src/core/query-model.ts'
+import { MODEL_IO, MODEL_SESSION_OPTIONS } from '../../src/core/query-model.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
 import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
@@ -63,7 +63,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
   const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree, manifest.dims, nodeDenseKernel())
   ort.env.wasm.numThreads = 1
-  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' }) // as the Worker's session (src/worker/ort.ts)
+  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), MODEL_SESSION_OPTIONS) // as the Worker's session
   return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, session }
 }
 

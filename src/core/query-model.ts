@@ -19,6 +19,7 @@
 // 0.71 with q̂·M, 0.80 with q̂·C). C is not part of the exported graph: the leaves'
 // rows are index data (src/core/centroids.ts), compared with the query by the dense kernel.
 
+import type { InferenceSession } from 'onnxruntime-web'
 import type { ClusterTree } from './tree.ts'
 import type { SparseFeatures } from './featurizer.ts'
 import type { QuantizedRows } from './quant.ts'
@@ -26,6 +27,25 @@ import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows, quant
 
 /** Names of the ONNX graph's inputs and outputs, shared by the exporter and the Worker. */
 export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits' } as const
+
+/**
+ * How every onnxruntime-web session of the model is made: the Worker's, and in
+ * Node the eval's, the benchmark's and the tests'. 'basic' with ORT's QDQ
+ * handling off folds the graph's one DequantizeLinear of a constant (M: int8 in
+ * the file, which keeps the model under 8 MB) into float weights once, when the
+ * session is made, instead of on every run. The gathered embedding rows are
+ * still dequantized per query. npm 186K, in Node, with a build running beside it
+ * (.tmp/ortopts.mts): median run 104 → 79 µs, and 110 → 90 µs with the caches
+ * trashed first. Creating a session took 2–15 ms before and 3–15 ms after
+ * (.tmp/ortcreate.mts). The outputs are the same bits (a test here, and the bench's 200
+ * queries, .tmp/ortparity.mts). 'all' ran no faster, and on an older,
+ * 1,056-node graph its passes cost ~250 ms of a cold isolate's CPU.
+ */
+export const MODEL_SESSION_OPTIONS: InferenceSession.SessionOptions = {
+  executionProviders: ['wasm'],
+  graphOptimizationLevel: 'basic',
+  extra: { session: { disable_quant_qdq: '1' } },
+}
 
 export interface QueryModelShape {
   buckets: number

@@ -8,20 +8,10 @@ import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm'
 
 import type { LoadTimings } from './server-timing.ts'
 import { WARM_UP_MODEL } from './warm-up-model.ts'
+import { MODEL_SESSION_OPTIONS } from '../core/query-model.ts'
 
 export { Tensor } from 'onnxruntime-web/wasm'
 export type { InferenceSession } from 'onnxruntime-web/wasm'
-
-// No graph optimization: the exported graph is already what should run (its int8
-// dequantizations are kept as they are at every level), and the passes only cost
-// the isolate's first query. 'all' cost ~250 ms more workerd CPU than 'basic' (npm
-// 186K: 750-900 vs 520-560 ms); 'disabled' starts the session ~60 ms sooner than
-// 'basic' (wrangler dev, 7 alternating cold starts each: median 325 vs 387 ms) and
-// runs no slower (Node, 1,056-node model: 1.0-1.4 vs 1.5-1.8 ms a query).
-const sessionOptions: ort.InferenceSession.SessionOptions = {
-  executionProviders: ['wasm'],
-  graphOptimizationLevel: 'disabled',
-}
 
 /** Resolved once the WASM backend is up in this isolate. */
 let ortReady: Promise<void> | undefined
@@ -76,7 +66,7 @@ export function startOrt(timings: LoadTimings = {}): Promise<void> {
     ort.env.wasm.wasmBinary = new Uint8Array(0)
     const restore = patchInstantiate(timings)
     // The backend initialises inside the first create(); the patch lives only that long.
-    ortReady = ort.InferenceSession.create(WARM_UP_MODEL, sessionOptions).then(
+    ortReady = ort.InferenceSession.create(WARM_UP_MODEL, MODEL_SESSION_OPTIONS).then(
       (session) => {
         restore()
         // A throwaway session: failing to free it must not fail the load.
@@ -95,5 +85,5 @@ export function startOrt(timings: LoadTimings = {}): Promise<void> {
 /** A session of `model` once ORT has started (startOrt; concurrent first loads share its start). */
 export async function createSession(model: Uint8Array, timings: LoadTimings = {}): Promise<ort.InferenceSession> {
   await startOrt(timings)
-  return ort.InferenceSession.create(model, sessionOptions)
+  return ort.InferenceSession.create(model, MODEL_SESSION_OPTIONS) // shared with Node (eval, bench, tests): the same graph runs
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-web'
 import { buildTree } from '../../src/core/tree.ts'
-import { dequantizeModel, forward, internalNodes, MODEL_IO, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { dequantizeModel, forward, internalNodes, MODEL_IO, MODEL_SESSION_OPTIONS, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { exportOnnx } from '../../scripts/build/onnx-export.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
@@ -44,7 +44,7 @@ describe('ONNX export ↔ reference forward pass', () => {
 
   it(`matches within ${TOLERANCE} (relative) on real queries`, async () => {
     ort.env.wasm.numThreads = 1
-    const session = await ort.InferenceSession.create(exportOnnx(quantized, tree))
+    const session = await ort.InferenceSession.create(exportOnnx(quantized, tree), MODEL_SESSION_OPTIONS)
     // The frozen centroids are index data (src/core/centroids.ts), not a graph output.
     expect(session.outputNames).toEqual([MODEL_IO.query, MODEL_IO.logits])
     for (const text of ['wind tunnel tests at Mach 2', 'a', 'the the the the', 'ünïcödé 🙂 text', 'x'.repeat(300)]) {
@@ -59,6 +59,19 @@ describe('ONNX export ↔ reference forward pass', () => {
       }
       close(onnx.query.data as Float32Array, ref.query)
       close(onnx.logits.data as Float32Array, ref.logits)
+    }
+  })
+
+  it('gives the same bits with the shared session options (M folded once) as with no graph optimization', async () => {
+    ort.env.wasm.numThreads = 1
+    const model = exportOnnx(quantized, tree)
+    const shared = await ort.InferenceSession.create(model, MODEL_SESSION_OPTIONS)
+    const plain = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' })
+    for (const text of ['wind tunnel tests at Mach 2', 'a', 'x'.repeat(300)]) {
+      const f = featurize(text, config)
+      const [a, b] = [await run(shared, f), await run(plain, f)]
+      expect(Array.from(a.query.data as Float32Array)).toEqual(Array.from(b.query.data as Float32Array))
+      expect(Array.from(a.logits.data as Float32Array)).toEqual(Array.from(b.logits.data as Float32Array))
     }
   })
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-web'
 import onnxProto from 'onnx-proto'
 import { WARM_UP_MODEL } from '../../src/worker/warm-up-model.ts'
+import { MODEL_SESSION_OPTIONS } from '../../src/core/query-model.ts'
 
 const { onnx } = onnxProto
 
@@ -18,9 +19,9 @@ describe('the warm-up model', () => {
     expect(Uint8Array.from(bytes)).toEqual(WARM_UP_MODEL)
   })
 
-  it('runs in onnxruntime-web', async () => {
+  it('runs in onnxruntime-web, with the options the Worker starts ORT with', async () => {
     ort.env.wasm.numThreads = 1
-    const session = await ort.InferenceSession.create(WARM_UP_MODEL, { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' })
+    const session = await ort.InferenceSession.create(WARM_UP_MODEL, MODEL_SESSION_OPTIONS)
     const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(3), [1]) })
     expect(Array.from(out.y.data as Float32Array)).toEqual([3])
     await session.release()

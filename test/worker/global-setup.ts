@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-web'
 import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { featurize } from '../../src/core/featurizer.ts'
-import { MODEL_IO } from '../../src/core/query-model.ts'
+import { MODEL_IO, MODEL_SESSION_OPTIONS } from '../../src/core/query-model.ts'
 import { queryVector } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeShard } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
@@ -43,7 +43,7 @@ export default async function setup(project: TestProject) {
     project.provide('tinyIndex', index)
 
     ort.env.wasm.numThreads = 1
-    const session = await ort.InferenceSession.create(readFileSync(join(out, manifest.model.key)))
+    const session = await ort.InferenceSession.create(readFileSync(join(out, manifest.model.key)), MODEL_SESSION_OPTIONS)
     const parity: ProvidedParity = { cases: [] }
     const shards = manifest.shards.map((entry) => decodeShard(readFileSync(join(out, entry.key))))
     const tree = buildTree(manifest.tree)
