@@ -123,7 +123,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
   const lexicon = await timed('lexicon', () => buildLexicon(leaves.values()))
   const centroids = leafCentroids(params, tree)
-  const corpusTerms: CorpusTerms = { config: lexical.config, lexicon, centroids: new CentroidTable(centroids, tree, centroids.dims, nodeDenseKernel()) }
+  const corpusTerms: CorpusTerms = { config: lexical.config, lexicon, centroids: new CentroidTable(centroids, tree, options.dims, nodeDenseKernel()) }
   await timed('teacher', () => {
     // The teacher fuses dense and lexical scores with the β that suits the untrained model.
     const { beta } = chooseSearchDefaults(params, tree, leaves, corpusTerms, heldOut, options, quietReporter).defaults

@@ -39,8 +39,9 @@ export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'l
  * trashed first. Creating a session took 2–15 ms before and 3–15 ms after
  * (.tmp/ortcreate.mts); in workerd's cold starts 18–73 ms before and 20–76 after,
  * 33 of those 35 under 27 ms (session 12's benchmarks). The outputs are the same
- * bits (a test here, and the bench's 200 queries, .tmp/ortparity.mts). 'all' ran no faster here, and on an
- * earlier graph it cost ~250 ms more of a cold isolate's CPU than 'basic'.
+ * bits (a test here, and the bench's 200 queries, .tmp/ortparity.mts). 'all' ran
+ * no faster here, and on an earlier graph it cost ~250 ms more of a cold
+ * isolate's CPU than 'basic'.
  */
 export const MODEL_SESSION_OPTIONS: InferenceSession.SessionOptions = {
   executionProviders: ['wasm'],
