@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
-import { MODEL_IO, MODEL_SESSION_OPTIONS } from '../../src/core/query-model.ts'
+import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs } from '../../src/core/query-model.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
 import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
@@ -80,9 +80,7 @@ export interface QueryOutputs {
 
 /** The Worker's runModel (src/worker/search.ts), in Node: same featurizer, same empty-query fallback, same ONNX file. */
 export async function runQueryModel(index: IndexFolder, text: string): Promise<QueryOutputs> {
-  const features = featurize(text, index.manifest.featurizer)
-  const ids = features.ids.length > 0 ? features.ids : new Int32Array(1)
-  const weights = features.ids.length > 0 ? features.values : new Float32Array(1)
+  const { ids, weights } = modelInputs(featurize(text, index.manifest.featurizer))
   const out = await index.session.run({
     [MODEL_IO.ids]: new ort.Tensor('int32', ids, [ids.length]),
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),

@@ -7,7 +7,7 @@
 // (`degraded`).
 
 import { featurize } from '../core/featurizer.ts'
-import { MODEL_IO } from '../core/query-model.ts'
+import { MODEL_IO, modelInputs } from '../core/query-model.ts'
 import { lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, type Hit, type ProbedCluster, type QueryTerms } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
@@ -165,10 +165,7 @@ async function readEach<I, T>(items: I[], read: (item: I) => Promise<T>) {
 const queues = new WeakMap<object, Promise<unknown>>()
 
 async function runModel(index: LoadedIndex, q: string): Promise<{ query: Float32Array; logits: Float32Array }> {
-  const features = featurize(q, index.manifest.featurizer)
-  // A query with no tokens still runs (one zero-weight feature), so it gets a well-formed answer.
-  const ids = features.ids.length > 0 ? features.ids : new Int32Array(1)
-  const weights = features.ids.length > 0 ? features.values : new Float32Array(1)
+  const { ids, weights } = modelInputs(featurize(q, index.manifest.featurizer))
   const feeds = {
     [MODEL_IO.ids]: new Tensor('int32', ids, [ids.length]),
     [MODEL_IO.weights]: new Tensor('float32', weights, [weights.length]),

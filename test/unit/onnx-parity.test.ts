@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-web'
 import { buildTree } from '../../src/core/tree.ts'
-import { dequantizeModel, forward, internalNodes, MODEL_IO, MODEL_SESSION_OPTIONS, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { dequantizeModel, forward, internalNodes, MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { exportOnnx } from '../../scripts/build/onnx-export.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
@@ -73,6 +73,27 @@ describe('ONNX export ↔ reference forward pass', () => {
       expect(Array.from(a.query.data as Float32Array)).toEqual(Array.from(b.query.data as Float32Array))
       expect(Array.from(a.logits.data as Float32Array)).toEqual(Array.from(b.logits.data as Float32Array))
     }
+  })
+
+  it('gives the same bits on padded inputs (modelInputs) as on the bare features', async () => {
+    ort.env.wasm.numThreads = 1
+    const session = await ort.InferenceSession.create(exportOnnx(quantized, tree), MODEL_SESSION_OPTIONS)
+    for (const text of ['wind tunnel tests at Mach 2', 'a', 'the the the the', 'x'.repeat(300)]) {
+      const f = featurize(text, config)
+      const { ids, weights } = modelInputs(f)
+      expect(ids.length % 16, text).toBe(0)
+      expect(ids.length - f.ids.length, text).toBeLessThan(16)
+      const [a, b] = [await run(session, f), await run(session, { ids, values: weights })]
+      expect(Array.from(b.query.data as Float32Array)).toEqual(Array.from(a.query.data as Float32Array))
+      expect(Array.from(b.logits.data as Float32Array)).toEqual(Array.from(a.logits.data as Float32Array))
+    }
+    // No tokens: all-zero rows, the same answer as the bias alone gives.
+    const empty = modelInputs({ ids: new Int32Array(0), values: new Float32Array(0) })
+    expect(empty.ids.length).toBe(16)
+    expect(Array.from(empty.weights).every((w) => w === 0)).toBe(true)
+    const ref = forward(reference, tree, { ids: new Int32Array(0), values: new Float32Array(0) })
+    const out = await run(session, { ids: empty.ids, values: empty.weights })
+    ;(out.query.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(ref.query[i], 5))
   })
 
   it('stores weights as int8: the file is about a quarter of the float size', () => {
