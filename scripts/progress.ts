@@ -53,9 +53,12 @@ export function createReporter(quiet = false): Reporter {
 }
 
 /** Times the named stages of a long job: `timed(stage, work)` runs `work` and records its seconds. */
-export function stageClock() {
+/** Runs one stage of work and records its seconds under `stage`. */
+export type StageTimer = <T>(stage: string, work: () => T | Promise<T>) => Promise<T>
+
+export function stageClock(): { seconds: Record<string, number>; timed: StageTimer } {
   const seconds: Record<string, number> = {}
-  const timed = async <T>(stage: string, work: () => T | Promise<T>): Promise<T> => {
+  const timed: StageTimer = async (stage, work) => {
     const started = performance.now()
     try {
       return await work()

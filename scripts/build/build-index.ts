@@ -12,8 +12,9 @@ import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
-import { stageClock, type Reporter } from '../progress.ts'
+import { stageClock, type Reporter, type StageTimer } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
+import { FeatureArena } from './feature-arena.ts'
 import { inverseDocumentFrequency, randomizedSvd, tfidfMatrix } from './lsa.ts'
 import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
@@ -94,7 +95,6 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   )
   reporter.log(`read ${docs.length} documents from ${options.corpus}${skipped ? `, skipped ${skipped} bad lines` : ''}${empty ? `; ${empty} documents are empty and can never match` : ''}`)
 
-  const docFeatures = await timed('featurize', () => featurizeAll(docs, featurizer, reporter))
   // Documents whose pseudo-queries are never trained on: held-out queries measure what real
   // queries meet (documents the model never saw asked for), and gdr bench asks about them.
   const heldOutDocs = chooseHeldOutDocs(docs.length, createRng(options.seed ^ 0x68e31da4))
@@ -103,9 +103,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
     options = { ...options, dims: provided.dims }
     reporter.log(`using the corpus's own ${provided.dims}-dimensional vectors (the "vector" field)${options.encoder === 'auto' ? '' : `; --encoder ${options.encoder} does not apply to them`}`)
   }
-  const lsa = await timed('encode', () => encodeDocuments(docFeatures, provided?.vectors, options, rng, reporter))
-  const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
-  const vectors = await timed('encoder', () => (provided ? { ...lsa, source: 'corpus' as const, scores: [] } : chooseDocumentVectors(docs, docFeatures, lsa, lexical, heldOutDocs, featurizer, options, reporter)))
+  const { vectors, lexical } = await vectorize(docs, featurizer, provided, heldOutDocs, options, rng, timed, reporter)
   const { embedding, docVectors } = vectors
   const clusters = await timed('cluster', () => {
     const leaves = Math.min(options.maxLeaves, Math.max(1, Math.ceil(docs.length / options.leafSize)))
@@ -153,11 +151,25 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 }, vectors: { source: vectors.source, scores: vectors.scores } }
 }
 
+/**
+ * The document vectors (and the corpus's lexical statistics, which the vector
+ * choice scores with). The documents' features live only in this call: at 1M
+ * documents they are 270 million entries, garbage once the vectors are made.
+ */
+async function vectorize(docs: CorpusDoc[], featurizer: FeaturizerConfig, provided: { vectors: Float32Array } | undefined, heldOutDocs: ReadonlySet<number>, options: BuildOptions, rng: Rng, timed: StageTimer, reporter: Reporter) {
+  const docFeatures = await timed('featurize', () => featurizeAll(docs, featurizer, reporter))
+  const lsa = await timed('encode', () => encodeDocuments(docFeatures, provided?.vectors, options, rng, reporter))
+  const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
+  const vectors = await timed('encoder', () => (provided ? { ...lsa, source: 'corpus' as const, scores: [] } : chooseDocumentVectors(docs, docFeatures, lsa, lexical, heldOutDocs, featurizer, options, reporter)))
+  return { vectors, lexical }
+}
+
 function featurizeAll(docs: CorpusDoc[], config: FeaturizerConfig, reporter: Reporter): SparseFeatures[] {
   const stage = reporter.stage('featurize', docs.length, 'docs')
+  const arena = new FeatureArena()
   const features = docs.map((doc, i) => {
     if (i % 1000 === 0) stage.tick(i)
-    return featurize(documentText(doc), config)
+    return arena.keep(featurize(documentText(doc), config))
   })
   stage.done(`${docs.length} documents`)
   return features
@@ -298,7 +310,8 @@ function chooseHeldOutDocs(docs: number, rng: Rng): Set<number> {
 function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng, heldOutDocs: ReadonlySet<number>) {
   const queries: PseudoQuery[] = docs.flatMap((doc, i) => pseudoQueriesFor(doc, i, DEFAULT_PSEUDO_QUERIES, rng))
   shuffle(queries, rng)
-  const toExample = (q: PseudoQuery): HeldOutQuery => ({ features: featurize(q.text, config), doc: q.doc, text: q.text })
+  const arena = new FeatureArena()
+  const toExample = (q: PseudoQuery): HeldOutQuery => ({ features: arena.keep(featurize(q.text, config)), doc: q.doc, text: q.text })
   const heldOut = queries.filter((q) => heldOutDocs.has(q.doc) && q.kind === 'span').map(toExample)
   const trainSet = queries.filter((q) => !heldOutDocs.has(q.doc)).map(toExample).filter((e) => e.features.ids.length > 0)
   return { trainSet, heldOut }
