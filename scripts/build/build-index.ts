@@ -18,7 +18,8 @@ import { FeatureArena } from './feature-arena.ts'
 import { inverseDocumentFrequency, randomizedSvd, tfidfMatrix } from './lsa.ts'
 import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
-import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
+import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type ExampleSet, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
+import { QueryExamples } from './query-examples.ts'
 import { exportOnnx } from './onnx-export.ts'
 import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-encoder.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
@@ -127,7 +128,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
     const { beta } = chooseSearchDefaults(params, tree, leaves, corpusTerms, heldOut, options, quietReporter).defaults
     const routed = Math.min(trainSet.length, DEFAULT_TEACHER.maxQueries)
     const stage = reporter.stage('teacher', routed, 'queries')
-    assignRoutes(trainSet, params, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done))
+    trainSet.setRoutes(assignRoutes(trainSet, params, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done)))
     stage.done(`routing targets for ${routed} of ${trainSet.length} pseudo-queries (β=${beta})`)
   })
   const training: TrainingOptions = { ...DEFAULT_TRAINING, epochs: options.epochs }
@@ -194,7 +195,13 @@ function chooseDocumentVectors(docs: CorpusDoc[], docFeatures: SparseFeatures[],
     reporter.log('vectors: no held-out span queries to choose by: keeping LSA without training the encoder')
     return kept(lsaCandidate, [])
   }
-  const pairs = trainSet.map((e) => ({ query: e.features, doc: e.doc }))
+  const pairs = {
+    length: trainSet.length,
+    at: (i: number) => {
+      const example = trainSet.at(i)
+      return example && { query: example.features, doc: example.doc }
+    },
+  }
   const encoder = { ...DEFAULT_DUAL_ENCODER, epochs: options.encoderEpochs }
   const embedding = Float32Array.from(lsa.embedding)
   const stage = reporter.stage('encoder', Math.min(encoder.epochs * pairs.length, encoder.maxExamples), 'examples')
@@ -310,10 +317,8 @@ function chooseHeldOutDocs(docs: number, rng: Rng): Set<number> {
 function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng, heldOutDocs: ReadonlySet<number>) {
   const queries: PseudoQuery[] = docs.flatMap((doc, i) => pseudoQueriesFor(doc, i, DEFAULT_PSEUDO_QUERIES, rng))
   shuffle(queries, rng)
-  const arena = new FeatureArena()
-  const toExample = (q: PseudoQuery): HeldOutQuery => ({ features: arena.keep(featurize(q.text, config)), doc: q.doc, text: q.text })
-  const heldOut = queries.filter((q) => heldOutDocs.has(q.doc) && q.kind === 'span').map(toExample)
-  const trainSet = queries.filter((q) => !heldOutDocs.has(q.doc)).map(toExample).filter((e) => e.features.ids.length > 0)
+  const heldOut = queries.filter((q) => heldOutDocs.has(q.doc) && q.kind === 'span').map((q): HeldOutQuery => ({ features: featurize(q.text, config), doc: q.doc, text: q.text }))
+  const trainSet = new QueryExamples(queries.filter((q) => !heldOutDocs.has(q.doc)), config)
   return { trainSet, heldOut }
 }
 
@@ -323,7 +328,7 @@ const LSA_MAX_NONZEROS = 32_000_000
 /** Initial gain of the nearest-centroid prior: sharp enough that routing starts as IVF. */
 const INITIAL_GAMMA = 10
 
-function initialParams(embedding: Float32Array, tree: ClusterTree, docVectors: Float32Array, members: Map<number, number[]>, options: BuildOptions, sample: TrainingExample[], rng: Rng): QueryModelParams {
+function initialParams(embedding: Float32Array, tree: ClusterTree, docVectors: Float32Array, members: Map<number, number[]>, options: BuildOptions, sample: ExampleSet<TrainingExample>, rng: Rng): QueryModelParams {
   const { dims: D, decoderHidden: Hd, buckets } = options
   const H = D
   // Scale the table so a typical query's bag has unit norm: the decoder then starts in tanh's linear range.
@@ -331,7 +336,7 @@ function initialParams(embedding: Float32Array, tree: ClusterTree, docVectors: F
   const n = Math.min(sample.length, 500)
   for (let i = 0; i < n; i++) {
     const h = new Float64Array(H)
-    const { ids, values } = sample[i].features
+    const { ids, values } = sample.at(i)!.features
     for (let k = 0; k < ids.length; k++) for (let j = 0; j < H; j++) h[j] += values[k] * embedding[ids[k] * H + j]
     meanNorm += Math.hypot(...h) / n
   }

@@ -7,7 +7,7 @@
 import type { SparseFeatures } from '../../src/core/featurizer.ts'
 import { embedBag } from '../../src/core/query-model.ts'
 import { type Rng, shuffle } from './random.ts'
-import { RowAdam } from './train.ts'
+import { RowAdam, type ExampleSet } from './train.ts'
 
 export interface DualEncoderOptions {
   epochs: number
@@ -93,10 +93,10 @@ function addThroughNorm(encoded: Encoded, dUnit: Float64Array, features: SparseF
   }
 }
 
-export function trainDualEncoder(E: Float32Array, dims: number, docs: SparseFeatures[], pairs: Pair[], options: DualEncoderOptions, rng: Rng, onProgress?: (done: number, total: number) => void): number {
+export function trainDualEncoder(E: Float32Array, dims: number, docs: SparseFeatures[], pairs: ExampleSet<Pair>, options: DualEncoderOptions, rng: Rng, onProgress?: (done: number, total: number) => void): number {
   const adam = new RowAdam(dims, options.learningRate)
   const total = Math.min(options.epochs * pairs.length, options.maxExamples)
-  const order = pairs.map((_, i) => i)
+  const order = Array.from({ length: pairs.length }, (_, i) => i)
   let done = 0
   let lastLoss = 0
   while (done < total) {
@@ -105,7 +105,7 @@ export function trainDualEncoder(E: Float32Array, dims: number, docs: SparseFeat
     let loss = 0
     let batches = 0
     for (let start = 0; start + 1 < thisEpoch; start += options.batchSize) {
-      const batch = order.slice(start, Math.min(start + options.batchSize, thisEpoch)).map((i) => pairs[i])
+      const batch = order.slice(start, Math.min(start + options.batchSize, thisEpoch)).map((i) => pairs.at(i)!)
       const grads = new Map<number, Float32Array>()
       loss += accumulateBatch(E, dims, docs, batch, options.temperature, grads)
       batches++

@@ -1,8 +1,8 @@
 // Many small feature lists kept in a few large buffers. V8 spends a few hundred
 // bytes on every ArrayBuffer besides its contents (the buffer object, its
 // backing-store record, the allocation), and a build keeps two per document
-// and two per pseudo-query: 3.8 million pseudo-queries at 1M documents. Kept
-// here, a list is two views into shared chunks, with the same values.
+// while it makes the vectors. Kept here, a list is two views into shared
+// chunks, with the same values.
 
 import type { SparseFeatures } from '../../src/core/featurizer.ts'
 

@@ -8,7 +8,7 @@ import { affine, embedBag, nodeDot, type QueryModelParams } from '../../src/core
 import { lexicalQuery, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
-import type { TrainingExample } from './train.ts'
+import type { ExampleSet, TrainingExample } from './train.ts'
 
 export interface TeacherOptions {
   /** Documents of the full search whose leaves become targets. */
@@ -29,12 +29,14 @@ export interface TeacherLeaf extends ScoredVectors {
   node: number
 }
 
-/** Sets `routeTo` on the first `maxQueries` examples (shuffled already): their top documents' leaves, weighted by 1/rank. */
-export function assignRoutes(examples: (TrainingExample & { text: string })[], params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): void {
+/** The routing targets (`routeTo`) of the first `maxQueries` examples (shuffled already), in order: their top documents' leaves, weighted by 1/rank. */
+export function assignRoutes(examples: ExampleSet<TrainingExample & { text: string }>, params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): Map<number, number>[] {
   const dims = params.dims
   const kernel = nodeDenseKernel()
   const searchAll = leaves.length <= options.maxLeaves && leaves.reduce((n, leaf) => n + leaf.scales.length, 0) <= options.maxDocs
-  examples.slice(0, options.maxQueries).forEach((example, i) => {
+  const routes: Map<number, number>[] = []
+  for (let i = 0; i < Math.min(examples.length, options.maxQueries); i++) {
+    const example = examples.at(i)!
     if (i % 500 === 0) onProgress?.(i)
     // Only the query vector is needed here, not the decoder's logits.
     const vector = queryVector(affine(embedBag(params.E, params.hidden, example.features), params.Wq, params.bq))
@@ -51,8 +53,9 @@ export function assignRoutes(examples: (TrainingExample & { text: string })[], p
       total += w
     })
     for (const [leaf, w] of routeTo) routeTo.set(leaf, w / total)
-    example.routeTo = routeTo
-  })
+    routes.push(routeTo)
+  }
+  return routes
 }
 
 /** The leaves nearest the query by centroid, best first, within the leaf and document budgets (at least one). */
