@@ -2,7 +2,9 @@
 // bytes on every ArrayBuffer besides its contents (the buffer object, its
 // backing-store record, the allocation), and a build keeps two per document
 // while it makes the vectors. Kept here, a list is two views into shared
-// chunks, with the same values.
+// chunks, with the same values. 100K synthetic, with the pseudo-queries' lists
+// kept here too (~475K lists, 950K ArrayBuffers): peak RSS 1.86 → 1.53 GiB,
+// about 370 bytes an ArrayBuffer.
 
 import type { SparseFeatures } from '../../src/core/featurizer.ts'
 

@@ -25,8 +25,7 @@ export interface TrainingExample {
 
 /**
  * Examples by position: an array, or a build's pseudo-queries, which are
- * featurized when a batch takes them (all of them as features held 4.8 GB at
- * 1M documents, and training reads a sixth of them there).
+ * featurized when a batch takes them (query-examples.ts).
  */
 export interface ExampleSet<T> {
   readonly length: number
