@@ -52,10 +52,10 @@ export function createReporter(quiet = false): Reporter {
   }
 }
 
-/** Times the named stages of a long job: `timed(stage, work)` runs `work` and records its seconds. */
 /** Runs one stage of work and records its seconds under `stage`. */
 export type StageTimer = <T>(stage: string, work: () => T | Promise<T>) => Promise<T>
 
+/** Times the named stages of a long job: `timed(stage, work)` runs `work` and records its seconds. */
 export function stageClock(): { seconds: Record<string, number>; timed: StageTimer } {
   const seconds: Record<string, number> = {}
   const timed: StageTimer = async (stage, work) => {
