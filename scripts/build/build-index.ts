@@ -15,7 +15,7 @@ import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter, type StageTimer } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
 import { FeatureArena } from './feature-arena.ts'
-import { inverseDocumentFrequency, randomizedSvd, tfidfMatrix } from './lsa.ts'
+import { inverseDocumentFrequency, randomizedSvd, tfidfRows } from './lsa.ts'
 import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
 import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type ExampleSet, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
@@ -244,7 +244,7 @@ export function documentText(doc: CorpusDoc): string {
 function encodeDocuments(features: SparseFeatures[], provided: Float32Array | undefined, options: BuildOptions, rng: Rng, reporter: Reporter) {
   const dims = options.dims
   const idf = inverseDocumentFrequency(features, options.buckets)
-  const X = tfidfMatrix(features, idf)
+  const X = tfidfRows(features, idf)
   const rank = provided ? Math.min(dims, 128) : dims
   const stage = reporter.stage('encode', 100, '% of SVD')
   const svd = randomizedSvd(X, rank, rng, (done, total) => stage.tick(Math.round((100 * done) / total)), { maxNonZeros: LSA_MAX_NONZEROS })
@@ -265,7 +265,7 @@ function encodeDocuments(features: SparseFeatures[], provided: Float32Array | un
   }
   const docVectors = provided ? Float32Array.from(provided) : svd.rowVectors
   for (let i = 0; i < X.rows; i++) normalizeRow(docVectors, i, dims)
-  stage.done(`${X.rows} docs × ${dims} dims (${provided ? 'vectors from the corpus' : 'LSA'}) from ${X.values.length} tf-idf entries`)
+  stage.done(`${X.rows} docs × ${dims} dims (${provided ? 'vectors from the corpus' : 'LSA'}) from ${X.nonZeros} tf-idf entries`)
   return { docVectors, embedding }
 }
 

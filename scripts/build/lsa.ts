@@ -32,17 +32,70 @@ export function tfidfMatrix(docs: SparseFeatures[], idf: Float32Array): CsrMatri
   const colIndex = new Int32Array(nnz)
   const values = new Float32Array(nnz)
   docs.forEach((doc, i) => {
-    let norm = 0
-    for (let k = 0; k < doc.ids.length; k++) {
-      const v = doc.values[k] * idf[doc.ids[k]]
-      colIndex[rowStart[i] + k] = doc.ids[k]
-      values[rowStart[i] + k] = v
-      norm += v * v
-    }
-    norm = Math.sqrt(norm) || 1
-    for (let k = rowStart[i]; k < rowStart[i + 1]; k++) values[k] /= norm
+    colIndex.set(doc.ids, rowStart[i])
+    tfidfRow(doc, idf, values.subarray(rowStart[i], rowStart[i + 1]))
   })
   return { rows: docs.length, cols: idf.length, rowStart, colIndex, values }
+}
+
+/** One document's L2-normalized TF-IDF values into `out` (its length), in float32 as tfidfMatrix stores them. */
+function tfidfRow(doc: SparseFeatures, idf: Float32Array, out: Float32Array): void {
+  let norm = 0
+  for (let k = 0; k < doc.ids.length; k++) {
+    const v = doc.values[k] * idf[doc.ids[k]]
+    out[k] = v
+    norm += v * v
+  }
+  norm = Math.sqrt(norm) || 1
+  for (let k = 0; k < doc.ids.length; k++) out[k] /= norm
+}
+
+/**
+ * A sparse matrix given by its rows: some of them as one CSR matrix, or each in
+ * turn. The SVD factors a sample of a large matrix's rows and folds the rest in
+ * one at a time, so a corpus's whole TF-IDF matrix is never held (1M synthetic
+ * documents: 270M entries, 2.2 GB).
+ */
+export interface RowMatrix {
+  rows: number
+  cols: number
+  nonZeros: number
+  /** The given rows (ascending), or all of them, as one CSR matrix. */
+  take(rows: readonly number[] | 'all'): CsrMatrix
+  /** Calls `visit` with every row's column indices and values, in order (the arrays are reused between rows). */
+  forEachRow(visit: (row: number, cols: Int32Array, values: Float32Array) => void): void
+}
+
+/** The L2-normalized TF-IDF rows of the documents' features, made when asked for. */
+export function tfidfRows(docs: SparseFeatures[], idf: Float32Array): RowMatrix {
+  return {
+    rows: docs.length,
+    cols: idf.length,
+    nonZeros: docs.reduce((n, doc) => n + doc.ids.length, 0),
+    take: (rows) => tfidfMatrix(rows === 'all' ? docs : rows.map((r) => docs[r]), idf),
+    forEachRow(visit) {
+      let values = new Float32Array(0)
+      docs.forEach((doc, i) => {
+        if (values.length < doc.ids.length) values = new Float32Array(doc.ids.length)
+        const row = values.subarray(0, doc.ids.length)
+        tfidfRow(doc, idf, row)
+        visit(i, doc.ids, row)
+      })
+    },
+  }
+}
+
+/** A CSR matrix's rows. */
+export function csrRows(X: CsrMatrix): RowMatrix {
+  return {
+    rows: X.rows,
+    cols: X.cols,
+    nonZeros: X.rowStart[X.rows],
+    take: (rows) => (rows === 'all' ? X : sampleOf(X, rows)),
+    forEachRow(visit) {
+      for (let i = 0; i < X.rows; i++) visit(i, X.colIndex.subarray(X.rowStart[i], X.rowStart[i + 1]), X.values.subarray(X.rowStart[i], X.rowStart[i + 1]))
+    },
+  }
 }
 
 export interface TruncatedSvd {
@@ -67,41 +120,47 @@ interface Dense {
  * sample of its rows (enough of them to span the same topics), and every row is then
  * folded in: rowVectors = X·V, with σ_c = |X·V_c|, exactly as a query is.
  */
-export function randomizedSvd(X: CsrMatrix, k: number, rng: Rng, onStep?: (done: number, total: number) => void, options: { oversample?: number; powerIterations?: number; maxNonZeros?: number } = {}): TruncatedSvd {
+export function randomizedSvd(X: RowMatrix, k: number, rng: Rng, onStep?: (done: number, total: number) => void, options: { oversample?: number; powerIterations?: number; maxNonZeros?: number } = {}): TruncatedSvd {
   const { oversample = 10, powerIterations = 2, maxNonZeros = Infinity } = options
-  const nnz = X.rowStart[X.rows]
-  const sampled = nnz > maxNonZeros ? sampleRows(X, Math.max(k + oversample, Math.floor((X.rows * maxNonZeros) / nnz)), rng) : X
+  const nnz = X.nonZeros
+  const whole = nnz <= maxNonZeros
+  const sampled = X.take(whole ? 'all' : sampleRows(X.rows, Math.max(k + oversample, Math.floor((X.rows * maxNonZeros) / nnz)), rng))
   // Work on the columns that occur: a small corpus touches a fraction of the hash buckets.
   const { compact, columns } = compactColumns(sampled)
   const svd = randomizedSvdDense(compact, k, rng, oversample, powerIterations, onStep ?? (() => {}))
   const colVectors = new Float32Array(X.cols * k)
   columns.forEach((col, c) => colVectors.set(svd.colVectors.subarray(c * k, (c + 1) * k), col * k))
-  if (sampled === X) return { ...svd, colVectors }
+  if (whole) return { ...svd, colVectors }
   const rowVectors = new Float32Array(X.rows * k)
   const singularValues = new Float64Array(k)
-  for (let i = 0; i < X.rows; i++) {
-    for (let p = X.rowStart[i]; p < X.rowStart[i + 1]; p++) {
-      const v = X.values[p]
-      const col = X.colIndex[p] * k
+  X.forEachRow((i, cols, values) => {
+    for (let p = 0; p < cols.length; p++) {
+      const v = values[p]
+      const col = cols[p] * k
       for (let c = 0; c < k; c++) rowVectors[i * k + c] += v * colVectors[col + c]
     }
     for (let c = 0; c < k; c++) singularValues[c] += rowVectors[i * k + c] ** 2
-  }
+  })
   for (let c = 0; c < k; c++) singularValues[c] = Math.sqrt(singularValues[c])
   return { rowVectors, colVectors, singularValues, k }
 }
 
-/** `count` distinct rows of X, chosen uniformly, in their original order. */
-function sampleRows(X: CsrMatrix, count: number, rng: Rng): CsrMatrix {
-  const picked = new Uint8Array(X.rows)
+/** `count` distinct rows of `rows`, chosen uniformly, in ascending order. */
+function sampleRows(rows: number, count: number, rng: Rng): number[] {
+  const picked = new Uint8Array(rows)
   // Floyd's algorithm: exactly `count` distinct rows.
-  for (let j = X.rows - count; j < X.rows; j++) {
+  for (let j = rows - count; j < rows; j++) {
     const t = Math.floor(rng() * (j + 1))
     if (picked[t]) picked[j] = 1
     else picked[t] = 1
   }
-  const rows: number[] = []
-  for (let i = 0; i < X.rows; i++) if (picked[i]) rows.push(i)
+  const chosen: number[] = []
+  for (let i = 0; i < rows; i++) if (picked[i]) chosen.push(i)
+  return chosen
+}
+
+/** These rows of X (ascending) as a CSR matrix of their own. */
+function sampleOf(X: CsrMatrix, rows: readonly number[]): CsrMatrix {
   const rowStart = new Int32Array(rows.length + 1)
   rows.forEach((r, i) => (rowStart[i + 1] = rowStart[i] + X.rowStart[r + 1] - X.rowStart[r]))
   const colIndex = new Int32Array(rowStart[rows.length])

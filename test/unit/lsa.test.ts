@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { randomizedSvd, symmetricEigen, type CsrMatrix } from '../../scripts/build/lsa.ts'
+import { csrRows, randomizedSvd, symmetricEigen, tfidfMatrix, tfidfRows, type CsrMatrix } from '../../scripts/build/lsa.ts'
 import { createRng } from '../../scripts/build/random.ts'
 
 function csr(dense: number[][]): CsrMatrix {
@@ -20,7 +20,7 @@ describe('randomized SVD', () => {
     const a = Array.from({ length: 30 }, () => [rng(), rng(), rng()])
     const b = [Array.from({ length: 12 }, (_, j) => (j % 5 === 4 ? 0 : rng())), Array.from({ length: 12 }, (_, j) => (j % 5 === 4 ? 0 : rng() - 0.5)), Array.from({ length: 12 }, (_, j) => (j % 5 === 4 ? 0 : rng() * 2))]
     const dense = a.map((row) => b[0].map((_, j) => row[0] * b[0][j] + row[1] * b[1][j] + row[2] * b[2][j]))
-    const svd = randomizedSvd(csr(dense), 3, createRng(1))
+    const svd = randomizedSvd(csrRows(csr(dense)), 3, createRng(1))
     // U·Σ·Vᵀ = X
     for (let i = 0; i < 30; i++) {
       for (let j = 0; j < 12; j++) {
@@ -38,8 +38,8 @@ describe('randomized SVD', () => {
     const a = Array.from({ length: 60 }, () => [rng(), rng(), rng()])
     const b = Array.from({ length: 3 }, () => Array.from({ length: 12 }, () => rng() - 0.3))
     const dense = a.map((row) => b[0].map((_, j) => row[0] * b[0][j] + row[1] * b[1][j] + row[2] * b[2][j]))
-    const full = randomizedSvd(csr(dense), 3, createRng(1))
-    const sampled = randomizedSvd(csr(dense), 3, createRng(1), undefined, { maxNonZeros: 100 }) // 720 entries: 16 of 60 rows factored
+    const full = randomizedSvd(csrRows(csr(dense)), 3, createRng(1))
+    const sampled = randomizedSvd(csrRows(csr(dense)), 3, createRng(1), undefined, { maxNonZeros: 100 }) // 720 entries: 16 of 60 rows factored
     for (let i = 0; i < 60; i++) {
       for (let j = 0; j < 12; j++) {
         let x = 0
@@ -52,8 +52,24 @@ describe('randomized SVD', () => {
     expect(energy(sampled.singularValues)).toBeCloseTo(energy(full.singularValues), 3)
   })
 
+  it('gives the same bits from TF-IDF rows made when asked for as from the whole TF-IDF matrix, sampled or not', () => {
+    const rng = createRng(5)
+    const docs = Array.from({ length: 80 }, () => {
+      const ids = [...new Set(Array.from({ length: 3 + Math.floor(rng() * 6) }, () => Math.floor(rng() * 40)))].sort((a, b) => a - b)
+      return { ids: Int32Array.from(ids), values: Float32Array.from(ids, () => Math.fround(1 + rng())) }
+    })
+    const idf = Float32Array.from({ length: 40 }, () => Math.fround(1 + rng() * 3))
+    for (const maxNonZeros of [Infinity, 150]) {
+      const a = randomizedSvd(csrRows(tfidfMatrix(docs, idf)), 4, createRng(2), undefined, { maxNonZeros })
+      const b = randomizedSvd(tfidfRows(docs, idf), 4, createRng(2), undefined, { maxNonZeros })
+      expect(Array.from(b.rowVectors)).toEqual(Array.from(a.rowVectors))
+      expect(Array.from(b.colVectors)).toEqual(Array.from(a.colVectors))
+      expect(Array.from(b.singularValues)).toEqual(Array.from(a.singularValues))
+    }
+  })
+
   it('handles more dimensions than the matrix has rank (tiny corpora)', () => {
-    const svd = randomizedSvd(csr([[1, 0, 0], [0, 2, 0]]), 8, createRng(1))
+    const svd = randomizedSvd(csrRows(csr([[1, 0, 0], [0, 2, 0]])), 8, createRng(1))
     expect(svd.rowVectors.length).toBe(2 * 8)
     expect(Array.from(svd.rowVectors).every(Number.isFinite)).toBe(true)
     expect([...svd.singularValues].slice(0, 2).map((s) => Number(s.toFixed(6)))).toEqual([2, 1])
