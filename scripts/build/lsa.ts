@@ -62,7 +62,7 @@ export interface RowMatrix {
   nonZeros: number
   /** The given rows (ascending), or all of them, as one CSR matrix. */
   take(rows: readonly number[] | 'all'): CsrMatrix
-  /** Calls `visit` with every row's column indices and values, in order (the arrays are reused between rows). */
+  /** Calls `visit` with every row's column indices and values, in order (its arrays may be reused for the next row: copy to keep). */
   forEachRow(visit: (row: number, cols: Int32Array, values: Float32Array) => void): void
 }
 
