@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-web'
 import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { featurize } from '../../src/core/featurizer.ts'
-import { MODEL_IO, MODEL_SESSION_OPTIONS } from '../../src/core/query-model.ts'
+import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs } from '../../src/core/query-model.ts'
 import { queryVector } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeShard } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
@@ -50,9 +50,11 @@ export default async function setup(project: TestProject) {
     const centroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(out, manifest.centroids.key))), tree, manifest.dims, nodeDenseKernel())
     for (const q of PARITY_QUERIES) {
       const f = featurize(q, manifest.featurizer)
+      // The model's inputs as the Worker makes them (padded; an empty query too).
+      const inputs = modelInputs(f)
       const outputs = await session.run({
-        [MODEL_IO.ids]: new ort.Tensor('int32', f.ids, [f.ids.length]),
-        [MODEL_IO.weights]: new ort.Tensor('float32', f.values, [f.values.length]),
+        [MODEL_IO.ids]: new ort.Tensor('int32', inputs.ids, [inputs.ids.length]),
+        [MODEL_IO.weights]: new ort.Tensor('float32', inputs.weights, [inputs.weights.length]),
       })
       parity.cases.push({
         q,

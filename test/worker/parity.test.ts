@@ -4,7 +4,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, inject, it } from 'vitest'
 import { featurize } from '../../src/core/featurizer.ts'
-import { MODEL_IO } from '../../src/core/query-model.ts'
+import { MODEL_IO, modelInputs } from '../../src/core/query-model.ts'
 import { queryVector } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeShard } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
@@ -30,10 +30,11 @@ describe('workerd ↔ Node parity', () => {
     expect(env.INDEX).toBeDefined()
     const session = await createSession(decodeBase64(index.files[manifest.model.key]))
     for (const c of parity.cases) {
-      if (c.ids.length === 0) continue // the Worker pads empty queries; covered by the search tests
+      // Both sides feed the model what modelInputs makes of the features: padded, an empty query included.
+      const inputs = modelInputs({ ids: Int32Array.from(c.ids), values: Float32Array.from(c.values) })
       const outputs = await session.run({
-        [MODEL_IO.ids]: new Tensor('int32', Int32Array.from(c.ids), [c.ids.length]),
-        [MODEL_IO.weights]: new Tensor('float32', Float32Array.from(c.values), [c.values.length]),
+        [MODEL_IO.ids]: new Tensor('int32', inputs.ids, [inputs.ids.length]),
+        [MODEL_IO.weights]: new Tensor('float32', inputs.weights, [inputs.weights.length]),
       })
       const query = Array.from(outputs[MODEL_IO.query].data as Float32Array)
       const logits = Array.from(outputs[MODEL_IO.logits].data as Float32Array)

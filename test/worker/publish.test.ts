@@ -10,7 +10,7 @@ import { acquireIndex, type LoadedIndex } from '../../src/worker/index-store.ts'
 import { Tensor } from '../../src/worker/ort.ts'
 import { featurize } from '../../src/core/featurizer.ts'
 import { keys, manifestObjects } from '../../src/core/manifest.ts'
-import { MODEL_IO } from '../../src/core/query-model.ts'
+import { MODEL_IO, modelInputs } from '../../src/core/query-model.ts'
 import { checkVersion, collectGarbage, listVersions, rollback } from '../../src/core/versions.ts'
 import { failingAfter, recording, SimulatedFailure } from '../support/store-wrappers.ts'
 import { derivedVersion, manifestOf, publishIndex, type ProvidedIndex } from './fixtures.ts'
@@ -148,8 +148,8 @@ describe('publishing while serving', () => {
 
 /** One inference on a version's model. */
 function runModel(index: LoadedIndex) {
-  const f = featurize(QUERY, index.manifest.featurizer)
-  return index.session.run({ [MODEL_IO.ids]: new Tensor('int32', f.ids, [f.ids.length]), [MODEL_IO.weights]: new Tensor('float32', f.values, [f.values.length]) })
+  const { ids, weights } = modelInputs(featurize(QUERY, index.manifest.featurizer))
+  return index.session.run({ [MODEL_IO.ids]: new Tensor('int32', ids, [ids.length]), [MODEL_IO.weights]: new Tensor('float32', weights, [weights.length]) })
 }
 
 describe('replaced versions', () => {
