@@ -85,19 +85,6 @@ export function tfidfRows(docs: SparseFeatures[], idf: Float32Array): RowMatrix 
   }
 }
 
-/** A CSR matrix's rows. */
-export function csrRows(X: CsrMatrix): RowMatrix {
-  return {
-    rows: X.rows,
-    cols: X.cols,
-    nonZeros: X.rowStart[X.rows],
-    take: (rows) => (rows === 'all' ? X : sampleOf(X, rows)),
-    forEachRow(visit) {
-      for (let i = 0; i < X.rows; i++) visit(i, X.colIndex.subarray(X.rowStart[i], X.rowStart[i + 1]), X.values.subarray(X.rowStart[i], X.rowStart[i + 1]))
-    },
-  }
-}
-
 export interface TruncatedSvd {
   /** rows × k, the documents' coordinates U·Σ. */
   rowVectors: Float32Array
@@ -157,19 +144,6 @@ function sampleRows(rows: number, count: number, rng: Rng): number[] {
   const chosen: number[] = []
   for (let i = 0; i < rows; i++) if (picked[i]) chosen.push(i)
   return chosen
-}
-
-/** These rows of X (ascending) as a CSR matrix of their own. */
-function sampleOf(X: CsrMatrix, rows: readonly number[]): CsrMatrix {
-  const rowStart = new Int32Array(rows.length + 1)
-  rows.forEach((r, i) => (rowStart[i + 1] = rowStart[i] + X.rowStart[r + 1] - X.rowStart[r]))
-  const colIndex = new Int32Array(rowStart[rows.length])
-  const values = new Float32Array(rowStart[rows.length])
-  rows.forEach((r, i) => {
-    colIndex.set(X.colIndex.subarray(X.rowStart[r], X.rowStart[r + 1]), rowStart[i])
-    values.set(X.values.subarray(X.rowStart[r], X.rowStart[r + 1]), rowStart[i])
-  })
-  return { rows: rows.length, cols: X.cols, rowStart, colIndex, values }
 }
 
 function compactColumns(X: CsrMatrix): { compact: CsrMatrix; columns: Int32Array } {

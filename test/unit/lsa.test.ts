@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { csrRows, randomizedSvd, symmetricEigen, tfidfMatrix, tfidfRows, type CsrMatrix } from '../../scripts/build/lsa.ts'
+import { randomizedSvd, symmetricEigen, tfidfMatrix, tfidfRows, type CsrMatrix, type RowMatrix } from '../../scripts/build/lsa.ts'
 import { createRng } from '../../scripts/build/random.ts'
 
 function csr(dense: number[][]): CsrMatrix {
@@ -11,6 +11,25 @@ function csr(dense: number[][]): CsrMatrix {
     rowStart.push(colIndex.length)
   }
   return { rows: dense.length, cols: dense[0].length, rowStart: Int32Array.from(rowStart), colIndex: Int32Array.from(colIndex), values: Float32Array.from(values) }
+}
+
+/** A held CSR matrix as the rows the SVD reads: the whole, a sample of rows, or one row at a time. */
+function csrRows(X: CsrMatrix): RowMatrix {
+  const row = (i: number) => ({ cols: X.colIndex.subarray(X.rowStart[i], X.rowStart[i + 1]), values: X.values.subarray(X.rowStart[i], X.rowStart[i + 1]) })
+  return {
+    rows: X.rows,
+    cols: X.cols,
+    nonZeros: X.rowStart[X.rows],
+    take(rows) {
+      if (rows === 'all') return X
+      const rowStart = Int32Array.from([0, ...rows.map((r) => X.rowStart[r + 1] - X.rowStart[r])])
+      for (let i = 1; i < rowStart.length; i++) rowStart[i] += rowStart[i - 1]
+      return { rows: rows.length, cols: X.cols, rowStart, colIndex: Int32Array.from(rows.flatMap((r) => [...row(r).cols])), values: Float32Array.from(rows.flatMap((r) => [...row(r).values])) }
+    },
+    forEachRow(visit) {
+      for (let i = 0; i < X.rows; i++) visit(i, row(i).cols, row(i).values)
+    },
+  }
 }
 
 describe('randomized SVD', () => {
