@@ -18,7 +18,7 @@ import { FeatureArena } from './feature-arena.ts'
 import { inverseDocumentFrequency, randomizedSvd, tfidfRows } from './lsa.ts'
 import { buildClusterTree } from './cluster-tree.ts'
 import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './pseudo-queries.ts'
-import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type ExampleSet, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
+import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type ExampleSet, type TextExample, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { QueryExamples } from './query-examples.ts'
 import { exportOnnx } from './onnx-export.ts'
 import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-encoder.ts'
@@ -317,7 +317,7 @@ function chooseHeldOutDocs(docs: number, rng: Rng): Set<number> {
 function makeExamples(docs: CorpusDoc[], config: FeaturizerConfig, rng: Rng, heldOutDocs: ReadonlySet<number>) {
   const queries: PseudoQuery[] = docs.flatMap((doc, i) => pseudoQueriesFor(doc, i, DEFAULT_PSEUDO_QUERIES, rng))
   shuffle(queries, rng)
-  const heldOut = queries.filter((q) => heldOutDocs.has(q.doc) && q.kind === 'span').map((q): HeldOutQuery => ({ features: featurize(q.text, config), doc: q.doc, text: q.text }))
+  const heldOut = queries.filter((q) => heldOutDocs.has(q.doc) && q.kind === 'span').map((q): TextExample => ({ features: featurize(q.text, config), doc: q.doc, text: q.text }))
   const trainSet = new QueryExamples(queries.filter((q) => !heldOutDocs.has(q.doc)), config)
   return { trainSet, heldOut }
 }
@@ -429,10 +429,6 @@ function leafShards(tree: ClusterTree, members: Map<number, number[]>, vectors: 
   return shards
 }
 
-interface HeldOutQuery extends TrainingExample {
-  text: string
-}
-
 /** What routing reads besides the model: the BM25 configuration, the corpus-wide lexicon and the leaf centroids. */
 interface CorpusTerms {
   config: LexicalConfig
@@ -445,7 +441,7 @@ interface CorpusTerms {
  * pseudo-queries, each (α, β) with its own probe plan (planProbe ranks leaves by the fused score;
  * its candidates, which α and β do not change, are found once per query).
  */
-function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: HeldOutQuery[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
+function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: TextExample[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
   const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
   const leafDocuments = new LeafDocuments([...leaves.values()].map((l) => ({ node: l.node, docs: l.docs.length })), tree.size)

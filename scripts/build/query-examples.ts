@@ -6,10 +6,7 @@
 import { featurize, tokenize } from '../../src/core/featurizer.ts'
 import type { FeaturizerConfig } from '../../src/core/manifest.ts'
 import type { PseudoQuery } from './pseudo-queries.ts'
-import type { ExampleSet, TrainingExample } from './train.ts'
-
-/** A training example that keeps its text: the routing teacher's lexical scoring reads it. */
-export type TextExample = TrainingExample & { text: string }
+import type { ExampleSet, TextExample } from './train.ts'
 
 export class QueryExamples implements ExampleSet<TextExample> {
   private readonly queries: readonly PseudoQuery[]

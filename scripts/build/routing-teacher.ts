@@ -8,7 +8,7 @@ import { affine, embedBag, nodeDot, type QueryModelParams } from '../../src/core
 import { lexicalQuery, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
-import type { ExampleSet, TrainingExample } from './train.ts'
+import type { ExampleSet, TextExample } from './train.ts'
 
 export interface TeacherOptions {
   /** Documents of the full search whose leaves become targets. */
@@ -30,7 +30,7 @@ export interface TeacherLeaf extends ScoredVectors {
 }
 
 /** The routing targets (`routeTo`) of the first `maxQueries` examples (shuffled already), in order: their top documents' leaves, weighted by 1/rank. */
-export function assignRoutes(examples: ExampleSet<TrainingExample & { text: string }>, params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): Map<number, number>[] {
+export function assignRoutes(examples: ExampleSet<TextExample>, params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): Map<number, number>[] {
   const dims = params.dims
   const kernel = nodeDenseKernel()
   const searchAll = leaves.length <= options.maxLeaves && leaves.reduce((n, leaf) => n + leaf.scales.length, 0) <= options.maxDocs

@@ -23,6 +23,9 @@ export interface TrainingExample {
   routeTo?: Map<number, number>
 }
 
+/** A training example that keeps its query's text: lexical scoring (the routing teacher, tuning α and β) reads it. */
+export type TextExample = TrainingExample & { text: string }
+
 /**
  * Examples by position: an array, or a build's pseudo-queries, which are
  * featurized when a batch takes them (query-examples.ts).
