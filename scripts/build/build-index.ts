@@ -195,17 +195,10 @@ function chooseDocumentVectors(docs: CorpusDoc[], docFeatures: SparseFeatures[],
     reporter.log('vectors: no held-out span queries to choose by: keeping LSA without training the encoder')
     return kept(lsaCandidate, [])
   }
-  const pairs = {
-    length: trainSet.length,
-    at: (i: number) => {
-      const example = trainSet.at(i)
-      return example && { query: example.features, doc: example.doc }
-    },
-  }
   const encoder = { ...DEFAULT_DUAL_ENCODER, epochs: options.encoderEpochs }
   const embedding = Float32Array.from(lsa.embedding)
-  const stage = reporter.stage('encoder', Math.min(encoder.epochs * pairs.length, encoder.maxExamples), 'examples')
-  const loss = trainDualEncoder(embedding, options.dims, docFeatures, pairs, encoder, encoderRng, (done) => stage.tick(done))
+  const stage = reporter.stage('encoder', Math.min(encoder.epochs * trainSet.length, encoder.maxExamples), 'examples')
+  const loss = trainDualEncoder(embedding, options.dims, docFeatures, trainSet, encoder, encoderRng, (done) => stage.tick(done))
   stage.done(`dual encoder trained from the LSA fold-in, final in-batch loss ${loss.toFixed(3)}`)
   const trained: VectorCandidate = { source: 'trained', embedding, docVectors: documentVectors(embedding, options.dims, docFeatures) }
   if (options.encoder === 'trained') return kept(trained, [])

@@ -20,8 +20,9 @@ export interface DualEncoderOptions {
 
 export const DEFAULT_DUAL_ENCODER: DualEncoderOptions = { epochs: 2, batchSize: 64, learningRate: 2e-4, temperature: 0.05, maxExamples: 300_000 }
 
+/** A pseudo-query's features and its document (a TrainingExample is one). */
 export interface Pair {
-  query: SparseFeatures
+  features: SparseFeatures
   doc: number
 }
 
@@ -45,7 +46,7 @@ function encode(E: Float32Array, dims: number, features: SparseFeatures): Encode
  */
 export function accumulateBatch(E: Float32Array, dims: number, docs: SparseFeatures[], batch: Pair[], temperature: number, grads: Map<number, Float32Array>): number {
   const B = batch.length
-  const queries = batch.map((p) => encode(E, dims, p.query))
+  const queries = batch.map((p) => encode(E, dims, p.features))
   const docVecs = batch.map((p) => encode(E, dims, docs[p.doc]))
   const dq = queries.map(() => new Float64Array(dims))
   const dd = docVecs.map(() => new Float64Array(dims))
@@ -75,7 +76,7 @@ export function accumulateBatch(E: Float32Array, dims: number, docs: SparseFeatu
       }
     }
   }
-  batch.forEach((pair, i) => addThroughNorm(queries[i], dq[i], pair.query, dims, grads))
+  batch.forEach((pair, i) => addThroughNorm(queries[i], dq[i], pair.features, dims, grads))
   batch.forEach((pair, j) => addThroughNorm(docVecs[j], dd[j], docs[pair.doc], dims, grads))
   return loss
 }

@@ -12,10 +12,10 @@ const bag = (ids: number[], values: number[]): SparseFeatures => ({ ids: Int32Ar
 const docs = [bag([0, 1, 2], [1, 0.5, 0.7]), bag([3, 4], [1.2, 0.3]), bag([5, 6, 1], [0.4, 0.9, 1])]
 // Two queries of document 0 in one batch: the copy must be masked, not used as a negative.
 const batch: Pair[] = [
-  { query: bag([1, 7], [1, 0.6]), doc: 0 },
-  { query: bag([4, 8], [0.8, 1]), doc: 1 },
-  { query: bag([9, 6], [1, 1]), doc: 2 },
-  { query: bag([2, 7], [0.5, 0.5]), doc: 0 },
+  { features: bag([1, 7], [1, 0.6]), doc: 0 },
+  { features: bag([4, 8], [0.8, 1]), doc: 1 },
+  { features: bag([9, 6], [1, 1]), doc: 2 },
+  { features: bag([2, 7], [0.5, 0.5]), doc: 0 },
 ]
 const temperature = 0.3
 const lossAt = () => accumulateBatch(E, dims, docs, batch, temperature, new Map())
