@@ -2,7 +2,8 @@
 // `wrangler dev` on local R2 and measures, over HTTP to the Worker, cold and
 // warm latency with the Worker's own breakdown, bytes read per query and the
 // Worker process's memory; answers the same queries by brute force in Node
-// (`exact`) for the latency ratio and exact-recall@10.
+// (`exact`) for the latency ratio and exact-recall@10, each right after the
+// Worker's warm answer, so drifts in the machine's load reach both alike.
 
 import { existsSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -81,6 +82,7 @@ export interface BenchReport {
   /** The warm queries again through wrangler dev's proxy (what `gdr serve` users see); empty when route is already the proxy. */
   warmViaProxy: Measured[]
   healthzViaProxyMs: number[]
+  /** Brute force in Node, each query timed right after the Worker's warm answer to it. */
   exact: { modelMs: number; scoreMs: number }[]
   /**
    * The Worker's search path (the same src/core functions) run in Node on the same
@@ -147,12 +149,14 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
   const texts = queries.map((q) => q.text)
 
   // 3. exact: brute force over every document in Node, with the same model and scoring code as the Worker,
-  // and gdr in Node (the Worker's plan and scoring) on the same queries, interleaved.
-  const inNode = await timed('exact', () => runInNode(index, texts, options.k, reporter))
+  // and gdr in Node (the Worker's plan and scoring): their JIT warm-up here, their timed answers in the
+  // Worker's warm pass, each query right after the Worker's, so the ratios compare times taken side by side.
+  await timed('exact', () => warmUpInNode(index, texts, options.k, reporter))
 
   // 4. The Worker.
   await timed('publish', () => withLocalBucket((bucket) => publishFolder(index.dir, bucket, reporter)))
-  const worker = await timed('worker', () => measureWorker(index, texts, options, reporter))
+  const inNode: { exact: NodeAnswer; gdr: NodeAnswer }[] = []
+  const worker = await timed('worker', () => measureWorker(index, texts, options, reporter, async (i, text) => void inNode.push(await answerPairInNode(index, text, i, options.k))))
 
   const probed = worker.warm.map((a) =>
     a.clusters.map((cid) => {
@@ -233,28 +237,33 @@ async function answerInNode(index: IndexFolder, text: string, system: SystemSpec
 }
 
 /**
- * Each query by brute force and by gdr's own path, in Node, one after the other
+ * Untimed passes in Node before the timed ones, as the Worker's warm pass comes after
+ * JIT_WARM_UP_PASSES: gdr for as many passes (a few seconds), exact for
+ * EXACT_WARM_UP_QUERIES (its time is one long hot loop).
+ */
+async function warmUpInNode(index: IndexFolder, texts: string[], k: number, reporter: Reporter): Promise<void> {
+  const stage = reporter.stage('exact', JIT_WARM_UP_PASSES * texts.length, 'queries')
+  for (let pass = 0; pass < JIT_WARM_UP_PASSES; pass++) {
+    for (const [i, text] of texts.entries()) {
+      await answerInNode(index, text, SYSTEMS.gdr, k)
+      stage.tick(pass * texts.length + i + 1)
+    }
+  }
+  for (const text of texts.slice(0, EXACT_WARM_UP_QUERIES)) await answerInNode(index, text, SYSTEMS.exact, k)
+  stage.done(`warm-up in Node: gdr's own path ${JIT_WARM_UP_PASSES}× over the queries, brute force over ${index.manifest.docs} documents for ${Math.min(texts.length, EXACT_WARM_UP_QUERIES)} (the timed answers come with the Worker's warm pass)`)
+}
+
+/**
+ * Query i by brute force and by gdr's own path, in Node, one after the other
  * (which goes first alternates, so neither always finds the caches the other left).
  */
-async function runInNode(index: IndexFolder, texts: string[], k: number, reporter: Reporter): Promise<{ exact: NodeAnswer; gdr: NodeAnswer }[]> {
-  const stage = reporter.stage('exact', texts.length, 'queries')
-  // Untimed first, as the Worker's warm pass comes after JIT_WARM_UP_PASSES: gdr for as many
-  // passes (a few seconds), exact for EXACT_WARM_UP_QUERIES (its time is one long hot loop).
-  for (let pass = 0; pass < JIT_WARM_UP_PASSES; pass++) for (const text of texts) await answerInNode(index, text, SYSTEMS.gdr, k)
-  for (const text of texts.slice(0, EXACT_WARM_UP_QUERIES)) await answerInNode(index, text, SYSTEMS.exact, k)
-  const answers: { exact: NodeAnswer; gdr: NodeAnswer }[] = []
-  for (const [i, text] of texts.entries()) {
-    if (i % 2 === 0) {
-      const exact = await answerInNode(index, text, SYSTEMS.exact, k)
-      answers.push({ exact, gdr: await answerInNode(index, text, SYSTEMS.gdr, k) })
-    } else {
-      const gdr = await answerInNode(index, text, SYSTEMS.gdr, k)
-      answers.push({ exact: await answerInNode(index, text, SYSTEMS.exact, k), gdr })
-    }
-    stage.tick(i + 1)
+async function answerPairInNode(index: IndexFolder, text: string, i: number, k: number): Promise<{ exact: NodeAnswer; gdr: NodeAnswer }> {
+  if (i % 2 === 0) {
+    const exact = await answerInNode(index, text, SYSTEMS.exact, k)
+    return { exact, gdr: await answerInNode(index, text, SYSTEMS.gdr, k) }
   }
-  stage.done(`${texts.length} queries, brute force over ${index.manifest.docs} documents and gdr's own path, in Node`)
-  return answers
+  const gdr = await answerInNode(index, text, SYSTEMS.gdr, k)
+  return { exact: await answerInNode(index, text, SYSTEMS.exact, k), gdr }
 }
 
 interface WorkerRun {
@@ -270,7 +279,8 @@ interface WorkerRun {
   memory: BenchReport['memory']
 }
 
-async function measureWorker(index: IndexFolder, texts: string[], options: BenchOptions, reporter: Reporter): Promise<WorkerRun> {
+/** `alongside(i, text)` runs after the Worker's warm asks of query i (exact and gdr in Node, timed beside them). */
+async function measureWorker(index: IndexFolder, texts: string[], options: BenchOptions, reporter: Reporter, alongside: (i: number, text: string) => Promise<void>): Promise<WorkerRun> {
   const { version } = index.manifest
   const check = (a: TimedAnswer) => {
     if (a.index !== version) throw new Error(`the Worker answered with index version ${a.index}, not ${version}: was "${index.manifest.name}" republished meanwhile?`)
@@ -308,8 +318,8 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
     // On the last server. First pass: each query twice in a row; the first touches its
     // shards, the second finds them in the isolate. Then JIT_WARM_UP_PASSES untimed
     // passes, then the warm pass: each query again right after an untimed ask that
-    // reads back what the cache evicted meanwhile, and once more through wrangler's
-    // proxy, for the HTTP cost of that hop.
+    // reads back what the cache evicted meanwhile, once more through wrangler's
+    // proxy, for the HTTP cost of that hop, and then `alongside`.
     const route = target === server.url ? 'wrangler-proxy' : 'worker'
     const viaProxy = route === 'worker'
     const firstTouch: TimedAnswer[] = []
@@ -333,6 +343,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
       check(await timedSearch(target, text, options.k))
       warm.push(check(await timedSearch(target, text, options.k)))
       if (viaProxy) warmViaProxy.push(check(await timedSearch(server.url, text, options.k)))
+      await alongside(i, text)
       stage.tick((passes - 1) * texts.length + i + 1)
     }
     stage.done(`${texts.length} queries over HTTP to ${target}/search: first touch and again, ${JIT_WARM_UP_PASSES} untimed passes, then warm${viaProxy ? ` (the Worker's own socket; again through wrangler's proxy, ${server.url})` : ''} (k=${options.k}, one at a time)`)

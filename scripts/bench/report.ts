@@ -89,7 +89,8 @@ export function benchSummary(report: BenchReport) {
     shards_per_query: round(mean(report.shardsPerQuery)),
     working_set_bytes: report.workingSetBytes,
     exact: roundAll({ ...exact, model_ms: mean(report.exact.map((e) => e.modelMs)), score_ms: mean(report.exact.map((e) => e.scoreMs)) }),
-    // Like for like: model + search in Node (exact) vs model + search in the Worker; the HTTP hop of wrangler dev is in exact_ratio_http.
+    // Like for like: model + search in Node (exact) vs model + search in the Worker, each query's exact timed right
+    // after the Worker's answer to it; the HTTP hop of wrangler dev is in exact_ratio_http.
     exact_ratio: warmServer ? round(exact.p50_ms / warmServer.p50_ms) : null,
     // The Worker's clock reads whole milliseconds, so its p50 moves in steps of 1 ms (a 2.4 ms search reads 2 or 3);
     // means of whole-ms durations are unbiased, so the ratio of means shows what the p50 ratio rounds.
