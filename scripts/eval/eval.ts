@@ -56,6 +56,8 @@ export const DEFAULT_EVAL: Omit<EvalOptions, 'data'> = {
 
 export interface Metrics extends RankingMetrics {
   exactRecall10?: number
+  /** Overlap of the top 100 with brute force's under the same scoring: routing's reach at R@100's depth, without the judgments' luck. */
+  exactRecall100?: number
   shardsFrac?: number
   bytesPerQuery?: number
 }
@@ -183,6 +185,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
       const m: Metrics = { ...rankingMetrics(r.ids, perQuery[i].judged, options.gain) }
       if (reference) {
         m.exactRecall10 = overlapAt(r.ids, reference[i].ids, 10)
+        m.exactRecall100 = overlapAt(r.ids, reference[i].ids, K)
         m.shardsFrac = r.probed.length / leaves
         m.bytesPerQuery = probedBytes(index, r.probed) + displayBytes(index, r.ids) + r.lexiconBytes
       }
@@ -270,7 +273,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
 
 function difference(a: Metrics, b: Metrics): Metrics {
   const d = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : x - y)
-  return { ndcg10: a.ndcg10 - b.ndcg10, mrr10: a.mrr10 - b.mrr10, r100: a.r100 - b.r100, exactRecall10: d(a.exactRecall10, b.exactRecall10), shardsFrac: d(a.shardsFrac, b.shardsFrac), bytesPerQuery: d(a.bytesPerQuery, b.bytesPerQuery) }
+  return { ndcg10: a.ndcg10 - b.ndcg10, mrr10: a.mrr10 - b.mrr10, r100: a.r100 - b.r100, exactRecall10: d(a.exactRecall10, b.exactRecall10), exactRecall100: d(a.exactRecall100, b.exactRecall100), shardsFrac: d(a.shardsFrac, b.shardsFrac), bytesPerQuery: d(a.bytesPerQuery, b.bytesPerQuery) }
 }
 
 async function askWorker(index: IndexFolder, texts: string[], options: EvalOptions, reporter: Reporter): Promise<{ answers: WorkerAnswer[]; url: string }> {
@@ -303,6 +306,7 @@ function jsonMetrics(m: Metrics, routed: boolean) {
   const out: Record<string, number> = { ndcg10: round(m.ndcg10), mrr10: round(m.mrr10), r100: round(m.r100) }
   if (routed) {
     out.exactRecall10 = round(m.exactRecall10 ?? 0)
+    out.exactRecall100 = round(m.exactRecall100 ?? 0)
     out.shardsFrac = round(m.shardsFrac ?? 0)
     out.bytesPerQuery = Math.round(m.bytesPerQuery ?? 0)
   }
@@ -335,9 +339,9 @@ const f3 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3))
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`)
 const kib = (x: number | undefined) => (x === undefined ? '-' : (x / 1024).toFixed(1))
 const signed = (x: number | undefined) => (x === undefined ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`)
-const metricCells = (m: Metrics) => [f3(m.ndcg10), f3(m.mrr10), f3(m.r100), f3(m.exactRecall10), pct(m.shardsFrac), kib(m.bytesPerQuery)]
-const deltaCells = (m: Metrics) => [signed(m.ndcg10), signed(m.mrr10), signed(m.r100), signed(m.exactRecall10), '', '']
-const METRIC_HEADER = ['nDCG@10', 'MRR@10', 'R@100', 'exactR@10', 'shards', 'KiB/query']
+const metricCells = (m: Metrics) => [f3(m.ndcg10), f3(m.mrr10), f3(m.r100), f3(m.exactRecall10), f3(m.exactRecall100), pct(m.shardsFrac), kib(m.bytesPerQuery)]
+const deltaCells = (m: Metrics) => [signed(m.ndcg10), signed(m.mrr10), signed(m.r100), signed(m.exactRecall10), signed(m.exactRecall100), '', '']
+const METRIC_HEADER = ['nDCG@10', 'MRR@10', 'R@100', 'exactR@10', 'exactR@100', 'shards', 'KiB/query']
 
 export function reportTable(report: EvalReport): string {
   const { index: ix, systems: s, worker: w } = report
@@ -348,14 +352,14 @@ export function reportTable(report: EvalReport): string {
   out.push(table(['system', ...METRIC_HEADER], [
     ['gdr', ...metricCells(s.gdr)],
     ['ivf', ...metricCells(s.ivf)],
-    ['exact', ...metricCells({ ...s.exact, exactRecall10: 1, shardsFrac: 1, bytesPerQuery: ix.shardBytes })],
+    ['exact', ...metricCells({ ...s.exact, exactRecall10: 1, exactRecall100: 1, shardsFrac: 1, bytesPerQuery: ix.shardBytes })],
     ['bm25', ...metricCells(s.bm25)],
   ]))
   out.push('')
   out.push(`gdr: the Worker over HTTP (wrangler dev, local R2, k=100); took_ms p50 ${w.tookMsP50}, p95 ${w.tookMsP95}.`)
   out.push(`ivf: the same number of leaves per query as gdr read, chosen by nearest centroid (the index's leaf centroids, the ones gdr's routing compares the query with); the Worker's score.`)
   out.push(`exact: brute force over every document with the same query vectors and the Worker's score q·d + β·BM25 + α·p(cluster) (β=${report.beta}, α=${ix.alpha}; p from the decoder over the whole tree); bm25: k1=${DEFAULT_BM25.k1} b=${DEFAULT_BM25.b}, Porter2 stems, NLTK English stopwords.`)
-  out.push(`nDCG@10 gain: ${report.gain === 'linear' ? 'the grade (trec_eval)' : '2^grade − 1'}; R@100 and MRR@10 count grade > 0 as relevant; exactR@10 = overlap with the top 10 of brute force under the same scoring.`)
+  out.push(`nDCG@10 gain: ${report.gain === 'linear' ? 'the grade (trec_eval)' : '2^grade − 1'}; R@100 and MRR@10 count grade > 0 as relevant; exactR@10 / exactR@100 = overlap with the top 10 / 100 of brute force under the same scoring (exactR@100: what routing reaches at R@100's depth, judgments aside).`)
   out.push(`Node simulation of the Worker (used for sweep/ablation): identical on ${w.simulationIdentical}/${report.queries} queries (ids, leaves read, scores; max score diff ${w.simulationMaxScoreDiff.toExponential(1)}).`)
   const budgetTable = (rows: BudgetRow[]) =>
     table(['budget', 'system', ...METRIC_HEADER], rows.map((r) => [r.shards === null ? r.budget : `${r.budget === 'all' ? 'all' : r.shards}/${ix.leaves}`, r.system, ...(r.system.startsWith('Δ') ? deltaCells : metricCells)(r.metrics)]))

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { reportJson, reportTable, type EvalReport, type Metrics } from '../../scripts/eval/eval.ts'
 import { queryWorker } from '../../scripts/eval/worker-client.ts'
 
-const routed: Metrics = { ndcg10: 0.31234, mrr10: 0.5, r100: 0.7, exactRecall10: 0.9, shardsFrac: 0.25, bytesPerQuery: 12345.6 }
+const routed: Metrics = { ndcg10: 0.31234, mrr10: 0.5, r100: 0.7, exactRecall10: 0.9, exactRecall100: 0.87654, shardsFrac: 0.25, bytesPerQuery: 12345.6 }
 const plain: Metrics = { ndcg10: 0.3, mrr10: 0.5, r100: 0.7 }
 const report: EvalReport = {
   gain: 'exponential',
@@ -27,7 +27,7 @@ describe('gdr eval output', () => {
     const json = JSON.parse(reportJson(report))
     expect(Object.keys(json)).toEqual(['dataset', 'docs', 'queries', 'systems'])
     expect(Object.keys(json.systems)).toEqual(['gdr', 'ivf', 'exact', 'bm25'])
-    expect(json.systems.gdr).toEqual({ ndcg10: 0.3123, mrr10: 0.5, r100: 0.7, exactRecall10: 0.9, shardsFrac: 0.25, bytesPerQuery: 12346 })
+    expect(json.systems.gdr).toEqual({ ndcg10: 0.3123, mrr10: 0.5, r100: 0.7, exactRecall10: 0.9, exactRecall100: 0.8765, shardsFrac: 0.25, bytesPerQuery: 12346 })
     expect(Object.keys(json.systems.exact)).toEqual(['ndcg10', 'mrr10', 'r100'])
     expect(Object.keys(json.systems.bm25)).toEqual(['ndcg10', 'mrr10', 'r100'])
     expect(reportJson(report)).not.toContain('\n')
@@ -39,13 +39,14 @@ describe('gdr eval output', () => {
       { budget: '2', shards: 2, system: 'Δ gdr−ivf', metrics: routed },
     ]
     const json = JSON.parse(reportJson({ ...report, sweep }))
-    expect(json.sweep).toEqual([{ budget: '2', shards: 2, system: 'gdr', ndcg10: 0.3123, mrr10: 0.5, r100: 0.7, exactRecall10: 0.9, shardsFrac: 0.25, bytesPerQuery: 12346 }])
+    expect(json.sweep).toEqual([{ budget: '2', shards: 2, system: 'gdr', ndcg10: 0.3123, mrr10: 0.5, r100: 0.7, exactRecall10: 0.9, exactRecall100: 0.8765, shardsFrac: 0.25, bytesPerQuery: 12346 }])
   })
 
-  it('the table has one row per system', () => {
+  it('the table has one row per system, with a column per metric', () => {
     const text = reportTable(report)
     for (const name of ['gdr ', 'ivf ', 'exact ', 'bm25 ']) expect(text).toMatch(new RegExp(`^${name}`, 'm'))
-    expect(text).toContain('0.312')
+    expect(text).toMatch(/^system\s+nDCG@10\s+MRR@10\s+R@100\s+exactR@10\s+exactR@100\s+shards\s+KiB\/query$/m)
+    expect(text).toMatch(/^gdr\s+0\.312\s+0\.500\s+0\.700\s+0\.900\s+0\.877\s+25\.0%\s+12\.1$/m)
   })
 })
 
