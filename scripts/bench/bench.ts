@@ -151,7 +151,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
   // 3. exact: brute force over every document in Node, with the same model and scoring code as the Worker,
   // and gdr in Node (the Worker's plan and scoring): their JIT warm-up here, their timed answers in the
   // Worker's warm pass, each query right after the Worker's, so the ratios compare times taken side by side.
-  await timed('exact', () => warmUpInNode(index, texts, options.k, reporter))
+  await timed('node warm-up', () => warmUpInNode(index, texts, options.k, reporter))
 
   // 4. The Worker.
   await timed('publish', () => withLocalBucket((bucket) => publishFolder(index.dir, bucket, reporter)))
@@ -242,7 +242,7 @@ async function answerInNode(index: IndexFolder, text: string, system: SystemSpec
  * EXACT_WARM_UP_QUERIES (its time is one long hot loop).
  */
 async function warmUpInNode(index: IndexFolder, texts: string[], k: number, reporter: Reporter): Promise<void> {
-  const stage = reporter.stage('exact', JIT_WARM_UP_PASSES * texts.length, 'queries')
+  const stage = reporter.stage('node warm-up', JIT_WARM_UP_PASSES * texts.length, 'queries')
   for (let pass = 0; pass < JIT_WARM_UP_PASSES; pass++) {
     for (const [i, text] of texts.entries()) {
       await answerInNode(index, text, SYSTEMS.gdr, k)

@@ -302,18 +302,19 @@ export async function stopServer(server: DevServer): Promise<void> {
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits
 
-function jsonMetrics(m: Metrics, routed: boolean) {
+/** The specified metrics; `deep` adds exactRecall100 to a routed row (sweep and ablation rows, not the specified `systems`). */
+function jsonMetrics(m: Metrics, routed: boolean, deep = false) {
   const out: Record<string, number> = { ndcg10: round(m.ndcg10), mrr10: round(m.mrr10), r100: round(m.r100) }
   if (routed) {
     out.exactRecall10 = round(m.exactRecall10 ?? 0)
-    out.exactRecall100 = round(m.exactRecall100 ?? 0)
+    if (deep) out.exactRecall100 = round(m.exactRecall100 ?? 0)
     out.shardsFrac = round(m.shardsFrac ?? 0)
     out.bytesPerQuery = Math.round(m.bytesPerQuery ?? 0)
   }
   return out
 }
 
-/** The `--json` line: exactly the specified shape, plus `sweep`/`ablation` when asked for. */
+/** The `--json` line: exactly the specified shape, plus `sweep`/`ablation` (with exactRecall100) when asked for. */
 export function reportJson(report: EvalReport): string {
   const s = report.systems
   const json: Record<string, unknown> = {
@@ -322,7 +323,7 @@ export function reportJson(report: EvalReport): string {
     queries: report.queries,
     systems: { gdr: jsonMetrics(s.gdr, true), ivf: jsonMetrics(s.ivf, true), exact: jsonMetrics(s.exact, false), bm25: jsonMetrics(s.bm25, false) },
   }
-  const rows = (list: BudgetRow[]) => list.filter((r) => !r.system.startsWith('Δ')).map((r) => ({ budget: r.budget, shards: r.shards, system: r.system, ...jsonMetrics(r.metrics, r.metrics.shardsFrac !== undefined) }))
+  const rows = (list: BudgetRow[]) => list.filter((r) => !r.system.startsWith('Δ')).map((r) => ({ budget: r.budget, shards: r.shards, system: r.system, ...jsonMetrics(r.metrics, r.metrics.shardsFrac !== undefined, true) }))
   if (report.sweep) json.sweep = rows(report.sweep)
   if (report.ablation) json.ablation = rows(report.ablation)
   return JSON.stringify(json)
