@@ -10,7 +10,7 @@ import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
-import { clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { beamFor, clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { stageClock, type Reporter, type StageTimer } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -436,7 +436,7 @@ interface CorpusTerms {
  */
 function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: TextExample[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
-  const beam = Math.min(leaves.size, Math.ceil(options.probeDocs / meanLeaf) + 8)
+  const beam = beamFor(options.probeDocs, meanLeaf, leaves.size)
   const leafDocuments = new LeafDocuments([...leaves.values()].map((l) => ({ node: l.node, docs: l.docs.length })), tree.size)
   const kernel = nodeDenseKernel()
   const queries = heldOut.map((example) => {

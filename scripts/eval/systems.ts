@@ -11,7 +11,7 @@ import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs } from '../../src/core/query-model.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
-import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexicalLeaves, type LexiconPart } from '../../src/core/lexical.ts'
@@ -157,17 +157,19 @@ export interface Retrieved {
   lexiconBytes: number
 }
 
-export function searchDefaultsFor(index: IndexFolder, budget: Budget): SearchDefaults {
-  if (budget.kind === 'default') return index.manifest.search
+/** The plan's settings: the Worker's for a request of k results (`default`), or exactly n leaves. */
+export function searchDefaultsFor(index: IndexFolder, budget: Budget, k: number): SearchDefaults {
+  if (budget.kind === 'default') return searchForK(index.manifest.search, k, { docs: index.manifest.docs, leaves: index.leaves.length })
   const n = Math.max(1, Math.min(budget.shards, index.leaves.length))
   return { ...index.manifest.search, beam: Math.min(index.leaves.length, n + 8), probeDocs: n }
 }
 
-export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routing, budget: Budget): Probe[] {
+/** The leaves a routing reads for a request of k results. */
+export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routing, budget: Budget, k: number): Probe[] {
   if (routing === 'decoder' || routing === 'decoder-only') {
     // With a shard budget every leaf counts as one "document", so planProbe keeps exactly n.
     const docsPerLeaf = budget.kind === 'default' ? (node: number) => index.entries.get(node)?.docs ?? 0 : () => 1
-    const search = searchDefaultsFor(index, budget)
+    const search = searchDefaultsFor(index, budget, k)
     const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.terms)) : planBeam(index.tree, outputs.logits, docsPerLeaf, search)
     return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
@@ -228,7 +230,7 @@ export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: P
 }
 
 export function retrieve(index: IndexFolder, outputs: QueryOutputs, system: SystemSpec, budget: Budget, k: number, alpha?: number): Retrieved {
-  const retrieved = scoreProbes(index, outputs, route(index, outputs, system.routing, budget), system.scoring, k, alpha)
+  const retrieved = scoreProbes(index, outputs, route(index, outputs, system.routing, budget, k), system.scoring, k, alpha)
   return system.routing === 'decoder' ? { ...retrieved, lexiconBytes: lexiconBytes(index, outputs.terms) } : retrieved
 }
 

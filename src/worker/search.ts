@@ -8,7 +8,7 @@
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO, modelInputs } from '../core/query-model.ts'
-import { lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, type Hit, type ProbedCluster, type QueryTerms } from '../core/search.ts'
+import { lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type Hit, type ProbedCluster, type QueryTerms } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
 import { cidKey, clusterId } from '../core/tree.ts'
@@ -64,7 +64,8 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const probed = planProbe(tree, { logits: outputs.logits, centroidSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, manifest.search, lexicalLeaves)
+  const plan = searchForK(manifest.search, options.k, { docs: manifest.docs, leaves: manifest.shards.length })
+  const probed = planProbe(tree, { logits: outputs.logits, centroidSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, plan, lexicalLeaves)
   const modelDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()

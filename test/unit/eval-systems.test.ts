@@ -10,6 +10,7 @@ import { buildIndex, DEFAULT_BUILD, HELD_OUT_FILE, heldOutDocCount } from '../..
 import { createReporter } from '../../scripts/progress.ts'
 import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
+import { searchForK } from '../../src/core/search.ts'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'gdr-eval-systems-'))
@@ -104,16 +105,20 @@ describe('eval systems on an index folder', () => {
     }
   })
 
-  it('decoder routing reads exactly n leaves of the beam; the default budget follows the manifest', () => {
+  it('decoder routing reads exactly n leaves of the beam; the default budget follows the manifest, deeper for a larger k', () => {
     for (const o of outputs) {
-      const wide = route(index, o, 'decoder', { kind: 'shards', shards: index.leaves.length })
+      const wide = route(index, o, 'decoder', { kind: 'shards', shards: index.leaves.length }, 10)
       expect(new Set(wide.map((p) => p.node)).size).toBe(index.leaves.length)
-      for (const n of [1, 3]) expect(route(index, o, 'decoder', { kind: 'shards', shards: n }).length).toBe(n)
-      const byDefault = route(index, o, 'decoder', { kind: 'default' })
-      const covered = byDefault.reduce((s, p) => s + index.entries.get(p.node)!.docs, 0)
-      const lastDocs = index.entries.get(byDefault[byDefault.length - 1].node)!.docs
-      expect(covered - lastDocs).toBeLessThan(index.manifest.search.probeDocs) // stops once the budget is covered
-      expect(probedBytes(index, byDefault.map((p) => p.node))).toBe(byDefault.reduce((s, p) => s + index.entries.get(p.node)!.bytes, 0))
+      for (const n of [1, 3]) expect(route(index, o, 'decoder', { kind: 'shards', shards: n }, 10).length).toBe(n)
+      for (const k of [10, 40]) {
+        const budget = searchForK(index.manifest.search, k, { docs: index.manifest.docs, leaves: index.leaves.length }).probeDocs
+        const byDefault = route(index, o, 'decoder', { kind: 'default' }, k)
+        const covered = byDefault.reduce((s, p) => s + index.entries.get(p.node)!.docs, 0)
+        const lastDocs = index.entries.get(byDefault[byDefault.length - 1].node)!.docs
+        expect(covered - lastDocs).toBeLessThan(budget) // stops once the budget is covered
+        expect(covered >= budget || byDefault.length === index.leaves.length).toBe(true) // and reads until it is
+        expect(probedBytes(index, byDefault.map((p) => p.node))).toBe(byDefault.reduce((s, p) => s + index.entries.get(p.node)!.bytes, 0))
+      }
     }
   })
 
@@ -122,7 +127,7 @@ describe('eval systems on an index folder', () => {
     const leafLogProbs = pathLogProbs(index.tree, conditionalLogProbs(index.tree, o.logits))
     const total = index.leaves.reduce((s, node) => s + Math.exp(leafLogProbs[node]), 0)
     expect(total).toBeCloseTo(1, 5)
-    const probes = route(index, o, 'all', { kind: 'default' })
+    const probes = route(index, o, 'all', { kind: 'default' }, 100)
     expect(probes.reduce((s, p) => s + p.prob, 0)).toBeCloseTo(1, 6)
     const dense = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100, 0)
     const fused = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100, 0.5)

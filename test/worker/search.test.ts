@@ -2,6 +2,7 @@
 import { env, exports } from 'cloudflare:workers'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { manifestOf, putIndex } from './fixtures.ts'
+import { searchForK } from '../../src/core/search.ts'
 
 const index = inject('tinyIndex')
 const manifest = manifestOf(index)
@@ -58,6 +59,20 @@ describe('search', () => {
       for (const c of body.clusters) expect(manifest.shards.some((s) => s.cid.join('-') === c.cid.join('-'))).toBe(true)
     }
     expect((await searchFor('bread', 7)).results.length).toBe(7)
+  })
+
+  it('reads clusters until the probe budget for its k is covered: the index\'s up to 10, more for a larger k', async () => {
+    const shape = { docs: manifest.docs, leaves: manifest.shards.length }
+    for (const q of ['bread', 'stars and galaxies']) {
+      for (const k of [5, 40]) {
+        const budget = searchForK(manifest.search, k, shape).probeDocs
+        const { clusters } = await searchFor(q, k)
+        const covered = clusters.reduce((n, c) => n + c.docs, 0)
+        expect(covered >= budget || clusters.length === manifest.shards.length, `k=${k}: ${covered} of ${budget} documents`).toBe(true)
+        expect(covered - clusters[clusters.length - 1].docs).toBeLessThan(budget)
+      }
+    }
+    expect(searchForK(manifest.search, 40, shape).probeDocs).toBeGreaterThan(manifest.search.probeDocs)
   })
 
   it('accepts POST with a JSON body', async () => {
