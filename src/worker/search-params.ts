@@ -3,9 +3,11 @@
 
 import { z } from 'zod'
 import { ServiceError } from './errors.ts'
+import { BUDGET_K } from '../core/search.ts'
 
 export const MAX_K = 100
-export const DEFAULT_K = 10
+/** The k an index's probe budget is set for; a larger k reads more (searchForK). */
+export const DEFAULT_K = BUDGET_K
 /** Request bodies past this are refused (413) before being read. */
 export const MAX_BODY_BYTES = 64 * 1024
 
