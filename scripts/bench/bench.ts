@@ -93,6 +93,8 @@ export interface BenchReport {
   /** Per query: did gdr in Node return exactly the Worker's warm top k (ids, in order)? */
   gdrInNodeMatchesWorker: boolean[]
   exactRecall10: number[]
+  /** Per query: overlap of the Worker's top k with exact's (the same as exactRecall10 at k = 10). */
+  exactRecallAtK: number[]
   bytesPerQuery: number[]
   shardsPerQuery: number[]
   /** Distinct shard bytes the whole query set touches (vs the Worker's shard cache). */
@@ -205,6 +207,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     gdrInNode: inNode.map(({ gdr }) => ({ modelMs: gdr.modelMs, searchMs: gdr.scoreMs })),
     gdrInNodeMatchesWorker: worker.warm.map((a, i) => a.ids.length === inNode[i].gdr.ids.length && a.ids.every((id, j) => id === inNode[i].gdr.ids[j])),
     exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, inNode[i].exact.ids, 10)),
+    exactRecallAtK: worker.warm.map((a, i) => overlapAt(a.ids, inNode[i].exact.ids, options.k)),
     bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + displayBytes(index, worker.warm[i].ids) + lexiconBytes(index, terms[i])),
     shardsPerQuery: probed.map((entries) => entries.length),
     workingSetBytes,

@@ -167,6 +167,7 @@ describe('gdr bench output', () => {
     gdrInNode: [1, 2, 3, 10].map((x) => ({ modelMs: 0.5, searchMs: x })),
     gdrInNodeMatchesWorker: [true, true, false, true],
     exactRecall10: [1, 0.9, 0.8, 0.7],
+    exactRecallAtK: [1, 0.9, 0.8, 0.7],
     bytesPerQuery: [100_000, 200_000, 100_000, 200_000],
     shardsPerQuery: [2, 4, 2, 4],
     workingSetBytes: 400_000,
@@ -200,6 +201,7 @@ describe('gdr bench output', () => {
     expect(json.exact_ratio_in_node_mean).toBe(5.78) // exact mean 26 / gdr in Node's mean 4.5
     expect(json.gdr_in_node_matches_worker).toBe(0.75)
     expect(json.exactRecall10).toBe(0.85)
+    expect(json.exactRecall_at_k).toBe(0.85)
     expect(json.build_s).toBe(50)
     expect(json.build_stages_s).toEqual({ featurize: 1.23, encode: 20, train: 28.77 })
     expect(json.docs_per_s).toBe(20)
@@ -237,6 +239,8 @@ describe('gdr bench output', () => {
     expect(text).toMatch(/^\| what \| measured \|$/m)
     expect(text).toContain('| warm latency p50 / p95 / p99')
     expect(text).toContain('12.0% of the index')
+    expect(text).not.toContain('exactRecall@')
+    expect(reportTable({ ...report, k: 100, exactRecallAtK: [0.95, 0.93, 0.9, 0.98] })).toMatch(/^\| exactRecall@100 \(Worker top 100 vs exact top 100\) \| 0\.94 \|$/m)
   })
 })
 
