@@ -159,7 +159,7 @@ export interface Retrieved {
 
 /** The plan's settings: the Worker's for a request of k results (`default`), or exactly n leaves. */
 export function searchDefaultsFor(index: IndexFolder, budget: Budget, k: number): SearchDefaults {
-  if (budget.kind === 'default') return searchForK(index.manifest.search, k, { docs: index.manifest.docs, leaves: index.leaves.length })
+  if (budget.kind === 'default') return searchForK(index.manifest, k)
   const n = Math.max(1, Math.min(budget.shards, index.leaves.length))
   return { ...index.manifest.search, beam: Math.min(index.leaves.length, n + 8), probeDocs: n }
 }

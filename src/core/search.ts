@@ -4,7 +4,7 @@
 
 import { ByScore } from './best-first.ts'
 import type { ClusterTree } from './tree.ts'
-import { lexiconPartOf, type LexicalConfig, type SearchDefaults } from './manifest.ts'
+import { lexiconPartOf, type LexicalConfig, type Manifest, type SearchDefaults } from './manifest.ts'
 import { beamSearch, conditionalLogProbs, decodeBeam, pathLogProbs } from './beam.ts'
 import { isLeaf } from './tree.ts'
 import { clusterProbability, l2normalize, TopK } from './score.ts'
@@ -104,16 +104,18 @@ export function beamFor(probeDocs: number, meanLeaf: number, leaves: number): nu
 }
 
 /**
- * The search settings for a request of `k` results: the index's own up to BUDGET_K;
+ * The search settings for a request of `k` results from an index (its manifest): its own up to BUDGET_K;
  * past it the probe budget grows as √(k / BUDGET_K), and the beam with it, so a deeper
  * top k keeps about the share of brute force's top k that a top 10 has. At k = 100
  * (3.2× the documents), held-out pseudo-queries' exactR@100: npm 186K 0.770 → 0.949,
  * synthetic 100K 0.909 → 0.983; exactR@10 at k = 10 is 0.975 and 0.988 (.tmp/deepcount.mts).
  */
-export function searchForK(search: SearchDefaults, k: number, index: { docs: number; leaves: number }): SearchDefaults {
+export function searchForK(index: Pick<Manifest, 'search' | 'docs'> & { shards: readonly unknown[] }, k: number): SearchDefaults {
+  const { search, docs } = index
   if (k <= BUDGET_K) return search
+  const leaves = index.shards.length
   const probeDocs = Math.ceil(search.probeDocs * Math.sqrt(k / BUDGET_K))
-  return { ...search, probeDocs, beam: Math.max(search.beam, beamFor(probeDocs, index.docs / index.leaves, index.leaves)) }
+  return { ...search, probeDocs, beam: Math.max(search.beam, beamFor(probeDocs, docs / leaves, leaves)) }
 }
 
 /** The decoder alone (GDR as published): its beam, most probable first, within the same budget. */

@@ -64,8 +64,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const plan = searchForK(manifest.search, options.k, { docs: manifest.docs, leaves: manifest.shards.length })
-  const probed = planProbe(tree, { logits: outputs.logits, centroidSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, plan, lexicalLeaves)
+  const probed = planProbe(tree, { logits: outputs.logits, centroidSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
   const modelDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()

@@ -111,7 +111,7 @@ describe('eval systems on an index folder', () => {
       expect(new Set(wide.map((p) => p.node)).size).toBe(index.leaves.length)
       for (const n of [1, 3]) expect(route(index, o, 'decoder', { kind: 'shards', shards: n }, 10).length).toBe(n)
       for (const k of [10, 40]) {
-        const budget = searchForK(index.manifest.search, k, { docs: index.manifest.docs, leaves: index.leaves.length }).probeDocs
+        const budget = searchForK(index.manifest, k).probeDocs
         const byDefault = route(index, o, 'decoder', { kind: 'default' }, k)
         const covered = byDefault.reduce((s, p) => s + index.entries.get(p.node)!.docs, 0)
         const lastDocs = index.entries.get(byDefault[byDefault.length - 1].node)!.docs

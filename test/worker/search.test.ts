@@ -62,17 +62,16 @@ describe('search', () => {
   })
 
   it('reads clusters until the probe budget for its k is covered: the index\'s up to 10, more for a larger k', async () => {
-    const shape = { docs: manifest.docs, leaves: manifest.shards.length }
     for (const q of ['bread', 'stars and galaxies']) {
       for (const k of [5, 40]) {
-        const budget = searchForK(manifest.search, k, shape).probeDocs
+        const budget = searchForK(manifest, k).probeDocs
         const { clusters } = await searchFor(q, k)
         const covered = clusters.reduce((n, c) => n + c.docs, 0)
         expect(covered >= budget || clusters.length === manifest.shards.length, `k=${k}: ${covered} of ${budget} documents`).toBe(true)
         expect(covered - clusters[clusters.length - 1].docs).toBeLessThan(budget)
       }
     }
-    expect(searchForK(manifest.search, 40, shape).probeDocs).toBeGreaterThan(manifest.search.probeDocs)
+    expect(searchForK(manifest, 40).probeDocs).toBeGreaterThan(manifest.search.probeDocs)
   })
 
   it('accepts POST with a JSON body', async () => {
