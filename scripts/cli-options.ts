@@ -3,13 +3,21 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import type { BuildOptions, EncoderMode } from './build/build-index.ts'
 
+/** Plain decimal digits only: Number() alone would take '' as 0, '0x10' as 16 and '1e3' as 1000. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const digits = min < 0 ? /^-?\d+$/ : /^\d+$/
   return (value: string) => {
     const n = Number(value)
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`)
+    if (!digits.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`)
     return n
   }
 }
+
+/** The largest seed: the random generator keeps 32 bits of it (scripts/build/random.ts), so larger seeds would repeat smaller ones. */
+export const MAX_SEED = 2 ** 32 - 1
+
+/** `--seed`, of `gdr build` and of the builds of `gdr eval` and `gdr bench`. */
+export const randomSeed = integer(0, MAX_SEED)
 
 /** Which document vectors a build keeps (`gdr build`, and the builds of `gdr eval` and `gdr bench`). */
 export function encoderMode(value: string): EncoderMode {
@@ -28,7 +36,7 @@ const BUILD_OVERRIDES = ['seed', 'probeDocs', 'leafSize', 'maxLeaves', 'epochs',
 /** The build settings that `gdr eval` and `gdr bench` pass through when they build an index. */
 export function withBuildOverrides(command: Command): Command {
   return command
-    .option('--seed <n>', 'random seed of the build (bench: also of its synthetic corpus and pseudo-queries)', integer(0))
+    .option('--seed <n>', 'random seed of the build, 0 to 2^32 − 1 (bench: also of its synthetic corpus and pseudo-queries)', randomSeed)
     .option('--probe-docs <n>', 'build: default probe budget in documents', integer(1))
     .option('--leaf-size <n>', 'build: documents per leaf', integer(1))
     .option('--max-leaves <n>', 'build: most leaf shards', integer(1, 1 << 16))

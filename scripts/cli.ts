@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
 import { CorpusError } from './build/corpus.ts'
 import { createReporter } from './progress.ts'
-import { encoderEpochs, encoderMode, integer } from './cli-options.ts'
+import { encoderEpochs, encoderMode, integer, randomSeed } from './cli-options.ts'
 import { dryRunFolder, IndexFolderError, publishFolder, readIndexManifest } from './publish.ts'
 import { withLocalBucket } from './local-r2.ts'
 import { remoteStore, resolveTarget, TargetError, withStore } from './targets.ts'
@@ -62,7 +62,7 @@ function program(): Command {
     .option('--decoder-hidden <n>', 'width of the cluster-ID decoder (its n-gram memory is buckets × this)', integer(4, 512), DEFAULT_BUILD.decoderHidden)
     .option('--encoder <mode>', 'document vectors: lsa (as factored), trained (refined by a dual encoder), or auto (train, then keep whichever scores better on held-out pseudo-queries)', encoderMode, DEFAULT_BUILD.encoder)
     .option('--encoder-epochs <n>', 'dual-encoder epochs, when it trains', encoderEpochs, DEFAULT_BUILD.encoderEpochs)
-    .option('--seed <n>', 'random seed (same corpus + seed = same index)', integer(0), DEFAULT_BUILD.seed)
+    .option('--seed <n>', 'random seed, 0 to 2^32 − 1 (same corpus + seed = same index content)', randomSeed, DEFAULT_BUILD.seed)
     .option('--quiet', 'no progress output', false)
     .action(async (opts) => {
       const reporter = createReporter(opts.quiet)

@@ -1,7 +1,8 @@
 // Option parsers shared by `gdr build`, `gdr eval` and `gdr bench`.
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { buildOverrides, encoderEpochs, encoderMode } from '../../scripts/cli-options.ts'
+import { buildOverrides, encoderEpochs, encoderMode, integer, MAX_SEED, randomSeed } from '../../scripts/cli-options.ts'
+import { runGdr } from './run-gdr.ts'
 
 describe('build option parsers', () => {
   it('takes the three encoder modes and refuses anything else', () => {
@@ -17,5 +18,28 @@ describe('build option parsers', () => {
 
   it('passes the encoder mode through to the builds of eval and bench', () => {
     expect(buildOverrides({ encoder: 'lsa', seed: 3, port: 8830, epochs: undefined })).toEqual({ encoder: 'lsa', seed: 3 })
+  })
+})
+
+describe('integer options', () => {
+  it('take plain decimal digits only', () => {
+    const n = integer(0, 100)
+    expect(n('42')).toBe(42)
+    expect(n('007')).toBe(7)
+    for (const bad of ['', ' ', '0x10', '1e2', '+5', '-0', '4.0', ' 5', '5 ', '101']) expect(() => n(bad), bad).toThrow(InvalidArgumentError)
+    expect(integer(-5, 5)('-3')).toBe(-3)
+  })
+
+  it('limit a seed to the 32 bits the random generator keeps', () => {
+    expect(randomSeed(String(MAX_SEED))).toBe(2 ** 32 - 1)
+    expect(() => randomSeed(String(2 ** 32))).toThrow(InvalidArgumentError)
+  })
+
+  it('hold --seed to 0..2^32 − 1 in build, eval and bench alike', async () => {
+    for (const command of [['build', '--corpus', 'x.jsonl', '--out', 'y'], ['eval', '--data', 'x'], ['bench', '--corpus', 'x.jsonl']]) {
+      const { code, stderr } = await runGdr([...command, '--seed', '4294967297'])
+      expect(code, command[0]).toBe(2)
+      expect(stderr).toMatch(/--seed.*expected an integer from 0 to 4294967295/)
+    }
   })
 })

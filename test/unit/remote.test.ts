@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
-import { main } from '../../scripts/cli.ts'
+import { runGdr } from './run-gdr.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { parseListObjectsV2, S3Error, S3Store } from '../../scripts/s3-store.ts'
 import { keys, manifestObjects, type Manifest } from '../../src/core/manifest.ts'
@@ -88,26 +88,8 @@ describe('S3Store', () => {
   })
 })
 
-/** Runs the gdr CLI in this process with the given environment; captures its output. */
-async function gdr(args: string[], environ: Record<string, string | undefined> = remoteEnv()) {
-  const saved = Object.fromEntries(Object.keys(environ).map((k) => [k, process.env[k]]))
-  Object.assign(process.env, environ)
-  for (const [k, v] of Object.entries(environ)) if (v === undefined) delete process.env[k]
-  let stdout = ''
-  let stderr = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
-  try {
-    const code = await main(['node', 'gdr', ...args])
-    return { code, stdout, stderr }
-  } finally {
-    vi.restoreAllMocks()
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
-}
+/** Runs the gdr CLI against the fake S3 (or the given environment). */
+const gdr = (args: string[], environ: Record<string, string | undefined> = remoteEnv()) => runGdr(args, environ)
 
 function remoteEnv(): Record<string, string | undefined> {
   return { R2_ENDPOINT: s3.endpoint, R2_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, R2_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, R2_ACCOUNT_ID: undefined, R2_BUCKET: undefined }
