@@ -2,6 +2,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander'
 import type { BuildOptions, EncoderMode } from './build/build-index.ts'
+import { INDEX_NAME_RULE, isIndexName } from '../src/core/publish.ts'
 
 /** Plain decimal digits only: Number() alone would take '' as 0, '0x10' as 16 and '1e3' as 1000. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -18,6 +19,12 @@ export const MAX_SEED = 2 ** 32 - 1
 
 /** `--seed`, of `gdr build` and of the builds of `gdr eval` and `gdr bench`. */
 export const randomSeed = integer(0, MAX_SEED)
+
+/** An index name (`--name`, `--index-name`), by the rule publish applies, so a bad one fails before any work. */
+export function indexName(value: string): string {
+  if (!isIndexName(value)) throw new InvalidArgumentError(`expected an index name: ${INDEX_NAME_RULE}`)
+  return value
+}
 
 /** Which document vectors a build keeps (`gdr build`, and the builds of `gdr eval` and `gdr bench`). */
 export function encoderMode(value: string): EncoderMode {

@@ -2,10 +2,10 @@
 // one-line reason on bad input.
 
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
-import { buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
+import { BuildError, buildIndex, DEFAULT_BUILD } from './build/build-index.ts'
 import { CorpusError } from './build/corpus.ts'
 import { createReporter } from './progress.ts'
-import { encoderEpochs, encoderMode, integer, randomSeed } from './cli-options.ts'
+import { encoderEpochs, encoderMode, indexName, integer, randomSeed } from './cli-options.ts'
 import { dryRunFolder, IndexFolderError, publishFolder, readIndexManifest } from './publish.ts'
 import { withLocalBucket } from './local-r2.ts'
 import { remoteStore, resolveTarget, TargetError, withStore } from './targets.ts'
@@ -23,7 +23,7 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-const EXPECTED_ERRORS = [UsageError, CorpusError, IndexFolderError, PublishError, TargetError, VersionError]
+const EXPECTED_ERRORS = [UsageError, BuildError, CorpusError, IndexFolderError, PublishError, TargetError, VersionError]
 
 function powerOfTwo(value: string) {
   const n = integer(2, 1 << 22)(value)
@@ -37,7 +37,7 @@ function targetOptions(command: Command, envHelp: string, indexNameHelp = "index
     .option('--local', 'the local R2 of `wrangler dev` (the default)')
     .option('--remote', `the real R2 bucket, over its S3 API (credentials from ${'$'}R2_ACCOUNT_ID, ${'$'}R2_ACCESS_KEY_ID, ${'$'}R2_SECRET_ACCESS_KEY)`)
     .option('--env <name>', envHelp)
-    .option('--index-name <name>', indexNameHelp)
+    .option('--index-name <name>', indexNameHelp, indexName)
 }
 
 function program(): Command {
@@ -51,7 +51,7 @@ function program(): Command {
     .description('build an index (vectors, cluster tree, query model, shards) from a JSONL corpus')
     .requiredOption('--corpus <file>', 'JSON lines, optionally .gz: {"_id", "title"?, "text"} per line')
     .requiredOption('--out <dir>', 'index folder to write (replaced atomically when done)')
-    .option('--name <name>', 'index name: the R2 prefix the Worker serves', DEFAULT_BUILD.name)
+    .option('--name <name>', 'index name: the R2 prefix the Worker serves', indexName, DEFAULT_BUILD.name)
     .option('--skip-bad', 'skip malformed lines instead of stopping (their count is reported)', false)
     .option('--dims <n>', 'vector dimensions', integer(8, 1024), DEFAULT_BUILD.dims)
     .option('--buckets <n>', 'hashed feature buckets (power of two)', powerOfTwo, DEFAULT_BUILD.buckets)
@@ -157,7 +157,7 @@ function program(): Command {
     .command('serve')
     .description('publish an index locally (optional) and run the Worker with wrangler dev')
     .option('--index <dir>', 'index folder to publish before serving')
-    .option('--name <name>', 'index name to serve when --index is not given', DEFAULT_BUILD.name)
+    .option('--name <name>', 'index name to serve when --index is not given', indexName, DEFAULT_BUILD.name)
     .option('--port <n>', 'port', integer(1, 65535), 8787)
     .action(async (opts) => {
       const reporter = createReporter()

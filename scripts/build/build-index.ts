@@ -26,6 +26,7 @@ import { nodeDenseKernel } from '../node-kernel.ts'
 import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
+import { INDEX_NAME_RULE, isIndexName } from '../../src/core/publish.ts'
 import { chooseVectors, heldOutScore, type CandidateScore, type VectorCandidate, type VectorSource } from './vector-choice.ts'
 
 export interface BuildOptions {
@@ -80,6 +81,11 @@ export interface BuildSummary {
 
 export type EncoderMode = 'auto' | VectorSource
 
+/** A build that cannot start or would write a broken index: the message is the whole story. */
+export class BuildError extends Error {
+  override name = 'BuildError'
+}
+
 // The grids reach past where builds have chosen (1M synthetic: α 0.5; npm 186K: β 3), so a choice at an edge means it.
 const ALPHAS = [0, 0.05, 0.1, 0.2, 0.5, 1]
 const BETAS = [0, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5]
@@ -87,6 +93,7 @@ const quietReporter: Reporter = { log: () => {}, stage: () => ({ tick: () => {},
 const SNIPPET_CHARS = 240
 
 export async function buildIndex(options: BuildOptions, reporter: Reporter): Promise<BuildSummary> {
+  checkBeforeBuilding(options)
   const { seconds, timed } = stageClock()
   const rng = createRng(options.seed)
   const featurizer: FeaturizerConfig = { ...DEFAULT_FEATURIZER, buckets: options.buckets }
@@ -150,6 +157,11 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
   const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, lexicon, modelBytes, centroids, featurizer, lexical.config, search.defaults, heldOutDocs))
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 }, vectors: { source: vectors.source, scores: vectors.scores } }
+}
+
+/** Refuses, before any work, what would only fail (or do harm) at the end of a long build. */
+function checkBeforeBuilding(options: BuildOptions): void {
+  if (!isIndexName(options.name)) throw new BuildError(`invalid index name "${options.name}" (${INDEX_NAME_RULE})`)
 }
 
 /**

@@ -72,11 +72,19 @@ export class PublishError extends Error {
 }
 
 export const MANIFEST_FILE = 'manifest.json'
+
+/** What an index name (the R2 prefix of its versions and pointers) must be, said once for every check of it. */
+export const INDEX_NAME_RULE = 'non-empty, without "/"'
+
+/** True when `name` can be an index name: it is one segment of the R2 keys (`<name>/versions/…`). */
+export function isIndexName(name: string): boolean {
+  return name !== '' && !name.includes('/')
+}
 const DEFAULT_CONCURRENCY = 4
 
 export async function planPublish(manifestBytes: Uint8Array, target: PublishTarget): Promise<PublishPlan> {
   if (!POINTER_NAME.test(target.pointer)) throw new PublishError(`invalid pointer name "${target.pointer}"`)
-  if (!target.name || target.name.includes('/')) throw new PublishError(`invalid index name "${target.name}"`)
+  if (!isIndexName(target.name)) throw new PublishError(`invalid index name "${target.name}" (${INDEX_NAME_RULE})`)
   const manifest = parseManifest(JSON.parse(new TextDecoder().decode(manifestBytes)))
   const prefix = keys.versionPrefix(target.name, manifest.version)
   const objects: PlannedObject[] = [
