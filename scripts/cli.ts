@@ -50,7 +50,7 @@ function program(): Command {
     .command('build')
     .description('build an index (vectors, cluster tree, query model, shards) from a JSONL corpus')
     .requiredOption('--corpus <file>', 'JSON lines, optionally .gz: {"_id", "title"?, "text"} per line')
-    .requiredOption('--out <dir>', 'index folder to write (replaced atomically when done)')
+    .requiredOption('--out <dir>', 'index folder to write: new, empty, or an earlier index (replaced whole, atomically, when done); not the folder of the corpus')
     .option('--name <name>', 'index name: the R2 prefix the Worker serves', indexName, DEFAULT_BUILD.name)
     .option('--skip-bad', 'skip malformed lines instead of stopping (their count is reported)', false)
     .option('--dims <n>', 'vector dimensions', integer(8, 1024), DEFAULT_BUILD.dims)

@@ -1,7 +1,7 @@
 // `gdr build`: corpus → index folder (manifest.json, model.onnx, shards/*.msgpack, display/*.msgpack, lexicon/*.msgpack).
 
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { CENTROIDS_KEY, FORMAT, FORMAT_VERSION, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, cidKey, clusterId, type ClusterTree } from '../../src/core/tree.ts'
@@ -26,7 +26,7 @@ import { nodeDenseKernel } from '../node-kernel.ts'
 import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, shuffle, type Rng } from './random.ts'
-import { INDEX_NAME_RULE, isIndexName } from '../../src/core/publish.ts'
+import { INDEX_NAME_RULE, isIndexName, MANIFEST_FILE } from '../../src/core/publish.ts'
 import { chooseVectors, heldOutScore, type CandidateScore, type VectorCandidate, type VectorSource } from './vector-choice.ts'
 
 export interface BuildOptions {
@@ -162,6 +162,26 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
 /** Refuses, before any work, what would only fail (or do harm) at the end of a long build. */
 function checkBeforeBuilding(options: BuildOptions): void {
   if (!isIndexName(options.name)) throw new BuildError(`invalid index name "${options.name}" (${INDEX_NAME_RULE})`)
+  checkOutFolder(options.out, options.corpus)
+}
+
+/**
+ * The finished index replaces `out` whole (the old folder is deleted), so `out` must be
+ * absent, an empty folder or an earlier index (it has a manifest.json), and must not hold
+ * the corpus: `--out .` or `--out <the corpus's folder>` would delete the user's files.
+ */
+function checkOutFolder(out: string, corpus: string): void {
+  const dir = resolve(out)
+  if (!existsSync(dir)) return
+  const refuse = (why: string) => new BuildError(`--out ${out}: ${why}; refusing to replace it (give a new or empty folder, or an index folder of an earlier build)`)
+  if (!statSync(dir).isDirectory()) throw refuse('exists and is not a folder')
+  if (existsSync(corpus) && isInside(realpathSync(corpus), realpathSync(dir))) throw refuse(`it holds the corpus ${corpus}`)
+  if (readdirSync(dir).length > 0 && !existsSync(join(dir, MANIFEST_FILE))) throw refuse('exists, is not empty and is not an index folder (no manifest.json)')
+}
+
+function isInside(path: string, folder: string): boolean {
+  const rel = relative(folder, path)
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)
 }
 
 /**
@@ -490,6 +510,7 @@ function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leav
 export const HELD_OUT_FILE = 'held-out-docs.json'
 
 async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: ClusterTree, leaves: Map<number, LeafShard>, lexicon: LexiconPart[], modelBytes: Uint8Array, centroids: LeafCentroids, featurizer: FeaturizerConfig, lexical: LexicalConfig, search: SearchDefaults, heldOutDocs: ReadonlySet<number>) {
+  checkOutFolder(options.out, options.corpus) // again: the folder may have changed during the build
   const dir = resolve(options.out)
   const staging = `${dir}.building-${process.pid}`
   rmSync(staging, { recursive: true, force: true })
@@ -546,7 +567,7 @@ async function writeIndex(options: BuildOptions, docs: CorpusDoc[], tree: Cluste
     search,
     shards,
   })
-  writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 1))
+  writeFileSync(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 1))
   writeFileSync(join(staging, HELD_OUT_FILE), JSON.stringify([...heldOutDocs].sort((a, b) => a - b).map((d) => docs[d].id)))
   // Swap the finished folder in, so `out` is never a half-written index.
   mkdirSync(dirname(dir), { recursive: true })

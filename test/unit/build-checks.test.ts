@@ -1,7 +1,7 @@
 // What `gdr build` refuses before any work: checks that used to fail only at the end of a
 // long build, or never.
 import { afterAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BuildError, buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
@@ -27,5 +27,52 @@ describe('the index name', () => {
     const build = buildIndex({ ...DEFAULT_BUILD, name: 'a/b', corpus: join(dir, 'missing.jsonl'), out: join(dir, 'out') }, quiet)
     await expect(build).rejects.toThrow(BuildError)
     await expect(build).rejects.toThrow(/invalid index name "a\/b"/)
+  })
+})
+
+describe('the --out folder', () => {
+  const build = (out: string, corpus = TINY) => buildIndex({ ...DEFAULT_BUILD, corpus, out, encoder: 'lsa', epochs: 1 }, quiet)
+
+  it('is refused when it holds other files, the corpus, or is a file, and nothing is deleted', async () => {
+    const mine = join(dir, 'mine')
+    mkdirSync(mine)
+    writeFileSync(join(mine, 'notes.txt'), 'keep me')
+    await expect(build(mine)).rejects.toThrow(/--out .*mine: exists, is not empty and is not an index folder/)
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('keep me')
+
+    // The corpus's own folder, even one that looks like an index (`--out .` beside the corpus).
+    const data = join(dir, 'data')
+    mkdirSync(data)
+    const corpus = join(data, 'corpus.jsonl')
+    cpSync(TINY, corpus)
+    writeFileSync(join(data, 'manifest.json'), '{}')
+    await expect(build(data, corpus)).rejects.toThrow(/holds the corpus/)
+    await expect(build(dir, corpus)).rejects.toThrow(/holds the corpus/)
+    expect(existsSync(corpus)).toBe(true)
+
+    const file = join(dir, 'a-file')
+    writeFileSync(file, 'x')
+    await expect(build(file)).rejects.toThrow(/exists and is not a folder/)
+  })
+
+  it('on the command line: one line, exit code 1', async () => {
+    const mine = join(dir, 'mine-cli')
+    mkdirSync(mine)
+    writeFileSync(join(mine, 'notes.txt'), 'keep me')
+    const { code, stderr } = await runGdr(['build', '--corpus', TINY, '--out', mine, '--quiet'])
+    expect(code).toBe(1)
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^gdr: --out .*not an index folder/)])
+    expect(existsSync(join(mine, 'notes.txt'))).toBe(true)
+  })
+
+  it('may be an empty folder, and an index folder is replaced by the new build', async () => {
+    const out = join(dir, 'index')
+    mkdirSync(out)
+    const first = await build(out)
+    writeFileSync(join(out, 'stale.txt'), 'from the old index')
+    const second = await build(out)
+    expect(second.manifest.version.split('-')[1]).toBe(first.manifest.version.split('-')[1])
+    expect(existsSync(join(out, 'manifest.json'))).toBe(true)
+    expect(existsSync(join(out, 'stale.txt'))).toBe(false)
   })
 })
