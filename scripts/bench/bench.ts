@@ -15,7 +15,7 @@ import { stopServer as stopDevServer } from '../eval/eval.ts'
 import { overlapAt } from '../eval/metrics.ts'
 import { displayBytes, displaysFor, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder, type SystemSpec } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
-import { corpusLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
+import { documentLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { closeConnections, httpGet, timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
 import { isolateMemory, type IsolateMemory } from './isolate-memory.ts'
 import { SHARD_CACHE_BUDGET_BYTES } from '../../src/worker/shard-cache.ts'
@@ -143,7 +143,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     const from = existsSync(heldOutPath) ? new Set<string>(JSON.parse(readFileSync(heldOutPath, 'utf8'))) : undefined
     if (!from) notes.push(`${resolved.dir} has no ${HELD_OUT_FILE} (an older build): queries are spans of documents the model was trained on, so exact-recall is optimistic`)
     querySource = from ? 'held-out' : 'pseudo'
-    const sampled = await samplePseudoQueries(corpusLines(options.corpus), { ...DEFAULT_BENCH_QUERIES, count: options.queryCount, seed, from })
+    const sampled = await samplePseudoQueries(documentLines(options.corpus), { ...DEFAULT_BENCH_QUERIES, count: options.queryCount, seed, from })
     if (sampled.docs !== manifest.docs) throw new Error(`${resolved.dir} holds ${manifest.docs} documents but ${options.corpus} has ${sampled.docs}: not an index of this corpus (${options.index ? 'check --index' : 'use --rebuild or another --out'})`)
     return sampled.queries
   })

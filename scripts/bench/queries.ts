@@ -4,9 +4,8 @@
 // seed of their own: the build also trains on random spans of every document
 // (it holds none out), so these are spans it did not pick, of documents it did see.
 
-import { createReadStream, existsSync, readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
-import { createGunzip } from 'node:zlib'
+import { existsSync, readFileSync } from 'node:fs'
+import { corpusLines } from '../build/corpus.ts'
 import { createRng, randomInt, type Rng } from '../build/random.ts'
 
 /** The Worker refuses longer queries (MAX_QUERY_CHARS): every system gets the same cut text. */
@@ -29,12 +28,9 @@ export function readQueryFile(path: string): BenchQuery[] {
   return queries
 }
 
-/** The lines of a JSONL file, gunzipped when it ends in .gz. */
-export async function* corpusLines(path: string): AsyncGenerator<string> {
-  if (!existsSync(path)) throw new Error(`corpus not found: ${path}`)
-  const raw = createReadStream(path)
-  const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim() !== '') yield line
+/** The text of a corpus's lines, by the build's reader; blank lines and lines that are not UTF-8 are left out (the build reports those). */
+export async function* documentLines(path: string): AsyncGenerator<string> {
+  for await (const line of corpusLines(path)) if (line.text !== undefined && line.text.trim() !== '') yield line.text
 }
 
 export interface PseudoQueryOptions {

@@ -3,7 +3,6 @@
 
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { createGunzip } from 'node:zlib'
-import { createInterface } from 'node:readline'
 import { z } from 'zod'
 
 export interface CorpusDoc {
@@ -38,10 +37,6 @@ export interface CorpusReadResult {
 }
 
 export async function readCorpus(path: string, options: ReadCorpusOptions = {}): Promise<CorpusReadResult> {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new CorpusError(`corpus not found: ${path}`)
-  const raw = createReadStream(path)
-  const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw
-  const lines = createInterface({ input, crlfDelay: Infinity })
   const docs: CorpusDoc[] = []
   const seen = new Set<string>()
   let skipped = 0
@@ -53,10 +48,14 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
     options.onBadLine?.(lineNumber, reason)
   }
   try {
-    for await (const line of lines) {
-      lineNumber++
-      if (line.trim() === '') continue
-      const doc = parseLine(line)
+    for await (const line of corpusLines(path)) {
+      lineNumber = line.number
+      if (line.text === undefined) {
+        bad(line.problem)
+        continue
+      }
+      if (line.text.trim() === '') continue
+      const doc = parseLine(line.text)
       if (typeof doc === 'string') bad(doc)
       else if (seen.has(doc.id)) bad(`duplicate _id ${JSON.stringify(doc.id)}`)
       else if (docs.length > 0 && (doc.vector?.length ?? 0) !== (docs[0].vector?.length ?? 0)) {
@@ -75,6 +74,56 @@ export async function readCorpus(path: string, options: ReadCorpusOptions = {}):
   }
   if (docs.length === 0) throw new CorpusError(`${path}: no documents`)
   return { docs, skipped, empty }
+}
+
+/** One line of a corpus file (1-based number): its text, or why it has none. */
+export type CorpusLine = { number: number; text: string } | { number: number; text?: undefined; problem: string }
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf]
+
+/**
+ * The lines of a corpus file, gunzipped when it ends in .gz: the one reader of corpus lines
+ * (the build's and the benchmark's). Each line is decoded on its own as strict UTF-8, so a
+ * broken byte fails its own line (readline would turn it into U+FFFD silently); a leading
+ * byte-order mark is dropped, and so is the \r of a CRLF line end.
+ */
+export async function* corpusLines(path: string): AsyncGenerator<CorpusLine> {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new CorpusError(`corpus not found: ${path}`)
+  const raw = createReadStream(path)
+  const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw
+  // ignoreBOM: the decoder would otherwise drop a BOM at the start of every line, not only the file's.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  let number = 0
+  for await (let bytes of byteLines(input)) {
+    number++
+    if (number === 1 && UTF8_BOM.every((b, i) => bytes[i] === b)) bytes = bytes.subarray(UTF8_BOM.length)
+    if (bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, -1)
+    yield decodeLine(decoder, bytes, number)
+  }
+}
+
+function decodeLine(decoder: TextDecoder, bytes: Uint8Array, number: number): CorpusLine {
+  try {
+    return { number, text: decoder.decode(bytes) }
+  } catch {
+    return { number, problem: 'not valid UTF-8' }
+  }
+}
+
+/** The bytes between \n's; a last line without one counts too. */
+async function* byteLines(input: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
+  let pending: Buffer[] = []
+  for await (const chunk of input) {
+    let start = 0
+    for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, end)
+      yield pending.length ? Buffer.concat([...pending, piece]) : piece
+      pending = []
+      start = end + 1
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start))
+  }
+  if (pending.length) yield Buffer.concat(pending)
 }
 
 /** A document, or the reason the line is not one. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { latencySummary, percentile } from '../../scripts/bench/stats.ts'
-import { corpusLines, MAX_QUERY_CHARS, querySeedFor, readQueryFile, samplePseudoQueries } from '../../scripts/bench/queries.ts'
+import { documentLines, MAX_QUERY_CHARS, querySeedFor, readQueryFile, samplePseudoQueries } from '../../scripts/bench/queries.ts'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { closeConnections, httpGet, parseServerTiming, serverTimingOf } from '../../scripts/bench/timed-search.ts'
@@ -73,7 +73,7 @@ describe('benchmark queries', () => {
   it('pseudo-queries: fewer documents than asked, bad lines skipped, streamed from a file', async () => {
     const path = join(dir, 'small.jsonl')
     writeFileSync(path, [lines[0], 'not json', '', lines[1]].join('\n') + '\n')
-    const sampled = await samplePseudoQueries(corpusLines(path), { count: 10, seed: 1, minWords: 3, maxWords: 10 })
+    const sampled = await samplePseudoQueries(documentLines(path), { count: 10, seed: 1, minWords: 3, maxWords: 10 })
     expect(sampled.docs).toBe(2)
     expect(sampled.queries.map((q) => q.fromDoc).sort()).toEqual(['d0', 'd1'])
   })

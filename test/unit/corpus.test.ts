@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CorpusError, readCorpus } from '../../scripts/build/corpus.ts'
+import { documentLines } from '../../scripts/bench/queries.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'gdr-corpus-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -50,5 +51,36 @@ describe('corpus reader', () => {
     await expect(readCorpus(file('blank.jsonl', ['']))).rejects.toThrow(/no documents/)
     writeFileSync(join(dir, 'broken.jsonl.gz'), Buffer.from('definitely not gzip'))
     await expect(readCorpus(join(dir, 'broken.jsonl.gz'))).rejects.toThrow(CorpusError)
+  })
+
+  it('drops a leading byte-order mark and the \\r of CRLF line ends, gzipped or not', async () => {
+    const text = '\ufeff{"_id": "a", "text": "x"}\r\n{"_id": "b", "text": "y"}\r\n'
+    for (const [name, bytes] of [['bom.jsonl', Buffer.from(text)], ['bom.jsonl.gz', gzipSync(text)]] as const) {
+      writeFileSync(join(dir, name), bytes)
+      const { docs } = await readCorpus(join(dir, name))
+      expect(docs.map((d) => [d.id, d.text])).toEqual([['a', 'x'], ['b', 'y']])
+    }
+  })
+
+  it('refuses a line that is not valid UTF-8, with its number, instead of reading U+FFFD', async () => {
+    const path = join(dir, 'latin1.jsonl')
+    const broken = Buffer.concat([Buffer.from('{"_id": "b", "text": "caf'), Buffer.from([0xe9]), Buffer.from('"}\n')])
+    writeFileSync(path, Buffer.concat([Buffer.from('{"_id": "a", "text": "ok \u00e9"}\n'), broken, Buffer.from('{"_id": "c", "text": "z"}\n')]))
+    await expect(readCorpus(path)).rejects.toThrow(/latin1\.jsonl:2: not valid UTF-8/)
+    const bad: number[] = []
+    const { docs } = await readCorpus(path, { skipBad: true, onBadLine: (n) => bad.push(n) })
+    expect(docs.map((d) => d.text)).toEqual(['ok é', 'z'])
+    expect(bad).toEqual([2])
+    // The benchmark samples its queries through the same reader: the broken line is left out.
+    const texts: string[] = []
+    for await (const line of documentLines(path)) texts.push(line)
+    expect(texts.map((t) => JSON.parse(t)._id)).toEqual(['a', 'c'])
+  })
+
+  it('decodes a multi-byte character split across read chunks', async () => {
+    // createReadStream reads 64 KiB at a time: a long line puts "é" across a chunk boundary.
+    const long = 'é'.repeat(70_000)
+    const { docs } = await readCorpus(file('long.jsonl', [JSON.stringify({ _id: 'a', text: long }), '{"_id": "b", "text": "y"}']))
+    expect(docs.map((d) => d.text.length)).toEqual([70_000, 1])
   })
 })
