@@ -13,8 +13,20 @@ export interface CorpusDoc {
   vector?: Float32Array
 }
 
+/** A document's or query's `_id`, as a string: a non-empty string, or a number JSON reads exactly. */
+export const DocumentId = z
+  .union(
+    [
+      z.string().min(1, 'must not be empty'),
+      // Past 2^53 a JSON number has already lost digits (9007199254740993 reads as …992): two ids could become one.
+      z.number().refine(Number.isSafeInteger, 'a numeric _id must be a whole number up to 2^53 − 1 (JSON loses digits past that); quote it as a string'),
+    ],
+    { error: 'expected a non-empty string or a whole number' },
+  )
+  .transform(String)
+
 const DocLine = z.object({
-  _id: z.union([z.string().min(1), z.number()]).transform(String),
+  _id: DocumentId,
   title: z.string().optional().default(''),
   text: z.string(),
   vector: z.array(z.number().finite()).min(1).optional(),

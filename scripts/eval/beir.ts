@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
+import { DocumentId } from '../build/corpus.ts'
 
 export interface BeirQuery {
   id: string
@@ -51,8 +52,9 @@ export function parseQueries(text: string, source = 'queries.jsonl'): BeirQuery[
       throw new BeirError(`${source}:${i + 1}: not valid JSON`)
     }
     const record = json as { _id?: unknown; text?: unknown }
-    const id = typeof record._id === 'number' ? String(record._id) : record._id
-    if (typeof id !== 'string' || id === '') throw new BeirError(`${source}:${i + 1}: _id must be a non-empty string`)
+    const parsedId = DocumentId.safeParse(record._id)
+    if (!parsedId.success) throw new BeirError(`${source}:${i + 1}: _id: ${parsedId.error.issues[0].message}`)
+    const id = parsedId.data
     if (typeof record.text !== 'string') throw new BeirError(`${source}:${i + 1}: text must be a string`)
     if (seen.has(id)) throw new BeirError(`${source}:${i + 1}: duplicate _id ${JSON.stringify(id)}`)
     seen.add(id)

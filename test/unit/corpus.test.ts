@@ -83,4 +83,13 @@ describe('corpus reader', () => {
     const { docs } = await readCorpus(file('long.jsonl', [JSON.stringify({ _id: 'a', text: long }), '{"_id": "b", "text": "y"}']))
     expect(docs.map((d) => d.text.length)).toEqual([70_000, 1])
   })
+
+  it('takes a numeric _id only while JSON keeps every digit (a safe integer), and says to quote it', async () => {
+    // 9007199254740993 reads as 9007199254740992: the two documents would share an id.
+    const path = file('big-ids.jsonl', ['{"_id": 9007199254740992, "text": "x"}', '{"_id": 9007199254740993, "text": "y"}'])
+    await expect(readCorpus(path)).rejects.toThrow(/big-ids\.jsonl:1: _id: .*quote it as a string/)
+    const { docs } = await readCorpus(file('safe-ids.jsonl', ['{"_id": 9007199254740991, "text": "x"}', '{"_id": "9007199254740993", "text": "y"}']))
+    expect(docs.map((d) => d.id)).toEqual(['9007199254740991', '9007199254740993'])
+    await expect(readCorpus(file('fraction-id.jsonl', ['{"_id": 1.5, "text": "x"}']))).rejects.toThrow(/fraction-id\.jsonl:1: _id: a numeric _id must be a whole number/)
+  })
 })

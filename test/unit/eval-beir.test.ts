@@ -26,6 +26,9 @@ describe('BEIR loader', () => {
   it('rejects bad query lines with their number', () => {
     expect(() => parseQueries('{"_id": "a", "text": "x"}\nnope', 'q.jsonl')).toThrow(/q\.jsonl:2: not valid JSON/)
     expect(() => parseQueries('{"_id": "a"}', 'q.jsonl')).toThrow(/q\.jsonl:1: text/)
+    // The corpus's rule for a numeric _id (scripts/build/corpus.ts): exact, or quoted.
+    expect(() => parseQueries('{"_id": 1, "text": "x"}\n{"_id": 9007199254740993, "text": "y"}', 'q.jsonl')).toThrow(/q\.jsonl:2: _id: .*quote it as a string/)
+    expect(() => parseQueries('{"text": "x"}', 'q.jsonl')).toThrow(/q\.jsonl:1: _id: expected a non-empty string or a whole number/)
     expect(() => parseQueries('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}')).toThrow(/duplicate/)
   })
 
