@@ -150,6 +150,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
     })
     stage.done(`${(total / trainSet.length).toFixed(total % trainSet.length ? 2 : 0)} epochs over ${trainSet.length} pseudo-queries; final ${last}`)
   })
+  checkFinite('train', modelWeights(params))
 
   const quantizedModel = quantizeModel(params)
   const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, corpusTerms, heldOut, options, reporter))
@@ -185,6 +186,22 @@ function isInside(path: string, folder: string): boolean {
 }
 
 /**
+ * Stops the build at `stage` when one of `arrays` holds NaN or ±Infinity: one such value
+ * spreads through training and scoring, and the index would rank by NaN.
+ */
+export function checkFinite(stage: string, arrays: Record<string, Float32Array>): void {
+  for (const [name, values] of Object.entries(arrays)) {
+    const at = values.findIndex((x) => !Number.isFinite(x))
+    if (at >= 0) throw new BuildError(`${stage}: a non-finite value (${values[at]}) in the ${name}, at ${at}; no index was written`)
+  }
+}
+
+/** The query model's weight arrays, by name. */
+function modelWeights(params: QueryModelParams): Record<string, Float32Array> {
+  return Object.fromEntries(Object.entries(params).filter((entry): entry is [string, Float32Array] => entry[1] instanceof Float32Array).map(([name, values]) => [`model weights ${name}`, values]))
+}
+
+/**
  * The document vectors (and the corpus's lexical statistics, which the vector
  * choice scores with). The documents' features live only in this call: at 1M
  * documents they are 270 million entries, garbage once the vectors are made.
@@ -192,8 +209,10 @@ function isInside(path: string, folder: string): boolean {
 async function vectorize(docs: CorpusDoc[], featurizer: FeaturizerConfig, provided: { vectors: Float32Array } | undefined, heldOutDocs: ReadonlySet<number>, options: BuildOptions, rng: Rng, timed: StageTimer, reporter: Reporter) {
   const docFeatures = await timed('featurize', () => featurizeAll(docs, featurizer, reporter))
   const lsa = await timed('encode', () => encodeDocuments(docFeatures, provided?.vectors, options, rng, reporter))
+  checkFinite('encode', { 'document vectors': lsa.docVectors, 'embedding table': lsa.embedding })
   const lexical = await timed('lexical', () => analyzeCorpus(docs.map(documentText)))
   const vectors = await timed('encoder', () => (provided ? { ...lsa, source: 'corpus' as const, scores: [] } : chooseDocumentVectors(docs, docFeatures, lsa, lexical, heldOutDocs, featurizer, options, reporter)))
+  checkFinite('encoder', { 'document vectors': vectors.docVectors, 'embedding table': vectors.embedding })
   return { vectors, lexical }
 }
 

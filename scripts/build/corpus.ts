@@ -29,7 +29,8 @@ const DocLine = z.object({
   _id: DocumentId,
   title: z.string().optional().default(''),
   text: z.string(),
-  vector: z.array(z.number().finite()).min(1).optional(),
+  // Within float32's range: the vectors are stored as float32, where 1e39 becomes Infinity and the whole index NaN.
+  vector: z.array(z.number().refine((x) => Number.isFinite(Math.fround(x)), "must be a finite number within float32's range (±3.4e38)")).min(1).optional(),
 })
 
 export class CorpusError extends Error {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BuildError, buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
+import { BuildError, buildIndex, checkFinite, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { runGdr } from './run-gdr.ts'
 
@@ -74,5 +74,22 @@ describe('the --out folder', () => {
     expect(second.manifest.version.split('-')[1]).toBe(first.manifest.version.split('-')[1])
     expect(existsSync(join(out, 'manifest.json'))).toBe(true)
     expect(existsSync(join(out, 'stale.txt'))).toBe(false)
+  })
+})
+
+describe('non-finite vectors and weights', () => {
+  it('stop the build at the stage that made them, naming it', () => {
+    expect(() => checkFinite('train', { 'model weights E': Float32Array.of(1, 2), 'model weights Wq': Float32Array.of(0, NaN) })).toThrow(/^train: a non-finite value \(NaN\) in the model weights Wq, at 1; no index was written$/)
+    expect(() => checkFinite('encode', { 'document vectors': Float32Array.of(0.5, -0.5) })).not.toThrow()
+  })
+
+  it('are never written: float32 vectors near its limit overflow the starting embedding table', async () => {
+    // Each value is a valid float32 (3e38), but the least-squares map sums them past float32's range.
+    const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ _id: `d${i}`, text: `word${i % 7} word${i % 5} common text ${i}`, vector: [3e38, i % 2 ? -3e38 : 3e38, 1.5e38, -3e38] }))
+    const corpus = join(dir, 'near-limit.jsonl')
+    writeFileSync(corpus, lines.join('\n') + '\n')
+    const out = join(dir, 'near-limit-index')
+    await expect(buildIndex({ ...DEFAULT_BUILD, corpus, out, epochs: 1 }, quiet)).rejects.toThrow(/^encode: a non-finite value .* in the embedding table/)
+    expect(existsSync(out)).toBe(false)
   })
 })

@@ -92,4 +92,12 @@ describe('corpus reader', () => {
     expect(docs.map((d) => d.id)).toEqual(['9007199254740991', '9007199254740993'])
     await expect(readCorpus(file('fraction-id.jsonl', ['{"_id": 1.5, "text": "x"}']))).rejects.toThrow(/fraction-id\.jsonl:1: _id: a numeric _id must be a whole number/)
   })
+
+  it("refuses a vector value beyond float32's range, with its line number", async () => {
+    // 1e39 is a finite double but Infinity as float32: the index would become NaN.
+    const path = file('huge-vector.jsonl', ['{"_id": "a", "text": "x", "vector": [1, 2]}', '{"_id": "b", "text": "y", "vector": [1e39, 2]}'])
+    await expect(readCorpus(path)).rejects.toThrow(/huge-vector\.jsonl:2: vector\.0: .*float32's range/)
+    const { docs } = await readCorpus(file('max-vector.jsonl', ['{"_id": "a", "text": "x", "vector": [3.4e38, -3.4e38]}']))
+    expect(Array.from(docs[0].vector!).every(Number.isFinite)).toBe(true)
+  })
 })
