@@ -13,6 +13,8 @@ export interface Stage {
 export interface Reporter {
   stage(name: string, total: number, unit?: string): Stage
   log(message: string): void
+  /** What the user must see even with --quiet (data being dropped): not progress. */
+  warn(message: string): void
 }
 
 export function createReporter(quiet = false): Reporter {
@@ -21,6 +23,7 @@ export function createReporter(quiet = false): Reporter {
     log: (message) => {
       if (!quiet) process.stderr.write(message + '\n')
     },
+    warn: (message) => void process.stderr.write(message + '\n'),
     stage: (name, total, unit = 'items') => {
       const started = Date.now()
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`

@@ -12,7 +12,7 @@ import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { beamFor, clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
-import { stageClock, type Reporter, type StageTimer } from '../progress.ts'
+import { createReporter, stageClock, type Reporter, type StageTimer } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
 import { FeatureArena } from './feature-arena.ts'
 import { inverseDocumentFrequency, randomizedSvd, tfidfRows } from './lsa.ts'
@@ -89,8 +89,10 @@ export class BuildError extends Error {
 // The grids reach past where builds have chosen (1M synthetic: α 0.5; npm 186K: β 3), so a choice at an edge means it.
 const ALPHAS = [0, 0.05, 0.1, 0.2, 0.5, 1]
 const BETAS = [0, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5]
-const quietReporter: Reporter = { log: () => {}, stage: () => ({ tick: () => {}, done: () => {} }) }
+const quietReporter = createReporter(true)
 const SNIPPET_CHARS = 240
+/** Skipped lines named in the summary that --quiet still prints. */
+const SHOWN_BAD_LINES = 3
 
 export async function buildIndex(options: BuildOptions, reporter: Reporter): Promise<BuildSummary> {
   checkBeforeBuilding(options)
@@ -98,9 +100,14 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const rng = createRng(options.seed)
   const featurizer: FeaturizerConfig = { ...DEFAULT_FEATURIZER, buckets: options.buckets }
 
-  const { docs, skipped, empty } = await timed('read', () =>
-    readCorpus(options.corpus, { skipBad: options.skipBad, onBadLine: (line, reason) => reporter.log(`skipping line ${line}: ${reason}`) }),
-  )
+  const shownBadLines: string[] = []
+  const onBadLine = (line: number, reason: string) => {
+    reporter.log(`skipping line ${line}: ${reason}`)
+    if (shownBadLines.length < SHOWN_BAD_LINES) shownBadLines.push(`line ${line}: ${reason}`)
+  }
+  const { docs, skipped, empty } = await timed('read', () => readCorpus(options.corpus, { skipBad: options.skipBad, onBadLine }))
+  // Dropped data, not progress: said even with --quiet.
+  if (skipped) reporter.warn(`skipped ${skipped} bad line${skipped === 1 ? '' : 's'} of ${options.corpus}: ${shownBadLines.join('; ')}${skipped > shownBadLines.length ? '; …' : ''}`)
   reporter.log(`read ${docs.length} documents from ${options.corpus}${skipped ? `, skipped ${skipped} bad lines` : ''}${empty ? `; ${empty} documents are empty and can never match` : ''}`)
 
   // Documents whose pseudo-queries are never trained on: held-out queries measure what real

@@ -39,6 +39,7 @@ export class CorpusError extends Error {
 
 export interface ReadCorpusOptions {
   skipBad?: boolean
+  /** Each skipped line, in line order (with skipBad). */
   onBadLine?: (lineNumber: number, reason: string) => void
 }
 
@@ -49,44 +50,110 @@ export interface CorpusReadResult {
   empty: number
 }
 
+/** A document and the line it came from. */
+interface NumberedDoc {
+  doc: CorpusDoc
+  line: number
+}
+
+/** The vector size every document must have (0: none), and which document(s) set it, for messages. */
+interface ExpectedSize {
+  size: number
+  setBy: string
+}
+
+/**
+ * Vectors are all-or-nothing and of one size: they become the index's vector space.
+ * Without skipBad the first document sets the size, and the read stops at the first bad
+ * line in file order. With it, the size most documents share (ties: the earliest) is kept,
+ * so one bad first line does not cost every good one; that size is known only once the
+ * whole file is read, so documents are checked (size, then duplicate _id) after reading.
+ */
 export async function readCorpus(path: string, options: ReadCorpusOptions = {}): Promise<CorpusReadResult> {
-  const docs: CorpusDoc[] = []
-  const seen = new Set<string>()
-  let skipped = 0
-  let empty = 0
-  let lineNumber = 0
-  const bad = (reason: string) => {
-    if (!options.skipBad) throw new CorpusError(`${path}:${lineNumber}: ${reason} (use --skip-bad to skip bad lines)`)
-    skipped++
-    options.onBadLine?.(lineNumber, reason)
+  const skipped: { line: number; reason: string }[] = []
+  const reject = (line: number, reason: string) => {
+    if (!options.skipBad) throw new CorpusError(`${path}:${line}: ${reason} (use --skip-bad to skip bad lines)`)
+    skipped.push({ line, reason })
   }
+  const kept = keptDocuments(reject)
+  const parsed: NumberedDoc[] = []
+  let expected: ExpectedSize | undefined
+  let lineNumber = 0
   try {
     for await (const line of corpusLines(path)) {
       lineNumber = line.number
       if (line.text === undefined) {
-        bad(line.problem)
+        reject(line.number, line.problem)
         continue
       }
       if (line.text.trim() === '') continue
       const doc = parseLine(line.text)
-      if (typeof doc === 'string') bad(doc)
-      else if (seen.has(doc.id)) bad(`duplicate _id ${JSON.stringify(doc.id)}`)
-      else if (docs.length > 0 && (doc.vector?.length ?? 0) !== (docs[0].vector?.length ?? 0)) {
-        // Vectors are all-or-nothing and of one size: they become the index's vector space.
-        bad(docs[0].vector ? `"vector" must have ${docs[0].vector.length} numbers, like the first document's` : 'the first document has no "vector", so none may have one')
-      } else {
-        // An empty document is kept (no data is dropped silently) but counted, since it can never match.
-        if (doc.title.trim() === '' && doc.text.trim() === '') empty++
-        seen.add(doc.id)
-        docs.push(doc)
-      }
+      if (typeof doc === 'string') reject(line.number, doc)
+      else if (options.skipBad) parsed.push({ doc, line: line.number })
+      else kept.check({ doc, line: line.number }, (expected ??= firstDocumentSize({ doc, line: line.number })))
     }
   } catch (error) {
     if (error instanceof CorpusError) throw error
     throw new CorpusError(`${path}: cannot read corpus after line ${lineNumber}: ${(error as Error).message}`)
   }
-  if (docs.length === 0) throw new CorpusError(`${path}: no documents`)
-  return { docs, skipped, empty }
+  const mostCommon = mostCommonSize(parsed)
+  if (mostCommon) for (const numbered of parsed) kept.check(numbered, mostCommon)
+  skipped.sort((a, b) => a.line - b.line).forEach(({ line, reason }) => options.onBadLine?.(line, reason))
+  if (kept.docs.length === 0) throw new CorpusError(`${path}: no documents`)
+  return { docs: kept.docs, skipped: skipped.length, empty: kept.empty }
+}
+
+/** The documents that pass the checks, in the order checked; the others go to `reject`. */
+function keptDocuments(reject: (line: number, reason: string) => void) {
+  const docs: CorpusDoc[] = []
+  const lineOf = new Map<string, number>()
+  let empty = 0
+  return {
+    docs,
+    get empty() {
+      return empty
+    },
+    check({ doc, line }: NumberedDoc, expected: ExpectedSize) {
+      const first = lineOf.get(doc.id)
+      const problem = vectorSizeProblem(doc, expected) ?? (first !== undefined ? `duplicate _id ${JSON.stringify(doc.id)} (first at line ${first})` : undefined)
+      if (problem) return reject(line, problem)
+      // An empty document is kept (no data is dropped silently) but counted, since it can never match.
+      if (doc.title.trim() === '' && doc.text.trim() === '') empty++
+      lineOf.set(doc.id, line)
+      docs.push(doc)
+    },
+  }
+}
+
+const vectorSize = (doc: CorpusDoc) => doc.vector?.length ?? 0
+const describeSize = (size: number) => (size === 0 ? 'no "vector"' : `a "vector" of ${size} number${size === 1 ? '' : 's'}`)
+
+/** Why a document's vector does not fit the expected size, naming both sizes; undefined when it fits. */
+function vectorSizeProblem(doc: CorpusDoc, expected: ExpectedSize): string | undefined {
+  const size = vectorSize(doc)
+  if (size === expected.size) return undefined
+  return `${describeSize(size)}, but ${describeSize(expected.size)} in ${expected.setBy} (vectors are on every line or none, all of one size)`
+}
+
+function firstDocumentSize({ doc, line }: NumberedDoc): ExpectedSize {
+  return { size: vectorSize(doc), setBy: `the first document (line ${line})` }
+}
+
+/** The vector size most documents have; a tie goes to the size seen first. Undefined without documents. */
+function mostCommonSize(docs: NumberedDoc[]): ExpectedSize | undefined {
+  const counts = new Map<number, { count: number; firstLine: number }>()
+  for (const { doc, line } of docs) {
+    const size = vectorSize(doc)
+    const seen = counts.get(size)
+    if (seen) seen.count++
+    else counts.set(size, { count: 1, firstLine: line })
+  }
+  // Maps iterate in insertion order, so on equal counts the earlier size stays.
+  let best: [number, { count: number; firstLine: number }] | undefined
+  for (const entry of counts) if (!best || entry[1].count > best[1].count) best = entry
+  if (!best) return undefined
+  const [size, { count, firstLine }] = best
+  return { size, setBy: `most documents (${count} of ${docs.length}, the first at line ${firstLine})` }
 }
 
 /** One line of a corpus file (1-based number): its text, or why it has none. */

@@ -93,3 +93,16 @@ describe('non-finite vectors and weights', () => {
     expect(existsSync(out)).toBe(false)
   })
 })
+
+describe('skipped lines', () => {
+  it('are counted and named on stderr even with --quiet (dropped data, not progress)', async () => {
+    const lines = readFileSync(TINY, 'utf8').trim().split('\n')
+    const corpus = join(dir, 'with-bad-lines.jsonl')
+    writeFileSync(corpus, ['not json', ...lines, '{"_id": 5}', '{"text": "no id"}', '{"_id": "x", "text": 1}', '{"_id": "y"}'].join('\n') + '\n')
+    const { code, stderr } = await runGdr(['build', '--corpus', corpus, '--out', join(dir, 'skip-index'), '--skip-bad', '--quiet', '--encoder', 'lsa', '--epochs', '1'])
+    expect(code).toBe(0)
+    const said = stderr.trim().split('\n')
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatch(new RegExp(`^skipped 5 bad lines of .*with-bad-lines\\.jsonl: line 1: not valid JSON; line ${lines.length + 2}: text: .*; line ${lines.length + 3}: _id: .*; …$`))
+  })
+})

@@ -100,4 +100,45 @@ describe('corpus reader', () => {
     const { docs } = await readCorpus(file('max-vector.jsonl', ['{"_id": "a", "text": "x", "vector": [3.4e38, -3.4e38]}']))
     expect(Array.from(docs[0].vector!).every(Number.isFinite)).toBe(true)
   })
+
+  describe('vector sizes', () => {
+    // 60 lines: line 1 has 15 numbers, the other 59 have 16.
+    const vectors = (size: number) => Array.from({ length: size }, (_, j) => j + 1)
+    const lines = Array.from({ length: 60 }, (_, i) => JSON.stringify({ _id: `d${i + 1}`, text: `t${i}`, vector: vectors(i === 0 ? 15 : 16) }))
+
+    it('without skipBad, stop at the first line unlike the first document, naming both sizes and its line', async () => {
+      await expect(readCorpus(file('first-short.jsonl', lines))).rejects.toThrow(/first-short\.jsonl:2: a "vector" of 16 numbers, but a "vector" of 15 numbers in the first document \(line 1\)/)
+    })
+
+    it('with skipBad, keep the most common size and skip the others with their line numbers', async () => {
+      const bad: [number, string][] = []
+      const { docs, skipped } = await readCorpus(file('first-short.jsonl', lines), { skipBad: true, onBadLine: (n, reason) => bad.push([n, reason]) })
+      expect(docs.length).toBe(59)
+      expect(docs[0].id).toBe('d2')
+      expect(skipped).toBe(1)
+      expect(bad).toEqual([[1, expect.stringMatching(/^a "vector" of 15 numbers, but a "vector" of 16 numbers in most documents \(59 of 60, the first at line 2\)/)]])
+    })
+
+    it('with skipBad, break a tie by the earliest size, then check duplicates in line order', async () => {
+      const tied = [
+        '{"_id": "a", "text": "x"}',
+        'not json',
+        '{"_id": "b", "text": "y", "vector": [1, 2]}',
+        '{"_id": "c", "text": "z"}',
+        '{"_id": "a", "text": "dup", "vector": [3, 4]}',
+        '{"_id": "b", "text": "w"}',
+        '{"_id": "d", "text": "v", "vector": [5, 6]}',
+      ]
+      const bad: number[] = []
+      const { docs } = await readCorpus(file('tied.jsonl', tied), { skipBad: true, onBadLine: (n) => bad.push(n) })
+      // Three with no vector (lines 1, 4, 6), three with two numbers: no vector came first.
+      expect(docs.map((d) => d.id)).toEqual(['a', 'c', 'b'])
+      expect(bad).toEqual([2, 3, 5, 7])
+    })
+
+    it('a duplicate _id names the line of the first', async () => {
+      const dup = file('dup.jsonl', ['{"_id": "a", "text": "x"}', '{"_id": "a", "text": "y"}'])
+      await expect(readCorpus(dup)).rejects.toThrow(/dup\.jsonl:2: duplicate _id "a" \(first at line 1\)/)
+    })
+  })
 })
