@@ -221,11 +221,19 @@ async function refresh(env: Env, settings: Settings, state: Served): Promise<voi
 }
 
 async function readPointer(env: Env, settings: Settings): Promise<Pointer | null> {
-  const object = await withDeadline(env.INDEX.get(settings.pointerKey), `pointer ${settings.pointerKey}`)
-  if (!object) return null
-  const parsed = PointerSchema.safeParse(await object.json().catch(() => undefined))
+  const text = await readWithinDeadline(env, settings.pointerKey, `pointer ${settings.pointerKey}`, (object) => object.text())
+  if (text === null) return null
+  const parsed = PointerSchema.safeParse(parseJsonOrUndefined(text))
   if (!parsed.success) throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} is malformed`)
   return parsed.data
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
 }
 
 /** Runs `work`, recording in `timings[name]` how long it took. */
@@ -253,9 +261,9 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   const guessedCentroids = readObject(env, prefix + CENTROIDS_KEY)
   guessedCentroids.catch(() => {})
   const manifestText = await step(timings, 'manifest', async () => {
-    const object = await withDeadline(env.INDEX.get(pointer.manifest), `manifest ${pointer.manifest}`)
-    if (!object) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
-    return object.text()
+    const text = await readWithinDeadline(env, pointer.manifest, `manifest ${pointer.manifest}`, (object) => object.text())
+    if (text === null) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is missing`)
+    return text
   })
   const manifest = await step(timings, 'parse', () => parseManifest(JSON.parse(manifestText)))
   if (manifest.version !== pointer.version) throw new ServiceError(503, 'index_unavailable', `manifest ${pointer.manifest} is of version ${manifest.version}`)
@@ -321,12 +329,19 @@ async function checkCentroids(key: string, bytes: Uint8Array, manifest: Manifest
 }
 
 /** An object's bytes, within the load deadline. */
-function readObject(env: Env, key: string): Promise<Uint8Array> {
+async function readObject(env: Env, key: string): Promise<Uint8Array> {
+  const bytes = await readWithinDeadline(env, key, `object ${key}`, async (object) => new Uint8Array(await object.arrayBuffer()))
+  if (bytes === null) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
+  return bytes
+}
+
+/**
+ * Gets `key` and reads its body with `read`, both within one load deadline
+ * (a body can stall after get() has answered); null when the object is missing.
+ */
+function readWithinDeadline<T>(env: Env, key: string, what: string, read: (object: R2ObjectBody) => Promise<T>): Promise<T | null> {
   return withDeadline(
-    env.INDEX.get(key).then(async (object) => {
-      if (!object) throw new ServiceError(503, 'index_unavailable', `object ${key} is missing`)
-      return new Uint8Array(await object.arrayBuffer())
-    }),
-    `object ${key}`,
+    env.INDEX.get(key).then((object) => (object ? read(object) : null)),
+    what,
   )
 }

@@ -1,6 +1,7 @@
 // Broken storage, one running Worker: missing and corrupt shards give degraded
 // answers from the other clusters, a missing display object drops its leaf's results; a missing manifest or model gives 503 and is
-// retried after the pause, not on every request; a stuck shard read times out.
+// retried after the pause, not on every request; a stuck shard read times out, and a stuck
+// read of the pointer, manifest, model or leaf centroids fails the first load instead of hanging it.
 // Each block runs its own fresh copy of the Worker's modules (vi.resetModules),
 // so its caches start empty, as in a new isolate, whatever ran before.
 import { env } from 'cloudflare:workers'
@@ -16,29 +17,49 @@ import { expectError, expectResults, viaWorker, type Call } from './http.ts'
 const index = inject('tinyIndex')
 const manifest = manifestOf(index)
 
-/** env.INDEX, counting reads per key, with reads of chosen keys held until released. */
+const BODY_READS = new Set<PropertyKey>(['text', 'json', 'arrayBuffer', 'bytes', 'blob'])
+
+/**
+ * env.INDEX, counting reads per key, with reads of chosen keys held until released:
+ * `stall` holds the get() itself, `stallBody` lets get() answer and holds reading the body.
+ */
 function instrumentedBucket() {
   const reads = new Map<string, number>()
+  const bodyReads = new Map<string, number>()
   const stalled = new Map<string, Promise<void>>()
+  const stalledBodies = new Map<string, Promise<void>>()
+  const holdBody = (key: string, object: R2ObjectBody) =>
+    new Proxy(object, {
+      get(target, property) {
+        const value = Reflect.get(target, property)
+        if (!BODY_READS.has(property)) return typeof value === 'function' ? value.bind(target) : value
+        return async () => {
+          bodyReads.set(key, (bodyReads.get(key) ?? 0) + 1)
+          await stalledBodies.get(key)
+          return value.call(target)
+        }
+      },
+    })
   const bucket = new Proxy(env.INDEX, {
     get(target, property) {
       if (property !== 'get') return Reflect.get(target, property).bind(target)
       return async (key: string) => {
         reads.set(key, (reads.get(key) ?? 0) + 1)
         await stalled.get(key)
-        return target.get(key)
+        const object = await target.get(key)
+        return object && holdBody(key, object)
       }
     },
   })
-  const stall = (key: string) => {
+  const holdUntilReleased = (holds: Map<string, Promise<void>>) => (key: string) => {
     let release!: () => void
-    stalled.set(key, new Promise<void>((resolve) => (release = resolve)))
+    holds.set(key, new Promise<void>((resolve) => (release = resolve)))
     return () => {
-      stalled.delete(key)
+      holds.delete(key)
       release()
     }
   }
-  return { bucket, reads: (key: string) => reads.get(key) ?? 0, stall }
+  return { bucket, reads: (key: string) => reads.get(key) ?? 0, bodyReads: (key: string) => bodyReads.get(key) ?? 0, stall: holdUntilReleased(stalled), stallBody: holdUntilReleased(stalledBodies) }
 }
 
 /** A Worker as a new isolate would start it, serving `name` from an instrumented bucket. */
@@ -260,6 +281,39 @@ describe('a Worker with a stuck R2 read', () => {
     expect(recovered.degraded).toBe(false)
     expect(recovered.results[0].title).toBe(broken.qMissing)
   })
+})
+
+describe('a Worker whose first load stalls reading a body', () => {
+  // The load's deadline (10 s) covers get() and reading the body; fake timers run it out at once.
+  const LOAD_READ_DEADLINE_MS = 10_000
+  const stalledObjects = [
+    ['pointer', (name: string) => keys.pointer(name)],
+    ['manifest', (name: string) => keys.manifest(name, index.version)],
+    ['model', (name: string) => keys.versionPrefix(name, index.version) + manifest.model.key],
+    ['leaf centroids', (name: string) => keys.versionPrefix(name, index.version) + manifest.centroids.key],
+  ] as const
+
+  for (const [what, keyOf] of stalledObjects) {
+    it(`answers 503 to the request and the ones joined to it when the ${what} body is not read within the deadline, and recovers`, async () => {
+      const name = `stalled-body-${what.replace(' ', '-')}`
+      const { call, r2 } = await freshWorker(name)
+      const key = keyOf(name)
+      const release = r2.stallBody(key)
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+      const first = call('/v1/index')
+      const joined = call('/v1/index')
+      await vi.waitFor(() => expect(r2.bodyReads(key)).toBe(1))
+      await vi.advanceTimersByTimeAsync(LOAD_READ_DEADLINE_MS)
+      for (const answer of [first, joined]) expect(await expectError(await answer, 503, 'index_unavailable', what)).toMatch(/not read within 10000 ms/)
+      expect(r2.reads(keys.pointer(name)), 'the joined request did not start a load of its own').toBe(1)
+
+      release()
+      vi.useRealTimers()
+      vi.useFakeTimers({ toFake: ['Date'] })
+      vi.setSystemTime(Date.now() + 2100) // past the retry pause
+      expect((await call('/v1/index')).status).toBe(200)
+    })
+  }
 })
 
 describe('a Worker whose lexicon parts are broken', () => {
