@@ -153,6 +153,8 @@ function pickServed(env: Env, settings: Settings, ctx?: WaitUntil): LoadedIndex 
   if (!state) return undefined
   if (!state.refreshing && Date.now() - state.checkedAt >= settings.ttlMs) {
     state.checkedAt = Date.now()
+    // Cleared however the check ends, so one failed check never stops later ones;
+    // it always ends, as its R2 reads have the load deadline.
     state.refreshing = refresh(env, settings, state).finally(() => (state.refreshing = undefined))
     ctx?.waitUntil(state.refreshing)
   }

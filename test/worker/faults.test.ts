@@ -1,7 +1,8 @@
 // Broken storage, one running Worker: missing and corrupt shards give degraded
 // answers from the other clusters, a missing display object drops its leaf's results; a missing manifest or model gives 503 and is
 // retried after the pause, not on every request; a stuck shard read times out, and a stuck
-// read of the pointer, manifest, model or leaf centroids fails the first load instead of hanging it.
+// read of the pointer, manifest, model or leaf centroids fails the first load instead of hanging it;
+// a pointer check that stalls or fails does not stop later ones.
 // Each block runs its own fresh copy of the Worker's modules (vi.resetModules),
 // so its caches start empty, as in a new isolate, whatever ran before.
 import { env } from 'cloudflare:workers'
@@ -11,7 +12,7 @@ import { lexiconPartsFor, queryTerms } from '../../src/core/search.ts'
 import { decodeShardDisplay } from '../../src/core/shard-codec.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import type { Env } from '../../src/worker/env.ts'
-import { decodeBase64, manifestOf, putIndex } from './fixtures.ts'
+import { decodeBase64, derivedVersion, manifestOf, publishIndex, putIndex } from './fixtures.ts'
 import { expectError, expectResults, viaWorker, type Call } from './http.ts'
 
 const index = inject('tinyIndex')
@@ -21,7 +22,7 @@ const BODY_READS = new Set<PropertyKey>(['text', 'json', 'arrayBuffer', 'bytes',
 
 /**
  * env.INDEX, counting reads per key, with reads of chosen keys held until released:
- * `stall` holds the get() itself, `stallBody` lets get() answer and holds reading the body.
+ * `stall` holds every get() of the key, `stallBody` lets get() answer and holds the next read of its body.
  */
 function instrumentedBucket() {
   const reads = new Map<string, number>()
@@ -35,16 +36,20 @@ function instrumentedBucket() {
         if (!BODY_READS.has(property)) return typeof value === 'function' ? value.bind(target) : value
         return async () => {
           bodyReads.set(key, (bodyReads.get(key) ?? 0) + 1)
-          await stalledBodies.get(key)
+          const hold = stalledBodies.get(key)
+          stalledBodies.delete(key) // only the next read is held
+          await hold
           return value.call(target)
         }
       },
     })
+  const failing = new Set<string>()
   const bucket = new Proxy(env.INDEX, {
     get(target, property) {
       if (property !== 'get') return Reflect.get(target, property).bind(target)
       return async (key: string) => {
         reads.set(key, (reads.get(key) ?? 0) + 1)
+        if (failing.delete(key)) throw new Error(`simulated R2 failure reading ${key}`)
         await stalled.get(key)
         const object = await target.get(key)
         return object && holdBody(key, object)
@@ -59,7 +64,15 @@ function instrumentedBucket() {
       release()
     }
   }
-  return { bucket, reads: (key: string) => reads.get(key) ?? 0, bodyReads: (key: string) => bodyReads.get(key) ?? 0, stall: holdUntilReleased(stalled), stallBody: holdUntilReleased(stalledBodies) }
+  return {
+    bucket,
+    reads: (key: string) => reads.get(key) ?? 0,
+    bodyReads: (key: string) => bodyReads.get(key) ?? 0,
+    stall: holdUntilReleased(stalled),
+    stallBody: holdUntilReleased(stalledBodies),
+    /** The next get() of `key` throws. */
+    failOnce: (key: string) => void failing.add(key),
+  }
 }
 
 /** A Worker as a new isolate would start it, serving `name` from an instrumented bucket. */
@@ -314,6 +327,44 @@ describe('a Worker whose first load stalls reading a body', () => {
       expect((await call('/v1/index')).status).toBe(200)
     })
   }
+})
+
+describe('a Worker whose pointer check fails', () => {
+  /** A Worker serving `name` (pointer checked on every request), and a newer version to publish under it later. */
+  async function servingWorker(name: string) {
+    const worker = await freshWorker(name, { POINTER_TTL_SECONDS: '0' })
+    const servedVersion = async () => ((await (await worker.call('/v1/index')).json()) as { version: string }).version
+    expect(await servedVersion()).toBe(index.version)
+    return { ...worker, servedVersion, pointerKey: keys.pointer(name), next: await derivedVersion(index, '.next') }
+  }
+
+  it('checks again after a check whose pointer body stalled past the deadline, and picks up the next version', async () => {
+    const name = 'refresh-stalled'
+    const { r2, servedVersion, pointerKey, next } = await servingWorker(name)
+    const release = r2.stallBody(pointerKey)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    expect(await servedVersion()).toBe(index.version) // answered from memory; its check stalls
+    await vi.waitFor(() => expect(r2.bodyReads(pointerKey)).toBe(2))
+    await vi.advanceTimersByTimeAsync(10_000) // the load deadline
+    vi.useRealTimers()
+    // The stalled body stays stalled: only the deadline can have ended that check.
+    await publishIndex(env.INDEX, next, { name })
+    try {
+      await vi.waitFor(async () => expect(await servedVersion()).toBe(next.version), { timeout: 10_000, interval: 50 })
+    } finally {
+      release()
+    }
+  })
+
+  it('checks again after a check whose pointer read threw, and picks up the next version', async () => {
+    const name = 'refresh-failed'
+    const { r2, servedVersion, pointerKey, next } = await servingWorker(name)
+    r2.failOnce(pointerKey)
+    expect(await servedVersion()).toBe(index.version) // answered from memory; its check fails
+    await vi.waitFor(() => expect(r2.reads(pointerKey)).toBe(2))
+    await publishIndex(env.INDEX, next, { name })
+    await vi.waitFor(async () => expect(await servedVersion()).toBe(next.version), { timeout: 10_000, interval: 50 })
+  })
 })
 
 describe('a Worker whose lexicon parts are broken', () => {
