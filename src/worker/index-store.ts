@@ -12,14 +12,15 @@
 
 import { CentroidTable } from '../core/centroids.ts'
 import { LeafDocuments } from '../core/lexical.ts'
-import { CENTROIDS_KEY, keys, MODEL_KEY, parseManifest, PointerSchema, POINTER_NAME, DEFAULT_POINTER, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
+import { CENTROIDS_KEY, keys, MODEL_KEY, parseManifest, PointerSchema, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
 import { createSession, startOrt, type InferenceSession } from './ort.ts'
 import { workerDenseKernel } from './kernel.ts'
-import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
+import { DEFAULT_INDEX_NAME, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import type { LoadTimings } from './server-timing.ts'
+import { settingsOf as workerSettingsOf } from './settings.ts'
 
 export interface LoadedIndex {
   name: string
@@ -47,7 +48,7 @@ export interface VersionLayout {
 
 type WaitUntil = Pick<ExecutionContext, 'waitUntil'>
 
-interface Settings {
+interface IndexSettings {
   name: string
   pointerKey: string
   ttlMs: number
@@ -81,7 +82,7 @@ const firstLoadFailures = new Map<string, { at: number; error: ServiceError }>()
 
 /** The index version served now. `ctx` keeps a background pointer check alive past the response. */
 export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedIndex> {
-  const settings = settingsOf(env)
+  const settings = indexSettingsOf(env)
   return pickServed(env, settings, ctx) ?? firstLoad(env, settings)
 }
 
@@ -92,9 +93,9 @@ export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedInd
  * invalid settings acquireIndex reports the problem.
  */
 export function firstLoadLayout(env: Env): Promise<VersionLayout> | undefined {
-  let settings: Settings
+  let settings: IndexSettings
   try {
-    settings = settingsOf(env)
+    settings = indexSettingsOf(env)
   } catch {
     return undefined
   }
@@ -114,7 +115,7 @@ const holders = new WeakMap<LoadedIndex, number>()
 const replaced = new WeakSet<LoadedIndex>()
 
 export async function acquireIndex(env: Env, ctx?: WaitUntil): Promise<Lease> {
-  const settings = settingsOf(env)
+  const settings = indexSettingsOf(env)
   const picked = pickServed(env, settings, ctx)
   if (picked) return hold(picked)
   const loaded = await firstLoad(env, settings)
@@ -148,7 +149,7 @@ function releaseSession(index: LoadedIndex): void {
 }
 
 /** The served version, starting a background pointer check when one is due; undefined before the first load. */
-function pickServed(env: Env, settings: Settings, ctx?: WaitUntil): LoadedIndex | undefined {
+function pickServed(env: Env, settings: IndexSettings, ctx?: WaitUntil): LoadedIndex | undefined {
   const state = served.get(settings.pointerKey)
   if (!state) return undefined
   if (!state.refreshing && Date.now() - state.checkedAt >= settings.ttlMs) {
@@ -161,7 +162,7 @@ function pickServed(env: Env, settings: Settings, ctx?: WaitUntil): LoadedIndex 
   return state.index
 }
 
-function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
+function firstLoad(env: Env, settings: IndexSettings): Promise<LoadedIndex> {
   const key = settings.pointerKey
   const failure = firstLoadFailures.get(key)
   if (failure && Date.now() - failure.at < RETRY_AFTER_MS) return Promise.reject(failure.error)
@@ -198,7 +199,7 @@ function firstLoad(env: Env, settings: Settings): Promise<LoadedIndex> {
   return loading
 }
 
-async function refresh(env: Env, settings: Settings, state: Served): Promise<void> {
+async function refresh(env: Env, settings: IndexSettings, state: Served): Promise<void> {
   try {
     const pointer = await readPointer(env, settings)
     if (!pointer) return void console.warn(`pointer ${settings.pointerKey} is gone; still serving ${state.index.manifest.version}`)
@@ -222,7 +223,7 @@ async function refresh(env: Env, settings: Settings, state: Served): Promise<voi
   }
 }
 
-async function readPointer(env: Env, settings: Settings): Promise<Pointer | null> {
+async function readPointer(env: Env, settings: IndexSettings): Promise<Pointer | null> {
   const text = await readWithinDeadline(env, settings.pointerKey, `pointer ${settings.pointerKey}`, (object) => object.text())
   if (text === null) return null
   const parsed = PointerSchema.safeParse(parseJsonOrUndefined(text))
@@ -249,7 +250,7 @@ async function step<T>(timings: LoadTimings, name: keyof LoadTimings, work: () =
 }
 
 /** `onLayout`: told the manifest and prefix as soon as they are known, before the model is read. */
-async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timings: LoadTimings = {}, onLayout?: (layout: VersionLayout) => void): Promise<LoadedIndex> {
+async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, timings: LoadTimings = {}, onLayout?: (layout: VersionLayout) => void): Promise<LoadedIndex> {
   // The prefix, and so every shard cache key, is derived from the version: a pointer elsewhere would break that.
   if (pointer.manifest !== keys.manifest(settings.name, pointer.version)) {
     throw new ServiceError(503, 'index_unavailable', `pointer ${settings.pointerKey} names ${pointer.manifest}, not the manifest of version ${pointer.version}`)
@@ -299,14 +300,11 @@ async function loadVersion(env: Env, settings: Settings, pointer: Pointer, timin
   }
 }
 
-function settingsOf(env: Env): Settings {
+/** Throws 500 `misconfigured` when a setting is invalid (settings.ts checks and logs them). */
+function indexSettingsOf(env: Env): IndexSettings {
+  const { pointerName, pointerTtlMs } = workerSettingsOf(env)
   const name = env.INDEX_NAME || DEFAULT_INDEX_NAME
-  const pointerName = env.INDEX_POINTER || DEFAULT_POINTER
-  if (!POINTER_NAME.test(pointerName)) throw new ServiceError(500, 'internal', `INDEX_POINTER "${pointerName}" is not a valid pointer name`)
-  const rawTtl = env.POINTER_TTL_SECONDS
-  const ttl = rawTtl === undefined || rawTtl === '' ? DEFAULT_POINTER_TTL_SECONDS : Number(rawTtl)
-  if (!Number.isFinite(ttl) || ttl < 0) throw new ServiceError(500, 'internal', `POINTER_TTL_SECONDS "${rawTtl}" is not a non-negative number`)
-  return { name, pointerKey: keys.pointer(name, pointerName), ttlMs: ttl * 1000 }
+  return { name, pointerKey: keys.pointer(name, pointerName), ttlMs: pointerTtlMs }
 }
 
 function asServiceError(error: unknown): ServiceError {

@@ -3,13 +3,16 @@
 // 500 `misconfigured` (details in the log) rather than being silently ignored.
 
 import { z } from 'zod'
-import type { Env } from './env.ts'
+import { DEFAULT_POINTER, POINTER_NAME } from '../core/manifest.ts'
+import { DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 
 export const DEFAULTS = {
   maxQueryChars: 1000,
   shardTimeoutMs: 2000,
   corsOrigins: '*',
+  pointerName: DEFAULT_POINTER,
+  pointerTtlSeconds: DEFAULT_POINTER_TTL_SECONDS,
 } as const
 
 /** Characters hono's bearer-auth accepts in a token (RFC 6750 token68); any other key could never match. */
@@ -17,9 +20,14 @@ const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/
 
 const positiveInteger = (max: number) => z.string().trim().regex(/^\d+$/, 'expected a positive integer').transform(Number).pipe(z.number().int().min(1).max(max))
 
+// Plain decimal notation only, as for the integers: "0x10", "1e3", "+5", ".5" and "Infinity" are refused.
+const nonNegativeDecimal = z.string().trim().regex(/^\d+(\.\d+)?$/, 'expected a non-negative decimal number, like 5 or 0.5').transform(Number).pipe(z.number())
+
 const SettingsSchema = z.object({
   MAX_QUERY_CHARS: positiveInteger(100_000).default(DEFAULTS.maxQueryChars),
   SHARD_TIMEOUT_MS: positiveInteger(60_000).default(DEFAULTS.shardTimeoutMs),
+  INDEX_POINTER: z.string().regex(POINTER_NAME, 'expected a pointer name: a-z 0-9 _ - (not starting with _ or -)').default(DEFAULTS.pointerName),
+  POINTER_TTL_SECONDS: nonNegativeDecimal.default(DEFAULTS.pointerTtlSeconds),
   CORS_ORIGINS: z
     .string()
     .default(DEFAULTS.corsOrigins)
@@ -39,6 +47,10 @@ export interface Settings {
   corsOrigins: '*' | string[]
   /** Undefined: search is public. */
   apiKey: string | undefined
+  /** Which pointer of the index names the version to serve. */
+  pointerName: string
+  /** How often, at most, the pointer is re-read. */
+  pointerTtlMs: number
 }
 
 const parsed = new WeakMap<Env, Settings | ServiceError>()
@@ -60,6 +72,8 @@ function parseSettings(env: Env): Settings | ServiceError {
     SHARD_TIMEOUT_MS: blankToUndefined(env.SHARD_TIMEOUT_MS),
     CORS_ORIGINS: blankToUndefined(env.CORS_ORIGINS),
     SEARCH_API_KEY: blankToUndefined(env.SEARCH_API_KEY),
+    INDEX_POINTER: blankToUndefined(env.INDEX_POINTER),
+    POINTER_TTL_SECONDS: blankToUndefined(env.POINTER_TTL_SECONDS),
   })
   if (!result.success) {
     // Never echo the value: it may be the secret.
@@ -73,5 +87,7 @@ function parseSettings(env: Env): Settings | ServiceError {
     shardTimeoutMs: s.SHARD_TIMEOUT_MS,
     corsOrigins: s.CORS_ORIGINS[0] === '*' ? '*' : s.CORS_ORIGINS,
     apiKey: s.SEARCH_API_KEY,
+    pointerName: s.INDEX_POINTER,
+    pointerTtlMs: s.POINTER_TTL_SECONDS * 1000,
   }
 }

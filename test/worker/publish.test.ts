@@ -3,7 +3,7 @@
 // its own settings per test (index name, pointer TTL), so tests don't share state.
 import { env } from 'cloudflare:workers'
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import worker from '../../src/worker/index.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { acquireIndex, type LoadedIndex } from '../../src/worker/index-store.ts'
@@ -114,6 +114,21 @@ describe('publishing while serving', () => {
     expect(onV1.index).toBe(v1.version)
     // Same ranking, v1's documents: v2 differs from v1 only by the id suffix.
     expect(onV1.results.map((r) => `${r.id}.v2`)).toEqual(onV2.results.map((r) => r.id))
+  })
+
+  it('reads a blank POINTER_TTL_SECONDS as the default (5 s), not as 0', async () => {
+    const name = 'blank-ttl'
+    await publishIndex(env.INDEX, v1, { name })
+    const blankTtl: Env = { INDEX: env.INDEX, INDEX_NAME: name, POINTER_TTL_SECONDS: '  ' }
+    vi.useFakeTimers({ toFake: ['Date'] }) // no time passes: only a TTL of 0 would re-read the pointer
+    try {
+      expect((await served(blankTtl)).version).toBe(v1.version)
+      await publishIndex(env.INDEX, v2, { name })
+      // Each call waits for its background pointer check, if it started one.
+      for (let i = 0; i < 3; i++) expect((await served(blankTtl)).version).toBe(v1.version)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('keeps serving the old version when a publish dies halfway; a rerun finishes it without re-uploading', async () => {

@@ -138,9 +138,27 @@ describe('routes', () => {
   })
 
   it('fails closed with 500 misconfigured (not the value) when a setting is invalid', async () => {
-    for (const overrides of [{ MAX_QUERY_CHARS: 'lots' }, { SHARD_TIMEOUT_MS: '-5' }, { CORS_ORIGINS: 'example.com' }, { SEARCH_API_KEY: 'has spaces in it' }]) {
-      const message = await expectError(await withEnv(overrides)('/search?q=x'), 500, 'misconfigured', JSON.stringify(overrides))
-      expect(message).not.toContain(Object.values(overrides)[0])
+    const invalid = [
+      { MAX_QUERY_CHARS: 'lots' },
+      { SHARD_TIMEOUT_MS: '-5' },
+      { CORS_ORIGINS: 'example.com' },
+      { SEARCH_API_KEY: 'has spaces in it' },
+      { INDEX_POINTER: 'Bad Name!' },
+      { INDEX_POINTER: ' current' },
+      // Plain decimal numbers only, like the other numeric settings.
+      ...['soon', '-1', '0x10', '1e3', '+5', '.5', 'Infinity', '9'.repeat(400)].map((ttl) => ({ POINTER_TTL_SECONDS: ttl })),
+    ]
+    for (const overrides of invalid) {
+      for (const path of ['/search?q=x', '/v1/index']) {
+        const message = await expectError(await withEnv(overrides)(path), 500, 'misconfigured', `${path} ${JSON.stringify(overrides)}`)
+        expect(message).not.toContain(Object.values(overrides)[0])
+      }
+    }
+  })
+
+  it('takes a blank setting for its default, and a fractional pointer TTL', async () => {
+    for (const overrides of [{ INDEX_POINTER: '' }, { INDEX_POINTER: '  ' }, { POINTER_TTL_SECONDS: ' ' }, { POINTER_TTL_SECONDS: ' 0.25 ' }, { POINTER_TTL_SECONDS: '0' }]) {
+      expect((await withEnv(overrides)('/v1/index')).status, JSON.stringify(overrides)).toBe(200)
     }
   })
 })
