@@ -56,10 +56,19 @@ app.post('/search', async (c) => {
   return c.json(await answer(c, parsePostParams(body, settings.maxQueryChars), settings.shardTimeoutMs))
 })
 
-app.all('/search', (c) => {
-  c.header('Allow', 'GET, HEAD, POST, OPTIONS')
-  return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed on /search; use GET or POST`), 405)
-})
+// Registered after the routes they guard: any other method on a known path is a 405, not a 404.
+allowOnly('/healthz', ['GET', 'HEAD'])
+allowOnly('/v1/index', ['GET', 'HEAD'])
+allowOnly('/search', ['GET', 'HEAD', 'POST'])
+
+/** Answers every other method on `path` with 405 and an `Allow` header (OPTIONS: CORS preflights, answered by corsPolicy). */
+function allowOnly(path: string, methods: string[]) {
+  const allow = [...methods, 'OPTIONS'].join(', ')
+  app.all(path, (c) => {
+    c.header('Allow', allow)
+    return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed on ${path}; use ${methods.join(', ')}`), 405)
+  })
+}
 
 // The version is taken once: the whole request runs on it even if the pointer moves meanwhile.
 async function answer(c: Context<{ Bindings: Env }>, params: SearchParams, shardTimeoutMs: number) {

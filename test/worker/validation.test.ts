@@ -118,18 +118,27 @@ describe('POST /search bodies', () => {
 })
 
 describe('routes', () => {
-  it('answers other methods on /search with 405 and Allow', async () => {
-    for (const method of ['PUT', 'DELETE', 'PATCH']) {
-      const response = await viaWorker('/search?q=x', { method })
-      expect(response.headers.get('allow')).toContain('POST')
-      await expectError(response, 405, 'method_not_allowed', method)
+  it('answers other methods on each route with 405 and Allow', async () => {
+    const routes = [
+      ['/search?q=x', ['PUT', 'DELETE', 'PATCH'], 'GET, HEAD, POST, OPTIONS'],
+      ['/healthz', ['POST', 'PUT', 'DELETE', 'PATCH'], 'GET, HEAD, OPTIONS'],
+      ['/v1/index', ['POST', 'PUT', 'DELETE', 'PATCH'], 'GET, HEAD, OPTIONS'],
+    ] as const
+    for (const [path, methods, allow] of routes) {
+      for (const method of methods) {
+        const response = await viaWorker(path, { method })
+        expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow)
+        await expectError(response, 405, 'method_not_allowed', `${method} ${path}`)
+      }
     }
   })
 
   it('answers HEAD like GET, without a body', async () => {
-    const response = await viaWorker('/search?q=bread', { method: 'HEAD' })
-    expect(response.status).toBe(200)
-    expect(await response.text()).toBe('')
+    for (const path of ['/search?q=bread', '/healthz', '/v1/index']) {
+      const response = await viaWorker(path, { method: 'HEAD' })
+      expect(response.status, path).toBe(200)
+      expect(await response.text(), path).toBe('')
+    }
     expect((await viaWorker('/search?q=', { method: 'HEAD' })).status).toBe(400)
   })
 
