@@ -10,7 +10,7 @@ import { acquireIndex, currentIndex } from './index-store.ts'
 import { ortMemoryBytes } from './ort.ts'
 import { prefetchLexicon, search } from './search.ts'
 import { cachedShardBytes, cachedShardKeys } from './shard-cache.ts'
-import { parseGetParams, parsePostParams, type SearchParams } from './search-params.ts'
+import { parseGetParams, parsePostBody, type SearchParams } from './search-params.ts'
 import { serverTimingHeader, type SearchTimings } from './server-timing.ts'
 import { settingsOf } from './settings.ts'
 
@@ -47,13 +47,7 @@ app.post('/search', async (c) => {
   const settings = settingsOf(c.env)
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase()
   if (mediaType !== 'application/json') throw ServiceError.of('unsupported_media_type', 'POST /search needs "Content-Type: application/json"')
-  let body: unknown
-  try {
-    body = JSON.parse(await c.req.text())
-  } catch {
-    throw ServiceError.of('bad_request', 'body must be JSON: {"q": string, "k"?: integer}')
-  }
-  return c.json(await answer(c, parsePostParams(body, settings.maxQueryChars), settings.shardTimeoutMs))
+  return c.json(await answer(c, parsePostBody(await c.req.text(), settings.maxQueryChars), settings.shardTimeoutMs))
 })
 
 // Registered after the routes they guard: any other method on a known path is a 405, not a 404.

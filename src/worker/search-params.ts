@@ -3,6 +3,7 @@
 
 import { z } from 'zod'
 import { ServiceError } from './errors.ts'
+import { firstRepeatedKey, topLevelKeys } from './json-keys.ts'
 import { BUDGET_K } from '../core/search.ts'
 
 export const MAX_K = 100
@@ -61,9 +62,22 @@ export function parseGetParams(url: string, maxQueryChars: number): SearchParams
   return check(schemasFor(maxQueryChars).get, parseQueryString(new URL(url).search))
 }
 
-export function parsePostParams(body: unknown, maxQueryChars: number): SearchParams {
+/** A POST body's text: a JSON object saying q and k, each at most once. */
+export function parsePostBody(text: string, maxQueryChars: number): SearchParams {
+  const body = parseJson(text)
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object: {"q": string, "k"?: integer}')
+  // JSON.parse keeps the last of repeated keys; a query string's repeats are refused, so these are too.
+  const repeated = firstRepeatedKey(topLevelKeys(text))
+  if (repeated !== undefined) throw badRequest(`${quoteName(repeated)}: given more than once`)
   return check(schemasFor(maxQueryChars).post, body)
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw badRequest('body must be JSON: {"q": string, "k"?: integer}')
+  }
 }
 
 /**

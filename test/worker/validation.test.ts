@@ -91,6 +91,20 @@ describe('POST /search bodies', () => {
     await expectError(await viaWorker('/search', postJson('{"q":"x","__proto__":{"k":5}}')), 400, 'bad_request', 'own __proto__ key')
   })
 
+  it('rejects a parameter given more than once, as in a query string', async () => {
+    const repeated: [string, string][] = [
+      ['{"q":"onnx","k":1,"k":2}', 'k'],
+      ['{"q":"a","q":"b"}', 'q'],
+      ['{"q":"x","\\u006b":1,"k":2}', 'k'], // the same key to JSON.parse, escaped once
+      ['{"q":"x","extra":1,"extra":2}', 'extra'],
+    ]
+    for (const [body, name] of repeated) {
+      expect(await expectError(await viaWorker('/search', postJson(body)), 400, 'bad_request', body)).toBe(`"${name}": given more than once`)
+    }
+    // Keys inside values are not parameters.
+    await expectResults(await viaWorker('/search', postJson('{"q":"{\\"k\\":1,\\"k\\":2}","k":2}')), 'key-like q')
+  })
+
   it('needs Content-Type: application/json (415 otherwise)', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx']) {
       await expectError(await viaWorker('/search', { method: 'POST', headers: { 'content-type': type }, body: '{"q":"x"}' }), 415, 'unsupported_media_type', type)
