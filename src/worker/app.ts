@@ -10,7 +10,7 @@ import { acquireIndex, currentIndex } from './index-store.ts'
 import { ortMemoryBytes } from './ort.ts'
 import { prefetchLexicon, search } from './search.ts'
 import { cachedShardBytes, cachedShardKeys } from './shard-cache.ts'
-import { parseGetParams, parsePostBody, type SearchParams } from './search-params.ts'
+import { decodeBody, parseGetParams, parsePostBody, type SearchParams } from './search-params.ts'
 import { serverTimingHeader, type SearchTimings } from './server-timing.ts'
 import { settingsOf } from './settings.ts'
 
@@ -47,7 +47,8 @@ app.post('/search', async (c) => {
   const settings = settingsOf(c.env)
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase()
   if (mediaType !== 'application/json') throw ServiceError.of('unsupported_media_type', 'POST /search needs "Content-Type: application/json"')
-  return c.json(await answer(c, parsePostBody(await c.req.text(), settings.maxQueryChars), settings.shardTimeoutMs))
+  const params = parsePostBody(decodeBody(await c.req.arrayBuffer()), settings.maxQueryChars)
+  return c.json(await answer(c, params, settings.shardTimeoutMs))
 })
 
 // Registered after the routes they guard: any other method on a known path is a 405, not a 404.

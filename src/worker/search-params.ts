@@ -62,6 +62,19 @@ export function parseGetParams(url: string, maxQueryChars: number): SearchParams
   return check(schemasFor(maxQueryChars).get, parseQueryString(new URL(url).search))
 }
 
+// fatal: invalid UTF-8 is refused rather than searched for as U+FFFD. A leading BOM is
+// still dropped, as Request.text() drops it.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+
+/** A POST body's bytes as text; like a query string's escapes, they must be valid UTF-8. */
+export function decodeBody(bytes: ArrayBuffer): string {
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    throw badRequest('the body is not valid UTF-8')
+  }
+}
+
 /** A POST body's text: a JSON object saying q and k, each at most once. */
 export function parsePostBody(text: string, maxQueryChars: number): SearchParams {
   const body = parseJson(text)

@@ -1,5 +1,5 @@
 // Property: whatever string a client sends as q, by GET (percent-encoded, lone
-// surrogates as their WTF-8 bytes) or POST (JSON), the Worker answers either
+// surrogates as their WTF-8 bytes) or POST (JSON, or any bytes), the Worker answers either
 // 200 with a well-formed result list or 400 `bad_request`, exactly as the rules say.
 import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
@@ -81,6 +81,25 @@ describe('any query string yields a valid response', () => {
         }
         const query = [...bytes].map((b) => '%' + b.toString(16).padStart(2, '0')).join('')
         await expectShape(await viaWorker(`/search?q=${query}`), decoded !== undefined && qIsValid(decoded) ? 200 : 400, 10, query)
+      }),
+      { numRuns: RUNS },
+    )
+  })
+
+  it('through POST, from arbitrary bytes in a JSON string', async () => {
+    const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+    const encode = (text: string) => new TextEncoder().encode(text)
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 24 }), async (bytes) => {
+        const body = Uint8Array.from([...encode('{"q":"'), ...bytes, ...encode('"}')])
+        let q: unknown
+        try {
+          q = JSON.parse(utf8.decode(body)).q
+        } catch {
+          q = undefined // not UTF-8, or not JSON (a raw quote, backslash or control byte)
+        }
+        const what = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')
+        await expectShape(await viaWorker('/search', postJson(body)), typeof q === 'string' && qIsValid(q) ? 200 : 400, 10, what)
       }),
       { numRuns: RUNS },
     )

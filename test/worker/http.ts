@@ -20,10 +20,11 @@ export function withEnv(overrides: Partial<Env>, handler: { fetch: typeof app.fe
   return async (path, init) => handler.fetch(new Request(`${ORIGIN}${path}`, init), patched)
 }
 
+/** A JSON POST: a value to serialize, or the body as is (text, or bytes that may not be UTF-8). */
 export const postJson = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
   headers: { 'content-type': 'application/json', ...headers },
-  body: typeof body === 'string' ? body : JSON.stringify(body),
+  body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
 })
 
 export const ErrorBodySchema = z.strictObject({ error: z.strictObject({ code: z.string(), message: z.string().min(1) }) })

@@ -91,6 +91,18 @@ describe('POST /search bodies', () => {
     await expectError(await viaWorker('/search', postJson('{"q":"x","__proto__":{"k":5}}')), 400, 'bad_request', 'own __proto__ key')
   })
 
+  it('refuses a body that is not valid UTF-8 instead of searching for U+FFFD, as GET does', async () => {
+    const utf8 = (text: string) => new TextEncoder().encode(text)
+    const withQ = (qBytes: number[]) => Uint8Array.from([...utf8('{"q":"bread '), ...qBytes, ...utf8('"}')])
+    // A stray byte, a lone surrogate (U+D800 as WTF-8), an overlong "/", a truncated "€", a code point past U+10FFFF.
+    for (const bad of [[0xff], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80]]) {
+      const what = bad.map((b) => b.toString(16)).join(' ')
+      expect(await expectError(await viaWorker('/search', postJson(withQ(bad))), 400, 'bad_request', what)).toBe('the body is not valid UTF-8')
+    }
+    await expectResults(await viaWorker('/search', postJson(withQ([...utf8('🙂 é')]))), 'valid multi-byte UTF-8')
+    await expectResults(await viaWorker('/search', postJson(Uint8Array.from([0xef, 0xbb, 0xbf, ...utf8('{"q":"bread"}')]))), 'a leading BOM')
+  })
+
   it('rejects a parameter given more than once, as in a query string', async () => {
     const repeated: [string, string][] = [
       ['{"q":"onnx","k":1,"k":2}', 'k'],
