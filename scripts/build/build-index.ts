@@ -10,7 +10,7 @@ import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
-import { beamFor, clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { beamFor, byPlace, clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { createReporter, stageClock, type Reporter, type StageTimer } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -514,7 +514,7 @@ function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leav
       const routed = queries.map((r) => ({ ...r, probed: rankCandidates(r.candidates, r.centroidSim, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
       let mrr = 0
       for (const r of routed) {
-        const top = new TopK<Hit>(10)
+        const top = new TopK<Hit>(10, byPlace)
         // A leaf's dense and BM25 scores do not depend on α and β: computed once per query and leaf, fused per (α, β).
         for (const cluster of r.probed) {
           let parts = r.parts.get(cluster.node)

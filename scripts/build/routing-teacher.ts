@@ -5,7 +5,7 @@
 
 import type { LexicalConfig } from '../../src/core/manifest.ts'
 import { affine, embedBag, nodeDot, type QueryModelParams } from '../../src/core/query-model.ts'
-import { lexicalQuery, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { byPlace, lexicalQuery, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
 import type { ExampleSet, TextExample } from './train.ts'
@@ -43,7 +43,7 @@ export function assignRoutes(examples: ExampleSet<TextExample>, params: QueryMod
     const query = { vector, kernel }
     const searched = searchAll ? leaves : nearestLeaves(vector, leaves, params, dims, options)
     const lexicalTerms = lexicalQuery(queryTerms(example.text, lexical), lexical, searched.map((leaf) => leaf.postings))
-    const top = new TopK<Hit>(options.topDocs)
+    const top = new TopK<Hit>(options.topDocs, byPlace)
     for (const leaf of searched) scoreCluster(query, lexicalTerms, leaf, { node: leaf.node, logProb: 0, prob: 0 }, { alpha: 0, beta: options.beta }, lexical, top)
     const routeTo = new Map<number, number>()
     let total = 0

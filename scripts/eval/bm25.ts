@@ -74,12 +74,9 @@ export class Bm25Index {
         scores.set(doc, (scores.get(doc) ?? 0) + idf * termWeight(p.tfs[i], this.lengths[doc], config))
       }
     }
-    const top = new TopK<number>(k)
-    // Ascending document order, so that TopK's "ties keep the earlier item" means the lower document number.
-    for (const doc of [...scores.keys()].sort((x, y) => x - y)) {
-      const score = scores.get(doc)!
-      if (score > top.threshold) top.push(doc, score)
-    }
-    return top.sorted().map(({ item, score }) => ({ doc: item, score })).sort((x, y) => y.score - x.score || x.doc - y.doc)
+    // Ties by document number, the lower first.
+    const top = new TopK<number>(k, (a, b) => a - b)
+    for (const [doc, score] of scores) if (score >= top.threshold) top.push(doc, score)
+    return top.sorted().map(({ item, score }) => ({ doc: item, score }))
   }
 }

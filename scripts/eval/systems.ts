@@ -11,7 +11,7 @@ import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs } from '../../src/core/query-model.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
-import { lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
+import { byPlace, lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexicalLeaves, type LexiconPart } from '../../src/core/lexical.ts'
@@ -217,7 +217,7 @@ export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: P
   const weights = fusionWeights(index, scoring, alpha)
   const shards = probes.map((p) => index.shards.get(p.node)!)
   const lexical = lexicalQuery(outputs.terms, index.manifest.lexical, queryLexicon(index, outputs.terms))
-  const top = new TopK<Hit>(k)
+  const top = new TopK<Hit>(k, byPlace)
   const query = { vector: outputs.query, kernel: nodeDenseKernel() }
   probes.forEach((p, i) => scoreCluster(query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))
   const sorted = top.sorted()

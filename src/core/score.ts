@@ -25,33 +25,44 @@ export interface Scored<T> {
   score: number
 }
 
-/** Keeps the k best items seen, as a min-heap; O(n log k). Ties keep the earlier item. */
+/**
+ * Keeps the k best items seen, as a min-heap; O(n log k). Equal scores are ordered
+ * by `tieOrder` (negative: the first item comes first), so which items are kept,
+ * and their order, do not depend on the order they were pushed in: exact search
+ * reads the leaves in another order than a routed search, and the two must agree
+ * on equal scores (duplicate documents).
+ */
 export class TopK<T> {
   private heap: Scored<T>[] = []
-  constructor(private readonly k: number) {}
+  /** The heap's order: the worst entry at the root, the one a better entry replaces. */
+  private readonly worse: (a: Scored<T>, b: Scored<T>) => boolean
 
-  /** The score a new item must beat to enter. */
+  constructor(
+    private readonly k: number,
+    private readonly tieOrder: (a: T, b: T) => number,
+  ) {
+    this.worse = (a, b) => a.score < b.score || (a.score === b.score && tieOrder(a.item, b.item) > 0)
+  }
+
+  /** The lowest score that may still enter (an equal one enters when it comes first among the ties). */
   get threshold(): number {
     return this.heap.length < this.k ? -Infinity : this.heap[0].score
   }
 
   push(item: T, score: number): void {
     if (this.k <= 0) return
+    const entry = { item, score }
     if (this.heap.length < this.k) {
-      this.heap.push({ item, score })
-      siftUp(this.heap, this.heap.length - 1, lowerScore)
-    } else if (score > this.heap[0].score) {
-      this.heap[0] = { item, score }
-      siftDown(this.heap, 0, lowerScore)
+      this.heap.push(entry)
+      siftUp(this.heap, this.heap.length - 1, this.worse)
+    } else if (this.worse(this.heap[0], entry)) {
+      this.heap[0] = entry
+      siftDown(this.heap, 0, this.worse)
     }
   }
 
-  /** Best first. */
+  /** Best first; equal scores in tieOrder. */
   sorted(): Scored<T>[] {
-    return [...this.heap].sort((a, b) => b.score - a.score)
+    return [...this.heap].sort((a, b) => b.score - a.score || this.tieOrder(a.item, b.item))
   }
-
 }
-
-/** The heap's order: the lowest score at the root, the one a better item replaces. */
-const lowerScore = <T>(a: Scored<T>, b: Scored<T>) => a.score < b.score

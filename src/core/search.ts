@@ -176,6 +176,11 @@ export interface Hit {
   lexical: number
 }
 
+/** Hits of equal score by place in the index (leaf, then row): the same order whichever leaf was read first. */
+export function byPlace(a: Hit, b: Hit): number {
+  return a.node - b.node || a.row - b.row
+}
+
 /** A query's lexical side: term counts and the factor that maps its BM25 into [0, 1]. */
 export interface LexicalQuery {
   counts: Map<number, number>
@@ -251,7 +256,7 @@ export function fuseCluster(parts: ClusterParts, cluster: ProbedCluster, weights
   const bonus = weights.alpha * cluster.prob
   for (let row = 0; row < parts.dense.length; row++) {
     const score = parts.dense[row] + weights.beta * parts.lexical[row] + bonus
-    if (score > top.threshold) top.push({ row, node: cluster.node, dense: parts.dense[row], lexical: parts.lexical[row] }, score)
+    if (score >= top.threshold) top.push({ row, node: cluster.node, dense: parts.dense[row], lexical: parts.lexical[row] }, score)
   }
 }
 

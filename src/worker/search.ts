@@ -8,7 +8,7 @@
 
 import { featurize } from '../core/featurizer.ts'
 import { MODEL_IO, modelInputs } from '../core/query-model.ts'
-import { lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type Hit, type ProbedCluster, type QueryTerms } from '../core/search.ts'
+import { byPlace, lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type Hit, type ProbedCluster, type QueryTerms } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
 import { cidKey, clusterId } from '../core/tree.ts'
@@ -71,7 +71,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   if (read.length === 0) {
     throw ServiceError.of('shards_unavailable', `none of the ${probed.length} clusters this query needs could be read (${skippedClusters.map((s) => s.reason).join(', ')})`)
   }
-  const top = new TopK<Hit>(options.k)
+  const top = new TopK<Hit>(options.k, byPlace)
   for (const { cluster, shard } of read) scoreCluster(query, lexical, shard, cluster, manifest.search, manifest.lexical, top)
   const hits = top.sorted()
   const scoreDone = Date.now()

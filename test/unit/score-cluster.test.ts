@@ -2,7 +2,7 @@
 // of any sizes, in any order, must score exactly as with fresh arrays per shard.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { clusterParts, fuseCluster, scoreCluster, type Hit, type LexicalQuery } from '../../src/core/search.ts'
+import { byPlace, clusterParts, fuseCluster, scoreCluster, type Hit, type LexicalQuery } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import type { LexicalConfig } from '../../src/core/manifest.ts'
 import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
@@ -34,8 +34,8 @@ describe('scoreCluster', () => {
         (shards, vector, terms) => {
           const query = { vector: Float32Array.from(vector), kernel }
           const lexical: LexicalQuery = { counts: new Map(terms.map((t) => [t, 1 + (t % 2)])), scale: 0.05 }
-          const reused = new TopK<Hit>(1000)
-          const fresh = new TopK<Hit>(1000)
+          const reused = new TopK<Hit>(1000, byPlace)
+          const fresh = new TopK<Hit>(1000, byPlace)
           shards.forEach((docs, node) => {
             const shard = shardOf(docs)
             const cluster = { node, logProb: -node, prob: Math.exp(-node) }
@@ -46,6 +46,34 @@ describe('scoreCluster', () => {
           expect(reused.sorted().length).toBe(shards.reduce((n, docs) => n + docs.length, 0))
         },
       ),
+    )
+  })
+
+  it('keeps the same top k whichever order the shards are scored in, equal scores included', () => {
+    const kernel = nodeDenseKernel()
+    fc.assert(
+      fc.property(
+        // Few distinct documents, repeated across shards: many equal scores.
+        fc.array(fc.array(fc.constantFrom(0, 1, 2), { maxLength: 6 }), { minLength: 1, maxLength: 5 }),
+        fc.array(doc, { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer(),
+        (shardDocs, library, k, seed) => {
+          const query = { vector: Float32Array.from({ length: DIMS }, (_, i) => (i % 3) - 1), kernel }
+          const lexical: LexicalQuery = { counts: new Map([[1, 1], [2, 1]]), scale: 0.05 }
+          const flat = { alpha: 0, beta: 1.5 }
+          const score = (order: number[]) => {
+            const top = new TopK<Hit>(k, byPlace)
+            for (const node of order) scoreCluster(query, lexical, shardOf(shardDocs[node].map((d) => library[d])), { node, logProb: 0, prob: 1 }, flat, config, top)
+            return top.sorted().map(({ item, score }) => [item.node, item.row, score])
+          }
+          const order = shardDocs.map((_, node) => node)
+          const shuffled = [...order].sort((a, b) => ((a * 7919 + seed) % 13) - ((b * 7919 + seed) % 13))
+          expect(score(shuffled)).toEqual(score(order))
+        },
+      ),
+      // The reviewer's case: one document in two shards, k = 1, the shards read in either order.
+      { examples: [[[[0], [0]], [{ vector: [1, 0, 0, 0, 0, 0, 0, 0], scale: 0.01, terms: [] }, { vector: [1, 0, 0, 0, 0, 0, 0, 0], scale: 0.01, terms: [] }, { vector: [1, 0, 0, 0, 0, 0, 0, 0], scale: 0.01, terms: [] }], 1, 1]] },
     )
   })
 })
