@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { CENTROIDS_KEY, FORMAT, FORMAT_VERSION, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, cidKey, clusterId, type ClusterTree } from '../../src/core/tree.ts'
-import { dequantizeModel, forward, internalNodes, quantizeModel, type QueryModelParams, type QueryModelWeights } from '../../src/core/query-model.ts'
+import { dequantizeModel, forward, internalNodes, quantizeModel, type QuantizedQueryModel, type QueryModelParams, type QueryModelWeights } from '../../src/core/query-model.ts'
 import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
@@ -159,7 +159,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   })
   checkFinite('train', modelWeights(params))
 
-  const quantizedModel = quantizeModel(params)
+  const quantizedModel = quantizeForExport(params)
   const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, corpusTerms, heldOut, options, reporter))
 
   const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
@@ -200,6 +200,16 @@ export function checkFinite(stage: string, arrays: Record<string, Float32Array>)
   for (const [name, values] of Object.entries(arrays)) {
     const at = values.findIndex((x) => !Number.isFinite(x))
     if (at >= 0) throw new BuildError(`${stage}: a non-finite value (${values[at]}) in the ${name}, at ${at}; no index was written`)
+  }
+}
+
+/** The int8 model; a weight its stored scale cannot hold stops the build (it would read back as NaN). */
+function quantizeForExport(params: QueryModelParams): QuantizedQueryModel {
+  try {
+    return quantizeModel(params)
+  } catch (error) {
+    if (error instanceof RangeError) throw new BuildError(`quantize: the query model's weights: ${error.message}; no index was written`)
+    throw error
   }
 }
 

@@ -63,6 +63,8 @@ export function quantizeRows(data: Float32Array, rows: number, dims: number, sto
     for (let d = 0; d < dims; d++) maxAbs = Math.max(maxAbs, Math.abs(data[base + d]))
     // Quantize against the scale the reader will see (float32, or float16 for the tables).
     const stored = storedScale(maxAbs > 0 ? maxAbs / 127 : 1)
+    // A scale its storage cannot hold (float16 past 65504 × HALF_SCALE_UNIT) would dequantize the row to NaN.
+    if (!Number.isFinite(stored)) throw new RangeError(`quantizeRows: row ${r} reaches ${maxAbs}, past what its stored scale can hold`)
     scales[r] = stored
     for (let d = 0; d < dims; d++) values[base + d] = Math.max(-127, Math.min(127, Math.round(data[base + d] / stored)))
   }

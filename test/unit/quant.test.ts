@@ -71,4 +71,13 @@ describe('float16 scales', () => {
       for (let d = 0; d < dims; d++) expect(Math.abs(q.values[r * dims + d] * q.scales[r] - data[r * dims + d])).toBeLessThanOrEqual(q.scales[r] * 0.5 + maxAbs * 2 ** -10)
     }
   })
+
+  it('refuses a row whose scale float16 cannot hold, instead of a row that reads back as NaN', () => {
+    // The largest half is 65504 units: a row's max |x| / 127 past it (plus half a unit step) overflows.
+    const largest = fromHalfBits(0x7bff) * HALF_SCALE_UNIT * 127
+    expect(() => quantizeRowsHalfScales(Float32Array.of(largest, 1), 1, 2)).not.toThrow()
+    const fine = quantizeRowsHalfScales(Float32Array.of(largest, 1), 1, 2)
+    expect(Array.from(dequantizeRows(fine)).every(Number.isFinite)).toBe(true)
+    expect(() => quantizeRowsHalfScales(Float32Array.of(largest * 1.01, 1), 1, 2)).toThrow(RangeError)
+  })
 })
