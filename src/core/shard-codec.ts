@@ -266,7 +266,6 @@ const MAX_LEXICON_LEAF = 2 ** 21
 function checkLexiconPart(part: LexiconPart): void {
   checkPostings(part, Infinity)
   if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
-  for (let i = 0; i < part.idf.length; i++) if (!(part.idf[i] >= 0)) throw new Error('lexicon part: idf must be non-negative')
   for (let i = 0; i < part.leaves.length; i++) if (part.leaves[i] >= MAX_LEXICON_LEAF) throw new Error('lexicon part: leaf out of range')
   // Lexical routing merges terms' postings leaf by leaf and marks a row summed by a sum above 0.
   for (let i = 0; i < part.weights.length; i++) if (part.weights[i] === 0) throw new Error('lexicon part: posting weights must be at least 1')
@@ -309,7 +308,7 @@ function unpackMap(bytes: Uint8Array, what: string): Record<string, unknown> {
 function checkShape(shard: Shard): void {
   const n = shard.scales.length
   if (shard.vectors.length !== n * shard.dims) throw new Error(`shard vectors: expected ${n}×${shard.dims} values, got ${shard.vectors.length}`)
-  for (let i = 0; i < n; i++) if (!Number.isFinite(shard.scales[i])) throw new Error('shard scales must be finite')
+  for (let i = 0; i < n; i++) if (!(Number.isFinite(shard.scales[i]) && shard.scales[i] >= 0)) throw new Error('shard scales must be finite and not negative')
   checkPostings(shard.postings, n)
 }
 
@@ -322,7 +321,8 @@ function checkPostings(p: ShardPostings, rows: number): void {
   for (let i = 0; i < terms; i++) {
     if (p.postingStart[i] > p.postingStart[i + 1]) throw new Error('shard postings: offsets must not decrease')
     if (i > 0 && p.terms[i] <= p.terms[i - 1]) throw new Error('shard postings: terms must be sorted and unique')
-    if (!Number.isFinite(p.idf[i])) throw new Error('shard postings: idf must be finite')
+    // BM25 is normalized by the lexicon's idf and summed with the shard's: a negative one would leave [0, 1].
+    if (!(Number.isFinite(p.idf[i]) && p.idf[i] >= 0)) throw new Error('shard postings: idf must be finite and not negative')
   }
   for (let i = 0; i < p.rows.length; i++) if (p.rows[i] >= rows) throw new Error('shard postings: row out of range')
 }

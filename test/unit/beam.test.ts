@@ -121,6 +121,12 @@ describe('manifest tree invariants', () => {
     expect(() => parseManifest(manifestWith({ parent: [-1, 0, 1, 0] }, [shardAt(2), shardAt(3)]))).toThrow(/breadth-first/)
   })
 
+  it('rejects a shard entry whose cluster ID is not its path in the tree, or shards that do not hold the index\'s documents', () => {
+    expect(() => parseManifest(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1), { ...shardAt(2), cid: [7, 3] }]))).toThrow(/cluster ID \[7,3\], not its path in the tree \[1\]/)
+    const manifest = manifestWith({ parent: [-1, 0, 0] }, [shardAt(1), shardAt(2)])
+    expect(() => parseManifest({ ...manifest, docs: 999_999 })).toThrow(/shards hold 0 documents, not the index's 999999/)
+  })
+
   it('rejects two objects under one key (the isolate caches decoded objects by key)', () => {
     const sharedDisplay = { ...shardAt(2), display: shardAt(1).display }
     expect(() => parseManifest(manifestWith({ parent: [-1, 0, 0] }, [shardAt(1), sharedDisplay]))).toThrow(/key of its own/)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildClusterTree } from '../../scripts/build/cluster-tree.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
-import { buildTree } from '../../src/core/tree.ts'
+import { buildTree, clusterId } from '../../src/core/tree.ts'
 import { parseManifest } from '../../src/core/manifest.ts'
 import { manifestWith } from './manifest-fixture.ts'
 
@@ -52,7 +52,7 @@ describe('hierarchical balanced k-means', () => {
       const dims = 4
       const result = buildClusterTree(blobs(count, dims, 2, count), dims, { leaves: 8, branching: 4 }, createRng(count))
       const tree = buildTree(result.tree)
-      const shards = Array.from(tree.leaves, (node) => ({ cid: [0], node, key: `s${node}`, docs: 1, bytes: 1, sha256: 'c'.repeat(64), display: { key: `d${node}`, bytes: 1, sha256: 'd'.repeat(64) } }))
+      const shards = Array.from(tree.leaves, (node) => ({ cid: clusterId(tree, node), node, key: `s${node}`, docs: 1, bytes: 1, sha256: 'c'.repeat(64), display: { key: `d${node}`, bytes: 1, sha256: 'd'.repeat(64) } }))
       expect(tree.childStart[0]).toBe(1) // the root always branches
       expect(() => parseManifest(manifestWith(result.tree, shards))).not.toThrow()
     }

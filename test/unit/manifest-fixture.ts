@@ -3,7 +3,7 @@ import { FORMAT_VERSION, type TreeSpec } from '../../src/core/manifest.ts'
 
 export function manifestWith(tree: TreeSpec, shards: { cid: number[]; node: number; key: string; docs: number; bytes: number; sha256: string; display: { key: string; bytes: number; sha256: string } }[]) {
   return {
-    format: 'gdr-index', formatVersion: FORMAT_VERSION, name: 'x', version: 'v1', createdAt: '', docs: 0, dims: 4,
+    format: 'gdr-index', formatVersion: FORMAT_VERSION, name: 'x', version: 'v1', createdAt: '', docs: shards.reduce((sum, s) => sum + s.docs, 0), dims: 4,
     vectors: { quantization: 'int8-per-vector-scale', normalized: true },
     featurizer: { kind: 'hashed-ngrams', buckets: 16, seed: 1, wordBigrams: true, charNgrams: [3, 5], weights: { word: 1, bigram: 1, char: 1 }, maxTokens: 10, maxTokenLength: 10 },
     lexical: { kind: 'bm25', k1: 0.9, b: 0.4, avgDocLength: 10, seed: 1 },

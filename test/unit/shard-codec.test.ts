@@ -107,6 +107,10 @@ describe('shard codec', () => {
     expect(() => encodeShard(shard)).toThrow(/expected 1×4/)
     const badRow = { ...shard, vectors: new Int8Array(4), postings: postingsOf([[], [[7, 1]]]) }
     expect(() => encodeShard(badRow)).toThrow(/row out of range/)
+    // BM25 is normalized by the lexicon's (non-negative) idf and summed with the shard's; a row's scale is max |x| / 127.
+    expect(() => encodeShard({ ...shard, vectors: new Int8Array(4), scales: Float32Array.of(-5) })).toThrow(/scales must be finite and not negative/)
+    const negativeIdf = { ...postingsOf([[[7, 1]]]), idf: Float32Array.of(-1e30) }
+    expect(() => encodeShard({ ...shard, vectors: new Int8Array(4), postings: negativeIdf })).toThrow(/idf must be finite and not negative/)
   })
 
   it('stores posting rows and counts in 1, 2 or 4 bytes each, as the largest needs, and reads them back', () => {
