@@ -13,7 +13,7 @@ import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
 import { stopServer as stopDevServer } from '../eval/eval.ts'
 import { overlapAt } from '../eval/metrics.ts'
-import { displayBytes, displaysFor, lexiconBytes, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder, type SystemSpec } from '../eval/systems.ts'
+import { bytesRead, displaysFor, openIndexFolder, retrieve, runQueryModel, SYSTEMS, type IndexFolder, type SystemSpec } from '../eval/systems.ts'
 import { resolveIndex, type BuildSettings, type ResolvedIndex } from './built-index.ts'
 import { documentLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samplePseudoQueries, type BenchQuery } from './queries.ts'
 import { closeConnections, httpGet, timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
@@ -208,7 +208,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     gdrInNodeMatchesWorker: worker.warm.map((a, i) => a.ids.length === inNode[i].gdr.ids.length && a.ids.every((id, j) => id === inNode[i].gdr.ids[j])),
     exactRecall10: worker.warm.map((a, i) => overlapAt(a.ids, inNode[i].exact.ids, 10)),
     exactRecallAtK: worker.warm.map((a, i) => overlapAt(a.ids, inNode[i].exact.ids, options.k)),
-    bytesPerQuery: probed.map((entries, i) => entries.reduce((s, e) => s + e.bytes, 0) + displayBytes(index, worker.warm[i].ids) + lexiconBytes(index, terms[i])),
+    bytesPerQuery: probed.map((entries, i) => bytesRead(index, SYSTEMS.gdr, terms[i], { ids: worker.warm[i].ids, probed: entries.map((e) => e.node) })),
     shardsPerQuery: probed.map((entries) => entries.length),
     workingSetBytes,
     build: resolved.build && { seconds: resolved.build.seconds, stages: resolved.build.stages },

@@ -15,7 +15,7 @@ import { Bm25Index, DEFAULT_BM25 } from './bm25.ts'
 import { words } from '../../src/core/lexical.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import { meanOf, overlapAt, rankingMetrics, type Gain, type RankingMetrics } from './metrics.ts'
-import { displayBytes, exactFor, lexiconBytes, openIndexFolder, probedBytes, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
+import { bytesRead, exactFor, openIndexFolder, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
 import { queryWorker, type WorkerAnswer } from './worker-client.ts'
 
 /** The Worker refuses longer queries; every system gets the same (truncated) text. */
@@ -187,13 +187,16 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
         m.exactRecall10 = overlapAt(r.ids, reference[i].ids, 10)
         m.exactRecall100 = overlapAt(r.ids, reference[i].ids, K)
         m.shardsFrac = r.probed.length / leaves
-        m.bytesPerQuery = probedBytes(index, r.probed) + displayBytes(index, r.ids) + r.lexiconBytes
+        m.bytesPerQuery = r.bytes
       }
       return m
     })
     return meanOf(rows as Required<Metrics>[])
   }
-  const gdrRetrieved: Retrieved[] = answers.map((a, i) => ({ ids: a.ids, scores: a.scores, probed: workerProbed[i], lexiconBytes: lexiconBytes(index, perQuery[i].outputs.terms) }))
+  const gdrRetrieved: Retrieved[] = answers.map((a, i) => {
+    const ranked = { ids: a.ids, scores: a.scores, probed: workerProbed[i] }
+    return { ...ranked, bytes: bytesRead(index, SYSTEMS.gdr, perQuery[i].outputs.terms, ranked) }
+  })
   // IVF reads, for each query, as many leaves as the Worker's decoder did.
   const atWorkerCounts = (system: SystemSpec, alpha?: number) => perQuery.map((q, i) => retrieve(index, q.outputs, system, { kind: 'shards', shards: workerProbed[i].length }, K, alpha))
   const bm25Metrics = meanOf(bm25.map((ids, i) => ({ ...rankingMetrics(ids, perQuery[i].judged, options.gain) })))

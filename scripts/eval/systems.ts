@@ -148,13 +148,17 @@ export interface Probe {
   prob: number
 }
 
-export interface Retrieved {
+/** A top k and the leaves read for it. */
+export interface Ranked {
   ids: string[]
   scores: number[]
   /** Leaf nodes read, in reading order. */
   probed: number[]
-  /** Bytes of the lexicon parts read for lexical routing (0 when the routing reads none). */
-  lexiconBytes: number
+}
+
+export interface Retrieved extends Ranked {
+  /** What a cold Worker would read for this answer (`bytesRead`). */
+  bytes: number
 }
 
 /** The plan's settings: the Worker's for a request of k results (`default`), or exactly n leaves. */
@@ -213,7 +217,7 @@ export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: numb
 }
 
 /** Scores the probed leaves in order with the Worker's scoreCluster into a top k; `alpha` overrides the manifest's for fused scoring. */
-export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Retrieved {
+export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Ranked {
   const weights = fusionWeights(index, scoring, alpha)
   const shards = probes.map((p) => index.shards.get(p.node)!)
   const lexical = lexicalQuery(outputs.terms, index.manifest.lexical, queryLexicon(index, outputs.terms))
@@ -225,13 +229,30 @@ export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: P
     ids: sorted.map(({ item }) => index.displays.get(item.node)!.ids[item.row]),
     scores: sorted.map(({ score }) => score),
     probed: probes.map((p) => p.node),
-    lexiconBytes: 0,
   }
 }
 
 export function retrieve(index: IndexFolder, outputs: QueryOutputs, system: SystemSpec, budget: Budget, k: number, alpha?: number): Retrieved {
-  const retrieved = scoreProbes(index, outputs, route(index, outputs, system.routing, budget, k), system.scoring, k, alpha)
-  return system.routing === 'decoder' ? { ...retrieved, lexiconBytes: lexiconBytes(index, outputs.terms) } : retrieved
+  const ranked = scoreProbes(index, outputs, route(index, outputs, system.routing, budget, k), system.scoring, k, alpha)
+  return { ...ranked, bytes: bytesRead(index, system, outputs.terms, ranked) }
+}
+
+/**
+ * Whether a system reads the query terms' lexicon parts: lexical routing reads
+ * their postings, and BM25 (hybrid and fused scoring) takes its corpus idf from
+ * them, whatever the routing. Only dense scoring without lexical routing reads none.
+ */
+export function readsLexicon(system: SystemSpec): boolean {
+  return system.routing === 'decoder' || system.scoring !== 'dense'
+}
+
+/**
+ * The bytes a cold Worker would fetch for an answer: the shards read, the display
+ * objects of its results' leaves and, when the system reads the lexicon, the parts
+ * of the query's terms. Every system and table is charged through this one function.
+ */
+export function bytesRead(index: IndexFolder, system: SystemSpec, terms: QueryTerms, ranked: Pick<Ranked, 'ids' | 'probed'>): number {
+  return probedBytes(index, ranked.probed) + displayBytes(index, ranked.ids) + (readsLexicon(system) ? lexiconBytes(index, terms) : 0)
 }
 
 /** Bytes of the shards read (what a cold Worker fetches from R2 to score). */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD, HELD_OUT_FILE, heldOutDocCount } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
-import { nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
+import { displayBytes, lexiconBytes, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
 import { searchForK } from '../../src/core/search.ts'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
@@ -118,6 +118,19 @@ describe('eval systems on an index folder', () => {
         expect(covered - lastDocs).toBeLessThan(budget) // stops once the budget is covered
         expect(covered >= budget || byDefault.length === index.leaves.length).toBe(true) // and reads until it is
         expect(probedBytes(index, byDefault.map((p) => p.node))).toBe(byDefault.reduce((s, p) => s + index.entries.get(p.node)!.bytes, 0))
+      }
+    }
+  })
+
+  it('every system that scores or routes lexically is charged the query terms\' lexicon parts; dense-only systems none', () => {
+    // BM25's corpus idf comes from those parts, so ivf and exact read them as gdr does.
+    const denseOnly = new Set(['ivf-dense', 'exact-dense'])
+    expect(lexiconBytes(index, outputs[0].terms)).toBeGreaterThan(0)
+    for (const o of outputs) {
+      for (const system of Object.values(SYSTEMS)) {
+        const r = retrieve(index, o, system, system.routing === 'centroid' ? { kind: 'shards', shards: 2 } : { kind: 'default' }, 100)
+        const lexicon = denseOnly.has(system.name) ? 0 : lexiconBytes(index, o.terms)
+        expect(r.bytes, system.name).toBe(probedBytes(index, r.probed) + displayBytes(index, r.ids) + lexicon)
       }
     }
   })
