@@ -88,7 +88,7 @@ export interface EvalReport {
   seconds: Record<string, number>
 }
 
-interface PerQuery {
+export interface PerQuery {
   id: string
   judged: ReadonlyMap<string, number>
   outputs: QueryOutputs
@@ -170,8 +170,53 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
     return texts.map((t) => bm.search(words(t), K).map((h) => corpus[h.doc].id))
   })
 
+  const gdrRetrieved: Retrieved[] = answers.map((a, i) => {
+    const ranked = { ids: a.ids, scores: a.scores, probed: workerProbed[i] }
+    return { ...ranked, bytes: bytesRead(index, SYSTEMS.gdr, perQuery[i].outputs.terms, ranked) }
+  })
+  const alphaUsed = options.alpha ?? manifest.search.alpha
+  if (alphaUsed === 0 && (options.sweep || options.ablation)) notes.push('α = 0 (chosen by the build on held-out pseudo-queries): fused rows equal hybrid rows; try --alpha to see fusion')
+  const { systems, sweep, ablation } = scoreSystems(index, perQuery, gdrRetrieved, bm25, options)
+
+  const took = answers.map((a) => a.tookMs).sort((a, b) => a - b)
+  const quantile = (p: number) => took[Math.min(took.length - 1, Math.floor(p * took.length))]
+  return {
+    gain: options.gain,
+    alpha: alphaUsed,
+    beta: manifest.search.beta,
+    dataset: paths.name,
+    docs: manifest.docs,
+    queries: judged.length,
+    systems,
+    index: {
+      dir: index.dir,
+      name: manifest.name,
+      version: manifest.version,
+      leaves: index.leaves.length,
+      dims: manifest.dims,
+      alpha: manifest.search.alpha,
+      beam: manifest.search.beam,
+      probeDocs: manifest.search.probeDocs,
+      modelBytes: manifest.model.bytes,
+      shardBytes: manifest.shards.reduce((s, e) => s + e.bytes + e.display.bytes, 0),
+    },
+    worker: { url, tookMsP50: quantile(0.5), tookMsP95: quantile(0.95), simulationIdentical: identical, simulationMaxScoreDiff: maxScoreDiff },
+    sweep,
+    ablation,
+    notes,
+    seconds,
+  }
+}
+
+/**
+ * Every table's metrics: the main table (gdr from the Worker's answers `gdr`, ivf
+ * at the Worker's shard counts, exact, bm25's rankings) and, when asked for, the
+ * sweep and ablation rows simulated in Node with the shared core.
+ */
+export function scoreSystems(index: IndexFolder, perQuery: PerQuery[], gdr: Retrieved[], bm25: string[][], options: Pick<EvalOptions, 'sweep' | 'ablation' | 'budgets' | 'ablationBudget' | 'gain' | 'alpha'>): Pick<EvalReport, 'systems' | 'sweep' | 'ablation'> {
   const leaves = index.leaves.length
   // Exact-recall compares a system with brute force under its own scoring (and α).
+  const { manifest } = index
   const references = new Map<string, Retrieved[]>([[`fused:${manifest.search.alpha}`, perQuery.map((q) => q.exact)]])
   const referenceFor = (system: SystemSpec, alpha = manifest.search.alpha) => {
     const reference = exactFor(system.scoring)
@@ -180,38 +225,28 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
     if (!ranked) references.set(key, (ranked = perQuery.map((q) => retrieve(index, q.outputs, reference, { kind: 'default' }, K, alpha))))
     return ranked
   }
-  const score = (ranked: Retrieved[], reference?: Retrieved[]): Metrics => {
-    const rows = ranked.map((r, i) => {
-      const m: Metrics = { ...rankingMetrics(r.ids, perQuery[i].judged, options.gain) }
-      if (reference) {
-        m.exactRecall10 = overlapAt(r.ids, reference[i].ids, 10)
-        m.exactRecall100 = overlapAt(r.ids, reference[i].ids, K)
-        m.shardsFrac = r.probed.length / leaves
-        m.bytesPerQuery = r.bytes
-      }
-      return m
-    })
-    return meanOf(rows as Required<Metrics>[])
-  }
-  const gdrRetrieved: Retrieved[] = answers.map((a, i) => {
-    const ranked = { ids: a.ids, scores: a.scores, probed: workerProbed[i] }
-    return { ...ranked, bytes: bytesRead(index, SYSTEMS.gdr, perQuery[i].outputs.terms, ranked) }
-  })
+  // Every routed system, exact included, is charged the same way: what it read (`bytesRead`).
+  const score = (ranked: Retrieved[], reference: Retrieved[]): Metrics =>
+    meanOf(ranked.map((r, i) => ({
+      ...rankingMetrics(r.ids, perQuery[i].judged, options.gain),
+      exactRecall10: overlapAt(r.ids, reference[i].ids, 10),
+      exactRecall100: overlapAt(r.ids, reference[i].ids, K),
+      shardsFrac: r.probed.length / leaves,
+      bytesPerQuery: r.bytes,
+    })))
   // IVF reads, for each query, as many leaves as the Worker's decoder did.
-  const atWorkerCounts = (system: SystemSpec, alpha?: number) => perQuery.map((q, i) => retrieve(index, q.outputs, system, { kind: 'shards', shards: workerProbed[i].length }, K, alpha))
+  const atWorkerCounts = (system: SystemSpec, alpha?: number) => perQuery.map((q, i) => retrieve(index, q.outputs, system, { kind: 'shards', shards: gdr[i].probed.length }, K, alpha))
   const bm25Metrics = meanOf(bm25.map((ids, i) => ({ ...rankingMetrics(ids, perQuery[i].judged, options.gain) })))
   const systems = {
-    gdr: score(gdrRetrieved, referenceFor(SYSTEMS.gdr)),
+    gdr: score(gdr, referenceFor(SYSTEMS.gdr)),
     ivf: score(atWorkerCounts(SYSTEMS.ivf), referenceFor(SYSTEMS.ivf)),
-    exact: score(perQuery.map((q) => q.exact)),
+    exact: score(perQuery.map((q) => q.exact), referenceFor(SYSTEMS.exact)),
     bm25: bm25Metrics,
   }
 
-  // 6. Sweep and ablation: the Worker's routing simulated in Node with the shared core (verified above).
+  // Sweep and ablation: the Worker's routing simulated in Node with the shared core (runEval checks it against the Worker).
   const atBudget = (system: SystemSpec, budget: Budget) => perQuery.map((q) => retrieve(index, q.outputs, system, budget, K, options.alpha))
   const scoreAt = (system: SystemSpec, budget: Budget) => score(atBudget(system, budget), referenceFor(system, options.alpha))
-  const alphaUsed = options.alpha ?? manifest.search.alpha
-  if (alphaUsed === 0 && (options.sweep || options.ablation)) notes.push('α = 0 (chosen by the build on held-out pseudo-queries): fused rows equal hybrid rows; try --alpha to see fusion')
   const shardCount = (fraction: number) => Math.max(1, Math.min(leaves, Math.round(fraction * leaves)))
   let sweep: BudgetRow[] | undefined
   if (options.sweep) {
@@ -244,34 +279,7 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
     ablation.push({ budget: '-', shards: null, system: 'bm25', metrics: bm25Metrics })
   }
 
-  const took = answers.map((a) => a.tookMs).sort((a, b) => a - b)
-  const quantile = (p: number) => took[Math.min(took.length - 1, Math.floor(p * took.length))]
-  return {
-    gain: options.gain,
-    alpha: alphaUsed,
-    beta: manifest.search.beta,
-    dataset: paths.name,
-    docs: manifest.docs,
-    queries: judged.length,
-    systems,
-    index: {
-      dir: index.dir,
-      name: manifest.name,
-      version: manifest.version,
-      leaves,
-      dims: manifest.dims,
-      alpha: manifest.search.alpha,
-      beam: manifest.search.beam,
-      probeDocs: manifest.search.probeDocs,
-      modelBytes: manifest.model.bytes,
-      shardBytes: manifest.shards.reduce((s, e) => s + e.bytes + e.display.bytes, 0),
-    },
-    worker: { url, tookMsP50: quantile(0.5), tookMsP95: quantile(0.95), simulationIdentical: identical, simulationMaxScoreDiff: maxScoreDiff },
-    sweep,
-    ablation,
-    notes,
-    seconds,
-  }
+  return { systems, sweep, ablation }
 }
 
 function difference(a: Metrics, b: Metrics): Metrics {
@@ -356,7 +364,7 @@ export function reportTable(report: EvalReport): string {
   out.push(table(['system', ...METRIC_HEADER], [
     ['gdr', ...metricCells(s.gdr)],
     ['ivf', ...metricCells(s.ivf)],
-    ['exact', ...metricCells({ ...s.exact, exactRecall10: 1, exactRecall100: 1, shardsFrac: 1, bytesPerQuery: ix.shardBytes })],
+    ['exact', ...metricCells(s.exact)],
     ['bm25', ...metricCells(s.bm25)],
   ]))
   out.push('')

@@ -48,6 +48,11 @@ describe('gdr eval output', () => {
     expect(text).toMatch(/^system\s+nDCG@10\s+MRR@10\s+R@100\s+exactR@10\s+exactR@100\s+shards\s+KiB\/query$/m)
     expect(text).toMatch(/^gdr\s+0\.312\s+0\.500\s+0\.700\s+0\.900\s+0\.877\s+25\.0%\s+12\.1$/m)
   })
+
+  it('the exact row shows the bytes exact was charged, as every other row (not every shard and display object)', () => {
+    const exact: Metrics = { ...plain, exactRecall10: 1, exactRecall100: 1, shardsFrac: 1, bytesPerQuery: 4096 }
+    expect(reportTable({ ...report, systems: { ...report.systems, exact } })).toMatch(/^exact\s+0\.300\s+0\.500\s+0\.700\s+1\.000\s+1\.000\s+100\.0%\s+4\.0$/m)
+  })
 })
 
 describe('Worker client', () => {

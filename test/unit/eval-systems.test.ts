@@ -11,6 +11,7 @@ import { createReporter } from '../../scripts/progress.ts'
 import { conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
 import { displayBytes, lexiconBytes, nearestCentroids, openIndexFolder, probedBytes, retrieve, route, runQueryModel, SYSTEMS, type IndexFolder, type QueryOutputs } from '../../scripts/eval/systems.ts'
 import { searchForK } from '../../src/core/search.ts'
+import { DEFAULT_EVAL, scoreSystems, type PerQuery } from '../../scripts/eval/eval.ts'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/tiny-corpus.jsonl', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'gdr-eval-systems-'))
@@ -133,6 +134,20 @@ describe('eval systems on an index folder', () => {
         expect(r.bytes, system.name).toBe(probedBytes(index, r.probed) + displayBytes(index, r.ids) + lexicon)
       }
     }
+  })
+
+  it('exact is charged alike in the main table and the ablation: every shard, its results\' display objects, the lexicon parts', () => {
+    const perQuery: PerQuery[] = outputs.map((o, i) => {
+      const exact = retrieve(index, o, SYSTEMS.exact, { kind: 'default' }, 100)
+      return { id: `q${i}`, judged: new Map(exact.ids.slice(0, 3).map((id) => [id, 1])), outputs: o, exact }
+    })
+    const gdr = outputs.map((o) => retrieve(index, o, SYSTEMS.gdr, { kind: 'default' }, 100))
+    const { systems, ablation } = scoreSystems(index, perQuery, gdr, perQuery.map((q) => q.exact.ids), { ...DEFAULT_EVAL, ablation: true })
+    const read = perQuery.map((q) => probedBytes(index, index.leaves) + displayBytes(index, q.exact.ids) + lexiconBytes(index, q.outputs.terms))
+    const mean = read.reduce((a, b) => a + b, 0) / read.length
+    expect(systems.exact.bytesPerQuery).toBeCloseTo(mean, 6)
+    expect(systems.exact.shardsFrac).toBe(1)
+    expect(ablation!.find((r) => r.system === 'exact')!.metrics.bytesPerQuery).toBe(systems.exact.bytesPerQuery)
   })
 
   it('fused scoring adds α·p(cluster); leaf probabilities over the whole tree sum to 1', () => {
