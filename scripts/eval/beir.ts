@@ -1,5 +1,5 @@
 // A BEIR-layout folder: corpus.jsonl[.gz] (`_id`, `title`, `text`), queries.jsonl
-// (`_id`, `text`) and qrels.tsv (a header, then `query-id corpus-id score`).
+// (`_id`, `text`) and qrels.tsv (a header, then `query-id corpus-id score`, tab-separated).
 // The corpus itself is read by the build's reader (scripts/build/corpus.ts).
 
 import { existsSync, readFileSync, statSync } from 'node:fs'
@@ -63,24 +63,36 @@ export function parseQueries(text: string, source = 'queries.jsonl'): BeirQuery[
   return queries
 }
 
-/** Tab- or space-separated; a first line whose score is not a number is the header. A repeated pair keeps its highest grade. */
+/**
+ * BEIR's tab-separated `query-id corpus-id score`, or TREC's `query-id iteration
+ * corpus-id grade` (tab- or space-separated); a first line whose score is not a
+ * number is the header. A repeated pair keeps its highest grade.
+ */
 export function parseQrels(text: string, source = 'qrels.tsv'): Qrels {
   const qrels: Qrels = new Map()
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return
-    const fields = line.trim().split(/\s+/)
-    // TREC's four-column form (query-id, iteration, doc-id, grade) is accepted too.
-    const [qid, did, grade] = fields.length === 4 ? [fields[0], fields[2], fields[3]] : fields
-    const score = Number(grade)
-    if (fields.length < 3 || fields.length > 4 || !Number.isFinite(score)) {
+    const judgment = qrelsLine(line)
+    if (!judgment) {
       if (i === 0) return // header
-      throw new BeirError(`${source}:${i + 1}: expected "query-id corpus-id score"`)
+      throw new BeirError(`${source}:${i + 1}: expected "query-id<TAB>corpus-id<TAB>score" (BEIR, tab-separated) or "query-id 0 corpus-id grade" (TREC)`)
     }
-    let judged = qrels.get(qid)
-    if (!judged) qrels.set(qid, (judged = new Map()))
-    judged.set(did, Math.max(score, judged.get(did) ?? -Infinity))
+    let judged = qrels.get(judgment.qid)
+    if (!judged) qrels.set(judgment.qid, (judged = new Map()))
+    judged.set(judgment.did, Math.max(judgment.grade, judged.get(judgment.did) ?? -Infinity))
   })
   return qrels
+}
+
+/** One line's judgment, or undefined when it has neither form. */
+function qrelsLine(line: string): { qid: string; did: string; grade: number } | undefined {
+  // A line with tabs splits on tabs alone: a BEIR id may hold spaces ("doc 1"). Without
+  // tabs only TREC's four columns are read, whose ids have no spaces by definition.
+  const tabbed = line.includes('\t')
+  const fields = tabbed ? line.split('\t') : line.trim().split(/\s+/)
+  const [qid, did, grade] = fields.length === 4 ? [fields[0], fields[2], fields[3]] : tabbed && fields.length === 3 ? fields : []
+  if (!qid || !did || grade === undefined || grade.trim() === '' || !Number.isFinite(Number(grade))) return undefined
+  return { qid, did, grade: Number(grade) }
 }
 
 export interface EvalQueries {

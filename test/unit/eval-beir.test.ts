@@ -32,11 +32,19 @@ describe('BEIR loader', () => {
     expect(() => parseQueries('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}')).toThrow(/duplicate/)
   })
 
-  it('parses qrels with a header, tabs or spaces, the TREC four-column form; a repeated pair keeps its best grade', () => {
-    const qrels = parseQrels('query-id\tcorpus-id\tscore\nq1\td1\t2\nq1 d2 0\nq2\t0\td3\t1\nq1\td1\t1\n')
+  it('parses qrels with a header, BEIR\'s tab-separated form, TREC\'s four columns (tabs or spaces); a repeated pair keeps its best grade', () => {
+    const qrels = parseQrels('query-id\tcorpus-id\tscore\nq1\td1\t2\nq1 0 d2 0\nq2\t0\td3\t1\nq1\td1\t1\n')
     expect(qrels.get('q1')).toEqual(new Map([['d1', 2], ['d2', 0]]))
     expect(qrels.get('q2')).toEqual(new Map([['d3', 1]]))
     expect(() => parseQrels('h\th\th\nq1\td1\tlots', 'r.tsv')).toThrow(/r\.tsv:2/)
+  })
+
+  it('splits a line with tabs on tabs alone: ids may hold spaces; other lines are TREC\'s four columns or an error naming the line', () => {
+    expect(parseQrels('query-id\tcorpus-id\tscore\nq 1\tdoc 1\t1\n')).toEqual(new Map([['q 1', new Map([['doc 1', 1]])]]))
+    expect(parseQrels('q1\t0\tdoc 1\t2')).toEqual(new Map([['q1', new Map([['doc 1', 2]])]]))
+    for (const bad of ['q1 d1 1', 'q1\t\t1', 'q1\td1\t', 'q1\td1', 'q1\td1\t1\t2\t3']) {
+      expect(() => parseQrels(`query-id\tcorpus-id\tscore\n${bad}`, 'r.tsv'), bad).toThrow(/r\.tsv:2: expected .*tab-separated/)
+    }
   })
 
   it('finds the files and evaluates only queries with a relevant judgment', () => {
