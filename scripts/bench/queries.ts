@@ -7,9 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { corpusLines } from '../build/corpus.ts'
 import { createRng, randomInt, type Rng } from '../build/random.ts'
-
-/** The Worker refuses longer queries (MAX_QUERY_CHARS): every system gets the same cut text. */
-export const MAX_QUERY_CHARS = 1000
+import { cutQuery } from '../../src/core/query-text.ts'
 
 export interface BenchQuery {
   text: string
@@ -21,9 +19,9 @@ export function readQueryFile(path: string): BenchQuery[] {
   if (!existsSync(path)) throw new Error(`queries file not found: ${path}`)
   const queries = readFileSync(path, 'utf8')
     .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .map((line) => ({ text: [...line].slice(0, MAX_QUERY_CHARS).join('') }))
+    .map((line) => cutQuery(line)) // the Worker refuses longer queries: every system gets the same cut text
+    .filter((text) => text !== '')
+    .map((text) => ({ text }))
   if (queries.length === 0) throw new Error(`${path}: no queries (one per line)`)
   return queries
 }
@@ -84,5 +82,5 @@ export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterabl
 function span(words: string[], options: PseudoQueryOptions, rng: Rng): string {
   const length = Math.min(words.length, options.minWords + randomInt(rng, options.maxWords - options.minWords + 1))
   const start = randomInt(rng, words.length - length + 1)
-  return [...words.slice(start, start + length).join(' ')].slice(0, MAX_QUERY_CHARS).join('')
+  return cutQuery(words.slice(start, start + length).join(' '))
 }

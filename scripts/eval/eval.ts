@@ -10,7 +10,8 @@ import { PROJECT_ROOT, withLocalBucket } from '../local-r2.ts'
 import { stageClock, type Reporter } from '../progress.ts'
 import { publishFolder } from '../publish.ts'
 import { startDevServer, type DevServer } from '../serve.ts'
-import { beirPaths, loadQueriesAndQrels } from './beir.ts'
+import { beirPaths, loadQueriesAndQrels, type BeirQuery } from './beir.ts'
+import { cutQuery, MAX_QUERY_CHARS } from '../../src/core/query-text.ts'
 import { Bm25Index, DEFAULT_BM25 } from './bm25.ts'
 import { words } from '../../src/core/lexical.ts'
 import { cidKey } from '../../src/core/tree.ts'
@@ -18,8 +19,6 @@ import { meanOf, overlapAt, rankingMetrics, type Gain, type RankingMetrics } fro
 import { bytesRead, exactFor, openIndexFolder, retrieve, SYSTEMS, type Budget, type IndexFolder, type QueryOutputs, type Retrieved, type SystemSpec, runQueryModel } from './systems.ts'
 import { queryWorker, type WorkerAnswer } from './worker-client.ts'
 
-/** The Worker refuses longer queries; every system gets the same (truncated) text. */
-const MAX_QUERY_CHARS = 1000
 const K = 100
 
 export interface EvalOptions {
@@ -122,9 +121,8 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
   if (orphanQrels) notes.push(`${orphanQrels} judged query ids are not in queries.jsonl`)
   const unknownDocs = new Set(judged.flatMap((q) => [...qrels.get(q.id)!.keys()].filter((d) => !indexed.has(d)))).size
   if (unknownDocs) notes.push(`${unknownDocs} judged document ids are not in the corpus (they still count as relevant: recall cannot reach 1)`)
-  const texts = judged.map((q) => q.text.trim().slice(0, MAX_QUERY_CHARS))
-  const truncated = judged.filter((q) => q.text.trim().length > MAX_QUERY_CHARS).length
-  if (truncated) notes.push(`${truncated} queries were cut to ${MAX_QUERY_CHARS} characters (the Worker's limit) for every system`)
+  const { texts, truncated } = queryTexts(judged)
+  if (truncated) notes.push(`${truncated} queries were cut to ${MAX_QUERY_CHARS} characters (code points, the Worker's limit) for every system`)
   const empty = texts.filter((t) => t === '').length
   if (empty) throw new Error(`${empty} judged queries are empty`)
 
@@ -206,6 +204,12 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
     notes,
     seconds,
   }
+}
+
+/** Every system's query texts: cut to the Worker's limit as the Worker counts it (code points), so it accepts each one. */
+export function queryTexts(queries: readonly BeirQuery[]): { texts: string[]; truncated: number } {
+  const texts = queries.map((q) => cutQuery(q.text))
+  return { texts, truncated: queries.filter((q, i) => texts[i] !== q.text.trim()).length }
 }
 
 /**

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { ServiceError } from './errors.ts'
 import { firstRepeatedKey, topLevelKeys } from './json-keys.ts'
 import { BUDGET_K } from '../core/search.ts'
+import { codePointLength } from '../core/query-text.ts'
 
 export const MAX_K = 100
 /** The k an index's probe budget is set for; a larger k reads more (searchForK). */
@@ -19,13 +20,6 @@ export interface SearchParams {
 }
 
 const K_MESSAGE = `k must be an integer from 1 to ${MAX_K}`
-
-/** Code points, not UTF-16 units: an emoji counts as one character. */
-export function codePointLength(text: string): number {
-  let n = 0
-  for (const _ of text) n++
-  return n
-}
 
 function queryText(maxQueryChars: number) {
   return z

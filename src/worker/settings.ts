@@ -4,11 +4,12 @@
 
 import { z } from 'zod'
 import { DEFAULT_POINTER, POINTER_NAME } from '../core/manifest.ts'
+import { MAX_QUERY_CHARS } from '../core/query-text.ts'
 import { DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 
 export const DEFAULTS = {
-  maxQueryChars: 1000,
+  maxQueryChars: MAX_QUERY_CHARS,
   shardTimeoutMs: 2000,
   corsOrigins: '*',
   pointerName: DEFAULT_POINTER,
