@@ -21,6 +21,9 @@ interface SearchBody {
   clusters: { cid: number[] }[]
   index: string
   took_ms: number
+  /** Some clusters, display objects or lexicon parts could not be read (listed in `skipped`). */
+  degraded: boolean
+  skipped?: unknown[]
 }
 
 export async function queryWorker(baseUrl: string, queries: readonly string[], options: WorkerQueryOptions): Promise<WorkerAnswer[]> {
@@ -50,6 +53,8 @@ async function ask(baseUrl: string, q: string, k: number, attempts = 3): Promise
         throw new Error(`GET /search?q=${JSON.stringify(q.slice(0, 60))} answered HTTP ${response.status}: ${text.slice(0, 300)}`)
       }
       const body = JSON.parse(text) as SearchBody
+      // A skipped shard would silently lower gdr's scores: the eval needs every one, as the benchmark does.
+      if (body.degraded) throw new Error(`a degraded answer for ${JSON.stringify(q.slice(0, 60))} (skipped ${JSON.stringify(body.skipped ?? []).slice(0, 300)}): the evaluation needs every shard, display object and lexicon part`)
       return {
         ids: body.results.map((r) => r.id),
         scores: body.results.map((r) => r.score),

@@ -73,12 +73,17 @@ describe('Worker client', () => {
         res.writeHead(400).end('{"error":{"code":"bad_request","message":"no"}}')
         return
       }
+      if (q === 'degraded') {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ results: [], clusters: [], degraded: true, skipped: [{ cid: [3], reason: 'missing' }], index: 'v1', took_ms: 1 }))
+        return
+      }
       inFlight++
       maxInFlight = Math.max(maxInFlight, inFlight)
       setTimeout(() => {
         inFlight--
         res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ results: [{ id: `doc-${q}`, title: '', snippet: '', score: 1.5 }], clusters: [{ cid: [0, 1], prob: 1, docs: 3 }], index: 'v1', took_ms: 2 }))
+        res.end(JSON.stringify({ results: [{ id: `doc-${q}`, title: '', snippet: '', score: 1.5 }], clusters: [{ cid: [0, 1], prob: 1, docs: 3 }], degraded: false, skipped: [], index: 'v1', took_ms: 2 }))
       }, 5 + Math.random() * 10)
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -98,5 +103,9 @@ describe('Worker client', () => {
 
   it('a 400 is an error naming the query', async () => {
     await expect(queryWorker(url, ['bad'], { k: 10, concurrency: 1 })).rejects.toThrow(/"bad".*HTTP 400/)
+  })
+
+  it('a degraded answer is an error naming the query and what was skipped: the eval needs every shard', async () => {
+    await expect(queryWorker(url, ['q1', 'degraded'], { k: 10, concurrency: 1 })).rejects.toThrow(/degraded answer for "degraded" \(skipped \[\{"cid":\[3\],"reason":"missing"\}\]\).*every shard/)
   })
 })
