@@ -2,7 +2,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander'
 import type { BuildOptions, EncoderMode } from './build/build-index.ts'
-import { INDEX_NAME_RULE, isIndexName } from '../src/core/publish.ts'
+import { INDEX_NAME_RULE, isIndexName } from '../src/core/manifest.ts'
 
 /** Plain decimal digits only: Number() alone would take '' as 0, '0x10' as 16 and '1e3' as 1000. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {

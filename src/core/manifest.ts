@@ -145,6 +145,14 @@ export type Pointer = z.infer<typeof PointerSchema>
 
 /** The pointer production reads; other deployments (preview) read their own pointer beside it. */
 export const DEFAULT_POINTER = 'current'
+/** What an index name (the R2 prefix of its versions and pointers) must be, said once for every check of it. */
+export const INDEX_NAME_RULE = 'non-empty, without "/"'
+
+/** True when `name` can be an index name: it is one segment of the R2 keys (`<name>/versions/…`). */
+export function isIndexName(name: string): boolean {
+  return name !== '' && !name.includes('/')
+}
+
 export const POINTER_NAME = /^[a-z0-9][a-z0-9_-]*$/
 
 /**

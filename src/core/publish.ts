@@ -7,7 +7,7 @@
 // Pure over ObjectStore and IndexFiles: the Node CLI reads files from disk, the
 // workerd tests from inject(), and both run this same code.
 
-import { keys, manifestObjects, parseManifest, POINTER_NAME, type Manifest, type Pointer } from './manifest.ts'
+import { INDEX_NAME_RULE, isIndexName, keys, manifestObjects, parseManifest, POINTER_NAME, type Manifest, type Pointer } from './manifest.ts'
 import { forEachLimited, type ObjectStore, type StoredObject } from './object-store.ts'
 import { sha256Hex } from './shard-codec.ts'
 import { checkVersion, writePointer } from './versions.ts'
@@ -73,13 +73,6 @@ export class PublishError extends Error {
 
 export const MANIFEST_FILE = 'manifest.json'
 
-/** What an index name (the R2 prefix of its versions and pointers) must be, said once for every check of it. */
-export const INDEX_NAME_RULE = 'non-empty, without "/"'
-
-/** True when `name` can be an index name: it is one segment of the R2 keys (`<name>/versions/…`). */
-export function isIndexName(name: string): boolean {
-  return name !== '' && !name.includes('/')
-}
 const DEFAULT_CONCURRENCY = 4
 
 export async function planPublish(manifestBytes: Uint8Array, target: PublishTarget): Promise<PublishPlan> {

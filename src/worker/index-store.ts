@@ -17,7 +17,7 @@ import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
 import { createSession, startOrt, type InferenceSession } from './ort.ts'
 import { workerDenseKernel } from './kernel.ts'
-import { DEFAULT_INDEX_NAME, type Env } from './env.ts'
+import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import type { LoadTimings } from './server-timing.ts'
 import { settingsOf as workerSettingsOf } from './settings.ts'
@@ -302,8 +302,7 @@ async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, 
 
 /** Throws 500 `misconfigured` when a setting is invalid (settings.ts checks and logs them). */
 function indexSettingsOf(env: Env): IndexSettings {
-  const { pointerName, pointerTtlMs } = workerSettingsOf(env)
-  const name = env.INDEX_NAME || DEFAULT_INDEX_NAME
+  const { indexName: name, pointerName, pointerTtlMs } = workerSettingsOf(env)
   return { name, pointerKey: keys.pointer(name, pointerName), ttlMs: pointerTtlMs }
 }
 

@@ -4,14 +4,16 @@
 
 import { z } from 'zod'
 import { DEFAULT_POINTER, POINTER_NAME } from '../core/manifest.ts'
+import { INDEX_NAME_RULE, isIndexName } from '../core/manifest.ts'
 import { MAX_QUERY_CHARS } from '../core/query-text.ts'
-import { DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
+import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 
 export const DEFAULTS = {
   maxQueryChars: MAX_QUERY_CHARS,
   shardTimeoutMs: 2000,
   corsOrigins: '*',
+  indexName: DEFAULT_INDEX_NAME,
   pointerName: DEFAULT_POINTER,
   pointerTtlSeconds: DEFAULT_POINTER_TTL_SECONDS,
 } as const
@@ -27,6 +29,7 @@ const nonNegativeDecimal = z.string().trim().regex(/^\d+(\.\d+)?$/, 'expected a 
 const SettingsSchema = z.object({
   MAX_QUERY_CHARS: positiveInteger(100_000).default(DEFAULTS.maxQueryChars),
   SHARD_TIMEOUT_MS: positiveInteger(60_000).default(DEFAULTS.shardTimeoutMs),
+  INDEX_NAME: z.string().refine(isIndexName, `expected an index name (${INDEX_NAME_RULE})`).default(DEFAULTS.indexName),
   INDEX_POINTER: z.string().regex(POINTER_NAME, 'expected a pointer name: a-z 0-9 _ - (not starting with _ or -)').default(DEFAULTS.pointerName),
   POINTER_TTL_SECONDS: nonNegativeDecimal.default(DEFAULTS.pointerTtlSeconds),
   CORS_ORIGINS: z
@@ -48,6 +51,8 @@ export interface Settings {
   corsOrigins: '*' | string[]
   /** Undefined: search is public. */
   apiKey: string | undefined
+  /** The index served: the R2 prefix its pointer and versions live under. */
+  indexName: string
   /** Which pointer of the index names the version to serve. */
   pointerName: string
   /** How often, at most, the pointer is re-read. */
@@ -73,6 +78,7 @@ function parseSettings(env: Env): Settings | ServiceError {
     SHARD_TIMEOUT_MS: blankToUndefined(env.SHARD_TIMEOUT_MS),
     CORS_ORIGINS: blankToUndefined(env.CORS_ORIGINS),
     SEARCH_API_KEY: blankToUndefined(env.SEARCH_API_KEY),
+    INDEX_NAME: blankToUndefined(env.INDEX_NAME),
     INDEX_POINTER: blankToUndefined(env.INDEX_POINTER),
     POINTER_TTL_SECONDS: blankToUndefined(env.POINTER_TTL_SECONDS),
   })
@@ -88,6 +94,7 @@ function parseSettings(env: Env): Settings | ServiceError {
     shardTimeoutMs: s.SHARD_TIMEOUT_MS,
     corsOrigins: s.CORS_ORIGINS[0] === '*' ? '*' : s.CORS_ORIGINS,
     apiKey: s.SEARCH_API_KEY,
+    indexName: s.INDEX_NAME,
     pointerName: s.INDEX_POINTER,
     pointerTtlMs: s.POINTER_TTL_SECONDS * 1000,
   }

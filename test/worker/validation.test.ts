@@ -178,6 +178,7 @@ describe('routes', () => {
       { SHARD_TIMEOUT_MS: '-5' },
       { CORS_ORIGINS: 'example.com' },
       { SEARCH_API_KEY: 'has spaces in it' },
+      { INDEX_NAME: 'team/search' },
       { INDEX_POINTER: 'Bad Name!' },
       { INDEX_POINTER: ' current' },
       // Plain decimal numbers only, like the other numeric settings.
@@ -192,7 +193,7 @@ describe('routes', () => {
   })
 
   it('takes a blank setting for its default, and a fractional pointer TTL', async () => {
-    for (const overrides of [{ INDEX_POINTER: '' }, { INDEX_POINTER: '  ' }, { POINTER_TTL_SECONDS: ' ' }, { POINTER_TTL_SECONDS: ' 0.25 ' }, { POINTER_TTL_SECONDS: '0' }]) {
+    for (const overrides of [{ INDEX_NAME: '  ' }, { INDEX_POINTER: '' }, { INDEX_POINTER: '  ' }, { POINTER_TTL_SECONDS: ' ' }, { POINTER_TTL_SECONDS: ' 0.25 ' }, { POINTER_TTL_SECONDS: '0' }]) {
       expect((await withEnv(overrides)('/v1/index')).status, JSON.stringify(overrides)).toBe(200)
     }
   })
