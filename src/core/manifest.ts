@@ -2,7 +2,7 @@
 // where it is written (build) and where it is read (Worker).
 
 import { z } from 'zod'
-import { buildTree, clusterId } from './tree.ts'
+import { buildTree, cidKey, clusterId } from './tree.ts'
 
 // Deployed Workers refuse `new Function`; zod must not try to JIT its parsers.
 z.config({ jitless: true })
@@ -193,16 +193,15 @@ function checkTree(manifest: Manifest): void {
       throw new Error(`manifest tree: node ${i} breaks breadth-first order`)
     }
   }
-  const isParent = new Set(parent)
-  const leaves = parent.map((_, i) => i).filter((i) => !isParent.has(i))
+  const tree = buildTree(manifest.tree)
+  const { leaves } = tree
   const shardNodes = new Set(manifest.shards.map((s) => s.node))
   if (shardNodes.size !== manifest.shards.length || leaves.some((l) => !shardNodes.has(l)) || shardNodes.size !== leaves.length) {
     throw new Error('manifest: every leaf of the tree must have exactly one shard')
   }
   // A shard read back is checked against its entry's cid (shard-cache.ts), and the probe budget counts its docs:
   // an entry that disagrees with the tree or the corpus would fail every query, or misjudge the budget, instead of the load.
-  const tree = buildTree(manifest.tree)
-  const wrongCid = manifest.shards.find((s) => !sameIds(s.cid, clusterId(tree, s.node)))
+  const wrongCid = manifest.shards.find((s) => cidKey(s.cid) !== cidKey(clusterId(tree, s.node)))
   if (wrongCid) throw new Error(`manifest: shard of node ${wrongCid.node} has cluster ID [${wrongCid.cid}], not its path in the tree [${clusterId(tree, wrongCid.node)}]`)
   const shardDocs = manifest.shards.reduce((sum, s) => sum + s.docs, 0)
   if (shardDocs !== manifest.docs) throw new Error(`manifest: the shards hold ${shardDocs} documents, not the index's ${manifest.docs}`)
@@ -210,10 +209,6 @@ function checkTree(manifest: Manifest): void {
   // The isolate caches decoded objects by key: two objects under one key would be read as each other.
   const objectKeys = manifestObjects(manifest).map((o) => o.key)
   if (new Set(objectKeys).size !== objectKeys.length) throw new Error('manifest: every object (model, centroids, shard, display object, lexicon part) needs a key of its own')
-}
-
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 /** The lexicon part that holds a term, of `parts`. */

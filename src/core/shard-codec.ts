@@ -264,7 +264,7 @@ export function decodeLexiconPart(bytes: Uint8Array): LexiconPart {
 const MAX_LEXICON_LEAF = 2 ** 21
 
 function checkLexiconPart(part: LexiconPart): void {
-  checkPostings(part, Infinity)
+  checkPostings(part, Infinity, 'lexicon part')
   if (part.leaves.length !== part.rows.length) throw new Error('lexicon part: one leaf per posting expected')
   for (let i = 0; i < part.leaves.length; i++) if (part.leaves[i] >= MAX_LEXICON_LEAF) throw new Error('lexicon part: leaf out of range')
   // Lexical routing merges terms' postings leaf by leaf and marks a row summed by a sum above 0.
@@ -309,22 +309,22 @@ function checkShape(shard: Shard): void {
   const n = shard.scales.length
   if (shard.vectors.length !== n * shard.dims) throw new Error(`shard vectors: expected ${n}×${shard.dims} values, got ${shard.vectors.length}`)
   for (let i = 0; i < n; i++) if (!(Number.isFinite(shard.scales[i]) && shard.scales[i] >= 0)) throw new Error('shard scales must be finite and not negative')
-  checkPostings(shard.postings, n)
+  checkPostings(shard.postings, n, 'shard postings')
 }
 
 // Postings index rows and each other: out-of-range values would read past arrays while scoring.
 // (A lexicon part's rows are checked against their leaf where they are used: `rows` = ∞.)
-function checkPostings(p: ShardPostings, rows: number): void {
+function checkPostings(p: ShardPostings, rows: number, what: string): void {
   const terms = p.terms.length
-  if (p.idf.length !== terms || p.postingStart.length !== terms + 1) throw new Error('shard postings: term tables differ in length')
-  if (p.postingStart[0] !== 0 || p.postingStart[terms] !== p.rows.length || p.rows.length !== p.weights.length) throw new Error('shard postings: offsets do not match the postings')
+  if (p.idf.length !== terms || p.postingStart.length !== terms + 1) throw new Error(`${what}: term tables differ in length`)
+  if (p.postingStart[0] !== 0 || p.postingStart[terms] !== p.rows.length || p.rows.length !== p.weights.length) throw new Error(`${what}: offsets do not match the postings`)
   for (let i = 0; i < terms; i++) {
-    if (p.postingStart[i] > p.postingStart[i + 1]) throw new Error('shard postings: offsets must not decrease')
-    if (i > 0 && p.terms[i] <= p.terms[i - 1]) throw new Error('shard postings: terms must be sorted and unique')
+    if (p.postingStart[i] > p.postingStart[i + 1]) throw new Error(`${what}: offsets must not decrease`)
+    if (i > 0 && p.terms[i] <= p.terms[i - 1]) throw new Error(`${what}: terms must be sorted and unique`)
     // BM25 is normalized by the lexicon's idf and summed with the shard's: a negative one would leave [0, 1].
-    if (!(Number.isFinite(p.idf[i]) && p.idf[i] >= 0)) throw new Error('shard postings: idf must be finite and not negative')
+    if (!(Number.isFinite(p.idf[i]) && p.idf[i] >= 0)) throw new Error(`${what}: idf must be finite and not negative`)
   }
-  for (let i = 0; i < p.rows.length; i++) if (p.rows[i] >= rows) throw new Error('shard postings: row out of range')
+  for (let i = 0; i < p.rows.length; i++) if (p.rows[i] >= rows) throw new Error(`${what}: row out of range`)
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {

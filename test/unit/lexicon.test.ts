@@ -130,7 +130,7 @@ describe('the lexicon', () => {
     const raw = { format: 2, terms: le(part.terms), idf: le(part.idf), postingStart: le(part.postingStart), postingLeaves: le(part.leaves), postingRows: le(part.rows), postingWeights: part.weights }
     expect(decodeLexiconPart(packr.pack(raw))).toEqual(part)
     expect(() => decodeLexiconPart(packr.pack({ ...raw, postingLeaves: le(part.leaves.subarray(1)) }))).toThrow(/one leaf per posting/)
-    expect(() => decodeLexiconPart(packr.pack({ ...raw, idf: le(part.idf.map((x) => -x - 1)) }))).toThrow(/idf must be finite and not negative/)
+    expect(() => decodeLexiconPart(packr.pack({ ...raw, idf: le(part.idf.map((x) => -x - 1)) }))).toThrow(/lexicon part: idf must be finite and not negative/)
     expect(() => decodeLexiconPart(packr.pack({ ...raw, postingLeaves: le(part.leaves.map(() => 2 ** 22)) }))).toThrow(/leaf out of range/)
     expect(() => decodeLexiconPart(packr.pack({ ...raw, format: 1 }))).toThrow(/unsupported lexicon part format 1/)
     expect(() => decodeLexiconPart(packr.pack({ ...raw, postingWeights: part.weights.map(() => 0) }))).toThrow(/at least 1/)
