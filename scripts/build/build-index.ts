@@ -6,7 +6,7 @@ import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/co
 import { CENTROIDS_KEY, FORMAT, FORMAT_VERSION, INDEX_NAME_RULE, isIndexName, MODEL_KEY, parseManifest, type FeaturizerConfig, type LexicalConfig, type LexiconPartEntry, type Manifest, type SearchDefaults, type ShardEntry } from '../../src/core/manifest.ts'
 import { buildTree, cidKey, clusterId, type ClusterTree } from '../../src/core/tree.ts'
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QuantizedQueryModel, type QueryModelParams, type QueryModelWeights } from '../../src/core/query-model.ts'
-import { quantizeRows, type QuantizedRows } from '../../src/core/quant.ts'
+import { quantizeRows, ScaleOverflowError, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
@@ -208,7 +208,9 @@ function quantizeForExport(params: QueryModelParams): QuantizedQueryModel {
   try {
     return quantizeModel(params)
   } catch (error) {
-    if (error instanceof RangeError) throw new BuildError(`quantize: the query model's weights: ${error.message}; no index was written`)
+    if (error instanceof ScaleOverflowError) {
+      throw new BuildError(`quantize: the query model's ${error.matrix ?? 'weights'} table, row ${error.row}, reaches ${error.maxAbs}, past what its int8 scale can hold; no index was written (own "vector" fields far from unit length can cause this: normalize them)`)
+    }
     throw error
   }
 }

@@ -48,6 +48,19 @@ export function fromHalfBits(bits: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15)
 }
 
+/** A row whose values its stored scale cannot hold: stored anyway, it would read back as NaN. */
+export class ScaleOverflowError extends Error {
+  override name = 'ScaleOverflowError'
+  constructor(
+    readonly row: number,
+    readonly maxAbs: number,
+    /** The model's matrix, once quantizeModel knows it. */
+    readonly matrix?: string,
+  ) {
+    super(`${matrix ? `${matrix}, ` : ''}row ${row}: values up to ${maxAbs}, past what its stored scale can hold`)
+  }
+}
+
 /** quantizeRows with each scale rounded to what a float16 `scale / HALF_SCALE_UNIT` holds. */
 export function quantizeRowsHalfScales(data: Float32Array, rows: number, dims: number): QuantizedRows {
   return quantizeRows(data, rows, dims, (scale) => fromHalfBits(toHalfBits(scale / HALF_SCALE_UNIT)) * HALF_SCALE_UNIT)
@@ -64,7 +77,7 @@ export function quantizeRows(data: Float32Array, rows: number, dims: number, sto
     // Quantize against the scale the reader will see (float32, or float16 for the tables).
     const stored = storedScale(maxAbs > 0 ? maxAbs / 127 : 1)
     // A scale its storage cannot hold (float16 past 65504 × HALF_SCALE_UNIT) would dequantize the row to NaN.
-    if (!Number.isFinite(stored)) throw new RangeError(`quantizeRows: row ${r} reaches ${maxAbs}, past what its stored scale can hold`)
+    if (!Number.isFinite(stored)) throw new ScaleOverflowError(r, maxAbs)
     scales[r] = stored
     for (let d = 0; d < dims; d++) values[base + d] = Math.max(-127, Math.min(127, Math.round(data[base + d] / stored)))
   }

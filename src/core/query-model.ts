@@ -23,7 +23,7 @@ import type { InferenceSession } from 'onnxruntime-web'
 import type { ClusterTree } from './tree.ts'
 import type { SparseFeatures } from './featurizer.ts'
 import type { QuantizedRows } from './quant.ts'
-import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows, quantizeRowsHalfScales } from './quant.ts'
+import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows, quantizeRowsHalfScales, ScaleOverflowError } from './quant.ts'
 
 /** Names of the ONNX graph's inputs and outputs, shared by the exporter and the Worker. */
 export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits' } as const
@@ -224,17 +224,24 @@ export interface QuantizedQueryModel extends QueryModelShape {
 export function quantizeModel(p: QueryModelParams): QuantizedQueryModel {
   const { buckets, hidden, dims, decoderHidden } = p
   const rowsOf = (m: Float32Array, cols: number) => m.length / cols
+  const named = <T>(matrix: string, quantize: () => T): T => {
+    try {
+      return quantize()
+    } catch (error) {
+      throw error instanceof ScaleOverflowError ? new ScaleOverflowError(error.row, error.maxAbs, matrix) : error
+    }
+  }
   return {
     buckets, hidden, dims, decoderHidden,
-    E: quantizeRowsHalfScales(p.E, buckets, hidden),
-    Wq: quantizeColumns(p.Wq, hidden, dims),
+    E: named('E', () => quantizeRowsHalfScales(p.E, buckets, hidden)),
+    Wq: named('Wq', () => quantizeColumns(p.Wq, hidden, dims)),
     bq: p.bq,
-    Ed: quantizeRowsHalfScales(p.Ed, buckets, decoderHidden),
+    Ed: named('Ed', () => quantizeRowsHalfScales(p.Ed, buckets, decoderHidden)),
     bd: p.bd,
-    P: quantizeRows(p.P, rowsOf(p.P, decoderHidden), decoderHidden),
-    U: quantizeRows(p.U, rowsOf(p.U, decoderHidden), decoderHidden),
+    P: named('P', () => quantizeRows(p.P, rowsOf(p.P, decoderHidden), decoderHidden)),
+    U: named('U', () => quantizeRows(p.U, rowsOf(p.U, decoderHidden), decoderHidden)),
     beta: p.beta,
-    M: quantizeRows(p.M, rowsOf(p.M, dims), dims),
+    M: named('M', () => quantizeRows(p.M, rowsOf(p.M, dims), dims)),
     gamma: p.gamma,
   }
 }

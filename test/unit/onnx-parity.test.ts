@@ -109,4 +109,10 @@ describe('ONNX export ↔ reference forward pass', () => {
     const maxDiff = Math.max(...Array.from(q, (v, i) => Math.abs(v - full[i])))
     expect(maxDiff).toBeGreaterThan(TOLERANCE)
   })
+
+  it('names the matrix and row whose values its float16 row scale cannot hold, instead of exporting NaN', () => {
+    const E = Float32Array.from(params.E)
+    E[5 * shape.hidden + 2] = 1e10
+    expect(() => quantizeModel({ ...params, E })).toThrow(/^E, row 5: values up to 10000000000, past what its stored scale can hold$/)
+  })
 })
