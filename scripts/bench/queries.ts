@@ -4,10 +4,11 @@
 // seed of their own: the build also trains on random spans of every document
 // (it holds none out), so these are spans it did not pick, of documents it did see.
 
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { corpusLines } from '../build/corpus.ts'
 import { createRng, randomInt, type Rng } from '../build/random.ts'
 import { cutQuery } from '../../src/core/query-text.ts'
+import { readTextFile } from '../text-file.ts'
 
 export interface BenchQuery {
   text: string
@@ -17,7 +18,7 @@ export interface BenchQuery {
 
 export function readQueryFile(path: string): BenchQuery[] {
   if (!existsSync(path)) throw new Error(`queries file not found: ${path}`)
-  const queries = readFileSync(path, 'utf8')
+  const queries = readTextFile(path)
     .split(/\r?\n/)
     .map((line) => cutQuery(line)) // the Worker refuses longer queries: every system gets the same cut text
     .filter((text) => text !== '')

@@ -4,6 +4,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
+import { strictUtf8Decoder, withoutBom } from '../text-file.ts'
 
 export interface CorpusDoc {
   id: string
@@ -159,7 +160,6 @@ function mostCommonSize(docs: NumberedDoc[]): ExpectedSize | undefined {
 /** One line of a corpus file (1-based number): its text, or why it has none. */
 export type CorpusLine = { number: number; text: string } | { number: number; text?: undefined; problem: string }
 
-const UTF8_BOM = [0xef, 0xbb, 0xbf]
 
 /**
  * The lines of a corpus file, gunzipped when it ends in .gz: the one reader of corpus lines
@@ -171,12 +171,11 @@ export async function* corpusLines(path: string): AsyncGenerator<CorpusLine> {
   if (!existsSync(path) || !statSync(path).isFile()) throw new CorpusError(`corpus not found: ${path}`)
   const raw = createReadStream(path)
   const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw
-  // ignoreBOM: the decoder would otherwise drop a BOM at the start of every line, not only the file's.
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  const decoder = strictUtf8Decoder()
   let number = 0
   for await (let bytes of byteLines(input)) {
     number++
-    if (number === 1 && UTF8_BOM.every((b, i) => bytes[i] === b)) bytes = bytes.subarray(UTF8_BOM.length)
+    if (number === 1) bytes = withoutBom(bytes)
     if (bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, -1)
     yield decodeLine(decoder, bytes, number)
   }

@@ -2,9 +2,10 @@
 // (`_id`, `text`) and qrels.tsv (a header, then `query-id corpus-id score`, tab-separated).
 // The corpus itself is read by the build's reader (scripts/build/corpus.ts).
 
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { DocumentId } from '../build/corpus.ts'
+import { readTextFile } from '../text-file.ts'
 
 export interface BeirQuery {
   id: string
@@ -64,9 +65,9 @@ export function parseQueries(text: string, source = 'queries.jsonl'): BeirQuery[
 }
 
 /**
- * BEIR's tab-separated `query-id corpus-id score`, or TREC's `query-id iteration
- * corpus-id grade` (tab- or space-separated); a first line whose score is not a
- * number is the header. A repeated pair keeps its highest grade.
+ * BEIR's `query-id corpus-id score` or TREC's `query-id iteration corpus-id grade`,
+ * tab-separated (ids may then hold spaces) or space-separated; a first line whose
+ * score is not a number is the header. A repeated pair keeps its highest grade.
  */
 export function parseQrels(text: string, source = 'qrels.tsv'): Qrels {
   const qrels: Qrels = new Map()
@@ -75,7 +76,7 @@ export function parseQrels(text: string, source = 'qrels.tsv'): Qrels {
     const judgment = qrelsLine(line)
     if (!judgment) {
       if (i === 0) return // header
-      throw new BeirError(`${source}:${i + 1}: expected "query-id<TAB>corpus-id<TAB>score" (BEIR, tab-separated) or "query-id 0 corpus-id grade" (TREC)`)
+      throw new BeirError(`${source}:${i + 1}: expected "query-id<TAB>corpus-id<TAB>score" (BEIR, tab-separated) or "query-id 0 corpus-id grade" (TREC), or either with spaces between ids without spaces`)
     }
     let judged = qrels.get(judgment.qid)
     if (!judged) qrels.set(judgment.qid, (judged = new Map()))
@@ -86,12 +87,12 @@ export function parseQrels(text: string, source = 'qrels.tsv'): Qrels {
 
 /** One line's judgment, or undefined when it has neither form. */
 function qrelsLine(line: string): { qid: string; did: string; grade: number } | undefined {
-  // A line with tabs splits on tabs alone: a BEIR id may hold spaces ("doc 1"). Without
-  // tabs only TREC's four columns are read, whose ids have no spaces by definition.
-  const tabbed = line.includes('\t')
-  const fields = tabbed ? line.split('\t') : line.trim().split(/\s+/)
-  const [qid, did, grade] = fields.length === 4 ? [fields[0], fields[2], fields[3]] : tabbed && fields.length === 3 ? fields : []
-  if (!qid || !did || grade === undefined || grade.trim() === '' || !Number.isFinite(Number(grade))) return undefined
+  // A line with tabs splits on tabs alone: a BEIR id may hold spaces ("doc 1"). A line
+  // without tabs splits on whitespace: BEIR's three columns or TREC's four, ids without spaces.
+  const text = line.trim()
+  const fields = (text.includes('\t') ? text.split('\t') : text.split(/\s+/)).map((field) => field.trim())
+  const [qid, did, grade] = fields.length === 4 ? [fields[0], fields[2], fields[3]] : fields.length === 3 ? fields : []
+  if (!qid || !did || !grade || !Number.isFinite(Number(grade))) return undefined
   return { qid, did, grade: Number(grade) }
 }
 
@@ -106,8 +107,8 @@ export interface EvalQueries {
 }
 
 export function loadQueriesAndQrels(paths: BeirPaths): EvalQueries {
-  const queries = parseQueries(readFileSync(paths.queries, 'utf8'), paths.queries)
-  const qrels = parseQrels(readFileSync(paths.qrels, 'utf8'), paths.qrels)
+  const queries = parseQueries(readTextFile(paths.queries), paths.queries)
+  const qrels = parseQrels(readTextFile(paths.qrels), paths.qrels)
   const hasRelevant = (id: string) => [...(qrels.get(id)?.values() ?? [])].some((g) => g > 0)
   const judged = queries.filter((q) => hasRelevant(q.id))
   const known = new Set(queries.map((q) => q.id))

@@ -39,10 +39,12 @@ describe('BEIR loader', () => {
     expect(() => parseQrels('h\th\th\nq1\td1\tlots', 'r.tsv')).toThrow(/r\.tsv:2/)
   })
 
-  it('splits a line with tabs on tabs alone: ids may hold spaces; other lines are TREC\'s four columns or an error naming the line', () => {
+  it('splits a line with tabs on tabs alone: ids may hold spaces; other lines on spaces; anything else is an error naming the line', () => {
     expect(parseQrels('query-id\tcorpus-id\tscore\nq 1\tdoc 1\t1\n')).toEqual(new Map([['q 1', new Map([['doc 1', 1]])]]))
     expect(parseQrels('q1\t0\tdoc 1\t2')).toEqual(new Map([['q1', new Map([['doc 1', 2]])]]))
-    for (const bad of ['q1 d1 1', 'q1\t\t1', 'q1\td1\t', 'q1\td1', 'q1\td1\t1\t2\t3']) {
+    // Stray spaces around fields and a trailing tab are not part of an id; BEIR's columns may be space-separated.
+    expect(parseQrels(' q1\td1 \t1\t\nq2 d2 1')).toEqual(new Map([['q1', new Map([['d1', 1]])], ['q2', new Map([['d2', 1]])]]))
+    for (const bad of ['q1\t\t1', 'q1\td1\t ', 'q1\td1', 'q1\td1\t1\t2\t3', 'q1 d1']) {
       expect(() => parseQrels(`query-id\tcorpus-id\tscore\n${bad}`, 'r.tsv'), bad).toThrow(/r\.tsv:2: expected .*tab-separated/)
     }
   })
