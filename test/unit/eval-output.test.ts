@@ -61,6 +61,7 @@ describe('Worker client', () => {
   let inFlight = 0
   let maxInFlight = 0
   let failOnce = true
+  let degradeOnce = true
   beforeAll(async () => {
     server = createServer((req, res) => {
       const q = new URL(req.url!, 'http://x').searchParams.get('q')!
@@ -73,7 +74,8 @@ describe('Worker client', () => {
         res.writeHead(400).end('{"error":{"code":"bad_request","message":"no"}}')
         return
       }
-      if (q === 'degraded') {
+      if (q === 'degraded' || (q === 'degraded-once' && degradeOnce)) {
+        if (q === 'degraded-once') degradeOnce = false
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end(JSON.stringify({ results: [], clusters: [], degraded: true, skipped: [{ cid: [3], reason: 'missing' }], index: 'v1', took_ms: 1 }))
         return
@@ -105,7 +107,12 @@ describe('Worker client', () => {
     await expect(queryWorker(url, ['bad'], { k: 10, concurrency: 1 })).rejects.toThrow(/"bad".*HTTP 400/)
   })
 
-  it('a degraded answer is an error naming the query and what was skipped: the eval needs every shard', async () => {
-    await expect(queryWorker(url, ['q1', 'degraded'], { k: 10, concurrency: 1 })).rejects.toThrow(/degraded answer for "degraded" \(skipped \[\{"cid":\[3\],"reason":"missing"\}\]\).*every shard/)
+  it('asks again after a degraded answer (a shard read that ran out of time), and keeps the whole one', async () => {
+    const [answer] = await queryWorker(url, ['degraded-once'], { k: 10, concurrency: 1 })
+    expect(answer.ids).toEqual(['doc-degraded-once'])
+  })
+
+  it('a degraded answer, every time, is an error naming the query and what was skipped: the eval needs every shard', async () => {
+    await expect(queryWorker(url, ['q1', 'degraded'], { k: 10, concurrency: 1 })).rejects.toThrow(/degraded answer for "degraded" \(skipped \[\{"cid":\[3\],"reason":"missing"\}\]\).*every shard.*3 tries/)
   })
 })
