@@ -14,6 +14,15 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   }
 }
 
+/** A non-negative number in plain decimal notation (`0.5`, `2`), checked by `accept` (say what it accepts in `expected`). */
+export function decimal(expected: string, accept: (x: number) => boolean) {
+  return (value: string) => {
+    const x = Number(value)
+    if (!/^\d+(\.\d+)?$/.test(value) || !accept(x)) throw new InvalidArgumentError(`expected ${expected}`)
+    return x
+  }
+}
+
 /** The largest seed: the random generator keeps 32 bits of it (scripts/build/random.ts), so larger seeds would repeat smaller ones. */
 export const MAX_SEED = 2 ** 32 - 1
 

@@ -3,7 +3,8 @@
 // distribution, and the serving workerd process's memory after each round.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, Option } from 'commander'
+import { integer } from './cli-options.ts'
 
 export type LoadTarget = 'search' | 'healthz'
 
@@ -218,25 +219,17 @@ export function readStatus(pid: number, field: 'VmRSS' | 'VmHWM' | 'PPid'): numb
 
 const mib = (kib: number | undefined) => (kib === undefined ? '?' : `${(kib / 1024).toFixed(1)} MiB`)
 
-function bounded(name: string, max: number) {
-  return (value: string) => {
-    const n = Number(value)
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name}: expected an integer from 1 to ${max}`)
-    return n
-  }
-}
-
 export function registerLoadCommand(cli: Command): void {
   cli
     .command('load')
     .description('fire a bounded burst of concurrent searches at a local Worker (gdr serve) and report latency, statuses and memory')
     .option('--url <url>', 'Worker URL (loopback only)', 'http://127.0.0.1:8787')
     .addOption(new Option('--target <route>', 'search: a mix of GET/POST searches (1 in 10 malformed); healthz: a control for the dev server\'s own memory').choices(['search', 'healthz']).default('search'))
-    .option('--requests <n>', `requests per round (≤ ${LIMITS.requests})`, bounded('requests', LIMITS.requests), 200)
-    .option('--concurrency <n>', `requests in flight at once (≤ ${LIMITS.concurrency})`, bounded('concurrency', LIMITS.concurrency), 200)
-    .option('--rounds <n>', `rounds, with memory read after each (≤ ${LIMITS.rounds})`, bounded('rounds', LIMITS.rounds), 3)
-    .option('--max-seconds <n>', `abort the run after this long (≤ ${LIMITS.maxSeconds})`, bounded('max-seconds', LIMITS.maxSeconds), 120)
-    .option('--pid <pid>', 'process to measure (default: the one listening on the port)', bounded('pid', 1 << 22))
+    .option('--requests <n>', `requests per round (≤ ${LIMITS.requests})`, integer(1, LIMITS.requests), 200)
+    .option('--concurrency <n>', `requests in flight at once (≤ ${LIMITS.concurrency})`, integer(1, LIMITS.concurrency), 200)
+    .option('--rounds <n>', `rounds, with memory read after each (≤ ${LIMITS.rounds})`, integer(1, LIMITS.rounds), 3)
+    .option('--max-seconds <n>', `abort the run after this long (≤ ${LIMITS.maxSeconds})`, integer(1, LIMITS.maxSeconds), 120)
+    .option('--pid <pid>', 'process to measure (default: the one listening on the port)', integer(1, 1 << 22))
     .action(async (opts) => {
       const reports = await runLoad(opts as LoadOptions)
       const failures = reports.flatMap((r) => Object.entries(r.statuses)).filter(([s]) => !/^[234]\d\d$/.test(s))

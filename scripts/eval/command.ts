@@ -2,14 +2,10 @@
 
 import { InvalidArgumentError, type Command } from 'commander'
 import { createReporter } from '../progress.ts'
-import { buildOverrides, integer, withBuildOverrides } from '../cli-options.ts'
+import { buildOverrides, decimal, integer, withBuildOverrides } from '../cli-options.ts'
 import { DEFAULT_EVAL, reportJson, reportTable, runEval } from './eval.ts'
 
-function fraction(value: string): number {
-  const x = Number(value)
-  if (!(x > 0 && x <= 1)) throw new InvalidArgumentError('expected a fraction in (0, 1]')
-  return x
-}
+const fraction = decimal('a fraction in (0, 1], like 0.2', (x) => x > 0 && x <= 1)
 
 function fractions(value: string): number[] {
   return value.split(',').map((v) => fraction(v.trim()))
@@ -29,11 +25,7 @@ export function registerEvalCommand(cli: Command): void {
       if (v !== 'exponential' && v !== 'linear') throw new InvalidArgumentError('expected exponential or linear')
       return v
     }, DEFAULT_EVAL.gain)
-    .option('--alpha <x>', 'α for the simulated fused rows of --sweep/--ablation (default: the manifest\'s)', (v) => {
-      const x = Number(v)
-      if (!(x >= 0 && Number.isFinite(x))) throw new InvalidArgumentError('expected a number ≥ 0')
-      return x
-    })
+    .option('--alpha <x>', 'α for the simulated fused rows of --sweep/--ablation (default: the manifest\'s)', decimal('a number ≥ 0, like 0.05', Number.isFinite))
     .option('--index <dir>', 'evaluate this already-built index of the same corpus instead of building one')
     .option('--out <dir>', 'where to build the index (default shards/eval-<dataset>)')
     .option('--port <n>', 'port for wrangler dev', integer(1, 65535), DEFAULT_EVAL.port)

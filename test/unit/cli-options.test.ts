@@ -1,7 +1,7 @@
 // Option parsers shared by `gdr build`, `gdr eval` and `gdr bench`.
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { buildOverrides, encoderEpochs, encoderMode, integer, MAX_SEED, randomSeed } from '../../scripts/cli-options.ts'
+import { buildOverrides, decimal, encoderEpochs, encoderMode, integer, MAX_SEED, randomSeed } from '../../scripts/cli-options.ts'
 import { runGdr } from './run-gdr.ts'
 
 describe('build option parsers', () => {
@@ -40,6 +40,21 @@ describe('integer options', () => {
       const { code, stderr } = await runGdr([...command, '--seed', '4294967297'])
       expect(code, command[0]).toBe(2)
       expect(stderr).toMatch(/--seed.*expected an integer from 0 to 4294967295/)
+    }
+  })
+
+  it('takes decimals in plain notation only, as the integers', () => {
+    const share = decimal('a fraction in (0, 1]', (x) => x > 0 && x <= 1)
+    expect(share('0.25')).toBe(0.25)
+    expect(share('1')).toBe(1)
+    for (const bad of ['', ' ', '.5', '5.', '0x1', '1e-1', '+0.5', '-0.5', '0', '1.5', 'NaN', 'Infinity']) expect(() => share(bad), JSON.stringify(bad)).toThrow(InvalidArgumentError)
+  })
+
+  it('refuses numbers in other notations in every command that takes them (eval, load)', async () => {
+    for (const args of [['eval', '--data', 'x', '--alpha', ''], ['eval', '--data', 'x', '--budgets', '0.1,1e-1'], ['load', '--requests', '0x10'], ['load', '--rounds', '']]) {
+      const { code, stderr } = await runGdr(args)
+      expect(code, args.join(' ')).toBe(2)
+      expect(stderr, args.join(' ')).toMatch(/expected (a|an) /)
     }
   })
 })

@@ -20,7 +20,6 @@ const workerQ = (q: string) => parseGetParams(`http://w/search?q=${encodeURIComp
 
 describe('query text', () => {
   it('cuts by code points, trimmed, to the Worker\'s own limit, which accepts the cut text as it is', () => {
-    expect(DEFAULTS.maxQueryChars).toBe(MAX_QUERY_CHARS)
     expect(cutQuery(long)).toBe(cut)
     expect(codePointLength(cut)).toBe(MAX_QUERY_CHARS)
     expect(workerQ(cutQuery(long))).toBe(cut)
