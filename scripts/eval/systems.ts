@@ -242,7 +242,7 @@ export function retrieve(index: IndexFolder, outputs: QueryOutputs, system: Syst
  * their postings, and BM25 (hybrid and fused scoring) takes its corpus idf from
  * them, whatever the routing. Only dense scoring without lexical routing reads none.
  */
-export function readsLexicon(system: SystemSpec): boolean {
+function readsLexicon(system: SystemSpec): boolean {
   return system.routing === 'decoder' || system.scoring !== 'dense'
 }
 
