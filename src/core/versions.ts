@@ -123,14 +123,17 @@ export interface GcResult {
 }
 
 /**
- * Deletes every version except the `keep` most recently published and those
- * any pointer names. A version's manifest goes first, so a half-deleted
+ * Deletes every version except the `keep` most recently published complete ones
+ * (the rollback targets), those any pointer names, and an incomplete one among the
+ * `keep` newest (it may be a publish in flight; an abandoned upload must not take a
+ * complete version's place). A version's manifest goes first, so a half-deleted
  * version is already incomplete and nothing can point at it.
  */
 export async function collectGarbage(store: ObjectStore, name: string, keep: number, options: { dryRun?: boolean } = {}): Promise<GcResult> {
   if (!Number.isInteger(keep) || keep < 0) throw new VersionError('keep must be a non-negative integer')
   const versions = await listVersions(store, name)
-  const kept = versions.filter((v, i) => i < keep || v.pointers.length > 0)
+  const newestComplete = new Set(versions.filter((v) => v.problem === undefined).slice(0, keep))
+  const kept = versions.filter((v, i) => v.pointers.length > 0 || newestComplete.has(v) || (v.problem !== undefined && i < keep))
   const deleted = versions.filter((v) => !kept.includes(v))
   if (!options.dryRun) {
     for (const version of [...deleted]) {
