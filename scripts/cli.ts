@@ -12,7 +12,7 @@ import { remoteStore, resolveTarget, TargetError, withStore } from './targets.ts
 import { versionsAsJson, versionTable } from './versions-report.ts'
 import { PublishError } from '../src/core/publish.ts'
 import { collectGarbage, listVersions, rollback, VersionError } from '../src/core/versions.ts'
-import { startDevServer } from './serve.ts'
+import { PortInUseError, startDevServer } from './serve.ts'
 import { runDemo } from './demo.ts'
 import { registerLoadCommand } from './load.ts'
 import { registerEvalCommand } from './eval/command.ts'
@@ -23,7 +23,7 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-const EXPECTED_ERRORS = [UsageError, BuildError, CorpusError, IndexFolderError, PublishError, TargetError, VersionError]
+const EXPECTED_ERRORS = [UsageError, BuildError, CorpusError, IndexFolderError, PublishError, TargetError, VersionError, PortInUseError]
 
 function powerOfTwo(value: string) {
   const n = integer(2, 1 << 22)(value)

@@ -8,7 +8,7 @@ import { collectDemoCorpus } from './demo-corpus.ts'
 import { createReporter, type Reporter } from './progress.ts'
 import { IndexFolderError, publishFolder, readIndexManifest } from './publish.ts'
 import { PROJECT_ROOT, withLocalBucket } from './local-r2.ts'
-import { startDevServer } from './serve.ts'
+import { ensurePortFree, startDevServer } from './serve.ts'
 
 const DEMO_DIR = join(PROJECT_ROOT, 'shards', 'demo')
 const DEMO_CORPUS = join(PROJECT_ROOT, 'shards', 'demo-corpus.jsonl')
@@ -29,6 +29,7 @@ function reusable(dir: string, reporter: Reporter): boolean {
 }
 
 export async function runDemo(options: { port: number }): Promise<void> {
+  await ensurePortFree(options.port) // before the build: a busy port should not wait for it
   const reporter = createReporter()
   if (reusable(DEMO_DIR, reporter)) {
     reporter.log(`reusing the demo index in ${DEMO_DIR} (delete it to rebuild)`)
@@ -48,5 +49,6 @@ export async function runDemo(options: { port: number }): Promise<void> {
   reporter.log(`\ngdr-edge demo is running at ${server.url.replace('127.0.0.1', 'localhost')}`)
   reporter.log(`  curl '${example}'`)
   reporter.log('  (Ctrl-C to stop)')
-  await server.exited
+  const code = await server.exited
+  if (code !== 0) throw new Error(`wrangler dev exited with code ${code} (npx gdr serve --name ${DEMO_NAME} shows its output)`)
 }

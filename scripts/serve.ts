@@ -2,6 +2,7 @@
 // state, and waits until it answers.
 
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { PROJECT_ROOT, WRANGLER_CONFIG } from './local-r2.ts'
@@ -35,6 +36,9 @@ export function devServerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** `inspectorPort`: where wrangler exposes the Worker's DevTools inspector (default: wrangler's choice). */
 export async function startDevServer(options: { port: number; indexName: string; quiet?: boolean; inspectorPort?: number }): Promise<DevServer> {
+  // Whatever already answers on the port would pass the health check below as ours.
+  await ensurePortFree(options.port)
+  if (options.inspectorPort !== undefined) await ensurePortFree(options.inspectorPort)
   const args = [wranglerBin(), 'dev', '--config', WRANGLER_CONFIG, '--port', String(options.port), '--ip', '127.0.0.1', '--var', `INDEX_NAME:${options.indexName}`, '--show-interactive-dev-session=false']
   if (options.inspectorPort !== undefined) args.push('--inspector-port', String(options.inspectorPort))
   // process.execPath: the Node running us, which bin/gdr.js guarantees is 22+ (wrangler needs it).
@@ -43,13 +47,17 @@ export async function startDevServer(options: { port: number; indexName: string;
     stdio: options.quiet ? ['ignore', 'ignore', 'pipe'] : ['ignore', 'inherit', 'inherit'],
     env: devServerEnv(process.env),
   })
-  // Stopping gdr stops wrangler too, so no orphaned server keeps the port.
-  const stop = () => child.kill('SIGTERM')
+  // Stopping gdr stops wrangler too, so no orphaned server keeps the port; a stop asked for is not a failure.
+  let stopAsked = false
+  const stop = () => {
+    stopAsked = true
+    child.kill('SIGTERM')
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   let stderr = ''
   child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(stopAsked ? 0 : (code ?? 1))))
   const url = `http://127.0.0.1:${options.port}`
   const ready = await Promise.race([waitForHealth(url, 120_000), exited.then(() => false)])
   if (!ready) {
@@ -57,6 +65,21 @@ export async function startDevServer(options: { port: number; indexName: string;
     throw new Error(`wrangler dev did not start on port ${options.port}${stderr ? `:\n${stderr.trim()}` : ''}`)
   }
   return { url, process: child, exited }
+}
+
+/** Throws when something on 127.0.0.1 already listens on `port`. */
+export async function ensurePortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(`port ${port} on 127.0.0.1 is already in use; stop what listens there or choose another port (--port, or PORT for npm start)`) : error),
+    )
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()))
+  })
+}
+
+export class PortInUseError extends Error {
+  override name = 'PortInUseError'
 }
 
 async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
