@@ -63,7 +63,9 @@ function requestFor(base: string, target: LoadTarget, i: number, signal: AbortSi
 export async function runLoad(options: LoadOptions, log: (line: string) => void = console.log): Promise<RoundReport[]> {
   const base = loopbackBase(options.url)
   const deadline = AbortSignal.timeout(options.maxSeconds * 1000)
-  const warm = await fetch(`${base}/search?q=warm+up`, { signal: deadline })
+  const warm = await fetch(`${base}/search?q=warm+up`, { signal: deadline }).catch((error: Error) => {
+    throw new Error(`cannot reach ${base} (${error.message}): is a Worker serving there? Start one with gdr serve, or give --url`)
+  })
   if (warm.status !== 200) throw new Error(`warm-up search answered ${warm.status}: ${(await warm.text()).slice(0, 200)}`)
   const processes = options.pid ? [options.pid] : servingProcesses(Number(new URL(base).port || 80))
   const memory = () => Object.fromEntries(processes.map((pid) => [pid, readStatus(pid, 'VmRSS')]))

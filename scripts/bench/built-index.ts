@@ -7,11 +7,12 @@
 
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildIndex, DEFAULT_BUILD, type BuildOptions } from '../build/build-index.ts'
 import type { Reporter } from '../progress.ts'
 import { readIndexManifest } from '../publish.ts'
+import { PROJECT_ROOT } from '../local-r2.ts'
 
 export type BuildSettings = Partial<Pick<BuildOptions, 'seed' | 'probeDocs' | 'leafSize' | 'maxLeaves' | 'epochs'>>
 
@@ -37,13 +38,29 @@ export interface ResolvedIndex {
 
 export const recordPath = (dir: string) => `${resolve(dir)}.bench.json`
 
-/** sha256 of the build's source (scripts/build and the shared core), in a stable order. */
+/** Packages whose code decides what a build writes (imported by scripts/build and src/core). */
+const BUILD_PACKAGES = ['msgpackr', 'onnx-proto', 'onnxruntime-web', 'wink-porter2-stemmer', 'zod']
+
+/** What decides what a build writes: every file of scripts/build and the shared core (the dense kernel's WebAssembly too), the build's other modules, and the installed versions of the packages it uses. */
+export function builderInputs(): { files: string[]; packages: string[] } {
+  const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+  const files = ['../build', '../../src/core'].flatMap((folder) =>
+    readdirSync(here(folder), { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(here(folder), entry.name))
+      .sort(),
+  )
+  files.push(here('../node-kernel.ts'), here('../text-file.ts'))
+  const lock = JSON.parse(readFileSync(here('../../package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> }
+  return { files, packages: BUILD_PACKAGES.map((name) => `${name}@${lock.packages[`node_modules/${name}`]?.version}`) }
+}
+
+/** sha256 of builderInputs(), in a stable order: an index built by other code or packages is not reused. */
 export function builderFingerprint(): string {
   const hash = createHash('sha256')
-  for (const folder of ['../build', '../../src/core']) {
-    const dir = fileURLToPath(new URL(folder, import.meta.url))
-    for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts')).sort()) hash.update(name).update(readFileSync(join(dir, name)))
-  }
+  const { files, packages } = builderInputs()
+  for (const file of files) hash.update(relative(PROJECT_ROOT, file)).update(readFileSync(file))
+  for (const pkg of packages) hash.update(pkg)
   return hash.digest('hex').slice(0, 16)
 }
 

@@ -10,7 +10,7 @@ import { documentLines, querySeedFor, readQueryFile, samplePseudoQueries } from 
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { closeConnections, httpGet, parseServerTiming, serverTimingOf } from '../../scripts/bench/timed-search.ts'
-import { builderFingerprint, isBuildOf, recordPath, type BuildRecord } from '../../scripts/bench/built-index.ts'
+import { builderFingerprint, builderInputs, isBuildOf, recordPath, type BuildRecord } from '../../scripts/bench/built-index.ts'
 import { benchSummary, reportJson, reportTable } from '../../scripts/bench/report.ts'
 import { corpusName, type BenchReport } from '../../scripts/bench/bench.ts'
 import { serverTimingHeader } from '../../src/worker/server-timing.ts'
@@ -118,6 +118,15 @@ describe('index names', () => {
 })
 
 describe('reusing a built index', () => {
+  it('fingerprints everything the output of a build depends on: the kernel WebAssembly, the other build modules, the packages it uses', () => {
+    const { files, packages } = builderInputs()
+    for (const file of ['src/core/dense-kernel.wasm', 'src/core/search.ts', 'scripts/build/build-index.ts', 'scripts/node-kernel.ts', 'scripts/text-file.ts']) {
+      expect(files.some((f) => f.endsWith(file)), file).toBe(true)
+    }
+    for (const name of ['wink-porter2-stemmer', 'onnx-proto', 'onnxruntime-web']) expect(packages.find((p) => p.startsWith(`${name}@`)), name).toMatch(/@\d+\.\d+\.\d+/)
+    expect(builderFingerprint()).toMatch(/^[0-9a-f]{16}$/)
+  })
+
   it('only a folder built from this very corpus file with the same options by the same build code counts', () => {
     const corpus = join(dir, 'corpus.jsonl')
     writeFileSync(corpus, lines3())

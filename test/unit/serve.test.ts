@@ -40,7 +40,9 @@ describe('serving on a port', () => {
     const { server, port } = await listening()
     await new Promise<void>((resolve) => server.close(() => resolve()))
     // Its own process group, as a terminal's Ctrl-C reaches gdr, wrangler and workerd together.
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gdr.js'), 'serve', '--port', String(port), '--name', 'serve-test'], { cwd: PROJECT_ROOT, detached: true, stdio: 'ignore' })
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gdr.js'), 'serve', '--port', String(port), '--name', 'serve-test'], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)))
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     const deadline = Date.now() + 90_000
     let up = false
@@ -48,8 +50,17 @@ describe('serving on a port', () => {
       up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
       if (!up) await new Promise((r) => setTimeout(r, 250))
     }
-    expect(up).toBe(true)
+    expect(up, stderr).toBe(true)
     process.kill(-child.pid!, 'SIGINT')
-    expect(await exited).toBe(0)
+    expect(await exited, stderr).toBe(0)
   }, 120_000)
+
+  it('gdr load names the address it cannot reach and how to start a Worker there', async () => {
+    const { server, port } = await listening()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const { code, stderr } = await runGdr(['load', '--url', `http://127.0.0.1:${port}`, '--rounds', '1', '--requests', '1'])
+    expect(code).toBe(1)
+    expect(stderr).toContain(`cannot reach http://127.0.0.1:${port}`)
+    expect(stderr).toContain('gdr serve')
+  })
 })
