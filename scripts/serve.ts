@@ -53,8 +53,14 @@ export async function startDevServer(options: { port: number; indexName: string;
     stopAsked = true
     child.kill('SIGTERM')
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  // Held until wrangler exits: a Ctrl-C reaches this process twice when bin/gdr.js re-ran it (from the
+  // terminal and forwarded), and a second one with no listener would kill it with code 130.
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  child.once('exit', () => {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  })
   let stderr = ''
   child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(stopAsked ? 0 : (code ?? 1))))
