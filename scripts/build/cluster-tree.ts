@@ -86,7 +86,29 @@ export function balancedKMeans(vectors: Float32Array, dims: number, docs: number
   }
   const groups: number[][] = Array.from({ length: k }, () => [])
   assignment.forEach((c, i) => groups[c].push(docs[i]))
-  return groups.filter((g) => g.length > 0)
+  fillEmptyGroups(vectors, dims, groups, centroids)
+  return groups
+}
+
+/**
+ * A group k-means left empty (two seeds on one spot, say) would lose its leaf, or a
+ * subtree's whole budget, and put the sibling budgets out of step: it takes the member
+ * of the largest group that fits that group's centroid least. (docs ≥ groups, so the
+ * largest always has one to spare.)
+ */
+function fillEmptyGroups(vectors: Float32Array, dims: number, groups: number[][], centroids: Float32Array): void {
+  for (const group of groups) {
+    if (group.length > 0) continue
+    let largest = 0
+    groups.forEach((g, c) => {
+      if (g.length > groups[largest].length) largest = c
+    })
+    const from = groups[largest]
+    const fit = (doc: number) => dotAt(vectors, doc * dims, centroids, largest * dims, dims)
+    let worst = 0
+    for (let i = 1; i < from.length; i++) if (fit(from[i]) < fit(from[worst])) worst = i
+    group.push(from.splice(worst, 1)[0])
+  }
 }
 
 // k-means++ seeding on cosine distance, over a sample for speed.

@@ -57,4 +57,23 @@ describe('hierarchical balanced k-means', () => {
       expect(() => parseManifest(manifestWith(result.tree, shards))).not.toThrow()
     }
   })
+
+  it('meets the leaf budget on tightly clustered vectors, where k-means leaves groups empty', () => {
+    const dims = 16
+    for (const seed of [1, 2, 3]) {
+      // 20 tight topics for 88 leaves: several seeds land on one topic, and a group can end up empty.
+      const rng = createRng(seed * 7 + 1400)
+      const topics = Array.from({ length: 20 }, () => Array.from({ length: dims }, () => gaussian(rng)))
+      const vectors = new Float32Array(1400 * dims)
+      for (let i = 0; i < 1400; i++) {
+        let norm = 0
+        for (let j = 0; j < dims; j++) norm += (vectors[i * dims + j] = topics[i % 20][j] + 0.3 * gaussian(rng)) ** 2
+        for (let j = 0; j < dims; j++) vectors[i * dims + j] /= Math.sqrt(norm)
+      }
+      const result = buildClusterTree(vectors, dims, { leaves: 88, branching: 32 }, createRng(seed))
+      expect(result.members.size, `seed ${seed}`).toBe(88)
+      expect(Math.min(...[...result.members.values()].map((m) => m.length))).toBeGreaterThan(0)
+      expect([...result.members.values()].reduce((n, m) => n + m.length, 0)).toBe(1400)
+    }
+  })
 })
