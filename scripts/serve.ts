@@ -57,13 +57,15 @@ export async function startDevServer(options: { port: number; indexName: string;
   // terminal and forwarded), and a second one with no listener would kill it with code 130.
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-  child.once('exit', () => {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-  })
   let stderr = ''
   child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(stopAsked ? 0 : (code ?? 1))))
+  const exited = new Promise<number>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve(stopAsked ? 0 : (code ?? 1))
+    }),
+  )
   const url = `http://127.0.0.1:${options.port}`
   const ready = await Promise.race([waitForHealth(url, 120_000), exited.then(() => false)])
   if (!ready) {

@@ -160,7 +160,6 @@ function mostCommonSize(docs: NumberedDoc[]): ExpectedSize | undefined {
 /** One line of a corpus file (1-based number): its text, or why it has none. */
 export type CorpusLine = { number: number; text: string } | { number: number; text?: undefined; problem: string }
 
-
 /**
  * The lines of a corpus file, gunzipped when it ends in .gz: the one reader of corpus lines
  * (the build's and the benchmark's). Each line is decoded on its own as strict UTF-8, so a

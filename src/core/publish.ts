@@ -72,7 +72,6 @@ export class PublishError extends Error {
 }
 
 export const MANIFEST_FILE = 'manifest.json'
-
 const DEFAULT_CONCURRENCY = 4
 
 export async function planPublish(manifestBytes: Uint8Array, target: PublishTarget): Promise<PublishPlan> {

@@ -75,7 +75,7 @@ export function parsePostBody(text: string, maxQueryChars: number): SearchParams
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object: {"q": string, "k"?: integer}')
   // JSON.parse keeps the last of repeated keys; a query string's repeats are refused, so these are too.
   const repeated = firstRepeatedKey(topLevelKeys(text))
-  if (repeated !== undefined) throw badRequest(`${quoteName(repeated)}: given more than once`)
+  if (repeated !== undefined) throw givenTwice(repeated)
   return check(schemasFor(maxQueryChars).post, body)
 }
 
@@ -99,7 +99,7 @@ export function parseQueryString(search: string): Record<string, string> {
     const eq = part.indexOf('=')
     const name = decodeComponent(eq < 0 ? part : part.slice(0, eq))
     const value = decodeComponent(eq < 0 ? '' : part.slice(eq + 1))
-    if (params.has(name)) throw badRequest(`${quoteName(name)}: given more than once`)
+    if (params.has(name)) throw givenTwice(name)
     params.set(name, value)
   }
   // fromEntries defines own properties, so a "__proto__" parameter is just an unknown key.
@@ -122,6 +122,11 @@ function check(schema: z.ZodType<SearchParams>, input: unknown): SearchParams {
   // Our messages name their field; zod's own ones get it prefixed.
   const field = issue.path.join('.') || 'request'
   throw badRequest(issue.message.startsWith(`${field} `) ? issue.message : `${field}: ${issue.message}`)
+}
+
+/** A parameter said twice, in a query string or a POST body: refused alike. */
+function givenTwice(name: string) {
+  return badRequest(`${quoteName(name)}: given more than once`)
 }
 
 /** A client-chosen name in an error message: quoted, and cut short. */

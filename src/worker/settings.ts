@@ -3,8 +3,7 @@
 // 500 `misconfigured` (details in the log) rather than being silently ignored.
 
 import { z } from 'zod'
-import { DEFAULT_POINTER, POINTER_NAME } from '../core/manifest.ts'
-import { INDEX_NAME_RULE, isIndexName } from '../core/manifest.ts'
+import { DEFAULT_POINTER, INDEX_NAME_RULE, isIndexName, POINTER_NAME } from '../core/manifest.ts'
 import { MAX_QUERY_CHARS } from '../core/query-text.ts'
 import { DEFAULT_INDEX_NAME, DEFAULT_POINTER_TTL_SECONDS, type Env } from './env.ts'
 import { ServiceError } from './errors.ts'
