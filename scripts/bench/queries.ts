@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs'
 import { corpusLines } from '../build/corpus.ts'
 import { createRng, randomInt, type Rng } from '../build/random.ts'
+import { joinSpan, spanWords } from '../build/pseudo-queries.ts'
 import { cutQuery } from '../../src/core/query-text.ts'
 import { readTextFile } from '../text-file.ts'
 
@@ -72,8 +73,8 @@ export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterabl
     if (slot >= options.count) continue
     const text = typeof doc.text === 'string' ? doc.text : ''
     const title = typeof doc.title === 'string' ? doc.title : ''
-    let words = text.split(/\s+/).filter(Boolean)
-    if (words.length < options.minWords) words = `${title} ${text}`.split(/\s+/).filter(Boolean)
+    let words = spanWords(text)
+    if (words.length < options.minWords) words = spanWords(`${title} ${text}`)
     reservoir[slot] = { id: String(doc._id), words }
   }
   const queries = reservoir.filter((d) => d.words.length > 0).map((d) => ({ text: span(d.words, options, rng), fromDoc: d.id }))
@@ -83,5 +84,5 @@ export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterabl
 function span(words: string[], options: PseudoQueryOptions, rng: Rng): string {
   const length = Math.min(words.length, options.minWords + randomInt(rng, options.maxWords - options.minWords + 1))
   const start = randomInt(rng, words.length - length + 1)
-  return cutQuery(words.slice(start, start + length).join(' '))
+  return cutQuery(joinSpan(words.slice(start, start + length)))
 }

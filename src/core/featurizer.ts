@@ -2,6 +2,7 @@
 // query is featurized exactly like the documents and pseudo-queries the model saw.
 
 import type { FeaturizerConfig } from './manifest.ts'
+import { forEachWord, normalizeText } from './words.ts'
 
 /** Sorted, de-duplicated feature buckets with their weights (log-scaled counts). */
 export interface SparseFeatures {
@@ -20,17 +21,13 @@ export const DEFAULT_FEATURIZER: FeaturizerConfig = {
   maxTokenLength: 32,
 }
 
-// Letters, marks and digits; everything else separates tokens.
-const TOKEN = /[\p{L}\p{M}\p{N}]+/gu
-
-/** NFKC + lowercase, then word tokens. Never throws, whatever the input (lone surrogates included). */
+/** The text's words (words.ts), each cut to maxTokenLength, at most maxTokens of them. Never throws, whatever the input (lone surrogates included). */
 export function tokenize(text: string, config: FeaturizerConfig): string[] {
-  const normalized = text.normalize('NFKC').toLowerCase()
   const tokens: string[] = []
-  for (const match of normalized.matchAll(TOKEN)) {
-    tokens.push(match[0].slice(0, config.maxTokenLength))
-    if (tokens.length >= config.maxTokens) break
-  }
+  forEachWord(normalizeText(text), (word) => {
+    tokens.push(word.slice(0, config.maxTokenLength))
+    return tokens.length < config.maxTokens
+  })
   return tokens
 }
 

@@ -6,6 +6,7 @@
 
 import stem from 'wink-porter2-stemmer'
 import { hashString } from './featurizer.ts'
+import { forEachWord, normalizeText } from './words.ts'
 import type { LexicalConfig } from './manifest.ts'
 
 /**
@@ -36,18 +37,16 @@ function cachedStem(word: string): string {
   return s
 }
 
-const WORD = /[\p{L}\p{M}\p{N}]+/gu
 const MAX_TERMS = 1024
 
-/** The English analyzer: NFKC, lowercase, letter/digit words, stopwords out, Porter2 stems. Never throws. */
+/** The English analyzer: the text's words (words.ts: NFKC, lowercase, CJK bigrams), stopwords out, Porter2 stems. Never throws. */
 export function words(text: string): string[] {
   const out: string[] = []
-  for (const match of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
-    const word = match[0].slice(0, 64)
-    if (ENGLISH_STOPWORDS.has(word)) continue
-    out.push(cachedStem(word))
-    if (out.length >= MAX_TERMS * 8) break
-  }
+  forEachWord(normalizeText(text), (word) => {
+    word = word.slice(0, 64)
+    if (!ENGLISH_STOPWORDS.has(word)) out.push(cachedStem(word))
+    return out.length < MAX_TERMS * 8
+  })
   return out
 }
 

@@ -16,7 +16,9 @@ export const FORMAT = 'gdr-index'
 // 5: each term's lexicon postings in (leaf, row) order (lexicon part format 2).
 // 6: the leaves' centroids in an object of their own (`centroids`), compared with
 //    the query outside the model, which no longer outputs centroid_sim.
-export const FORMAT_VERSION = 6
+// 7: Chinese, Japanese and Korean runs are read as character bigrams (words.ts),
+//    by the featurizer and the lexical analyzer alike.
+export const FORMAT_VERSION = 7
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
 
@@ -179,6 +181,11 @@ export const MODEL_KEY = 'model.onnx'
 export const CENTROIDS_KEY = 'centroids.msgpack'
 
 export function parseManifest(json: unknown): Manifest {
+  const version = (json as { format?: unknown; formatVersion?: unknown } | null)?.formatVersion
+  if ((json as { format?: unknown } | null)?.format === FORMAT && version !== FORMAT_VERSION && typeof version === 'number') {
+    // Another version reads its text differently (or its objects): serving it would answer wrongly, so say what to do.
+    throw new Error(`manifest: index format version ${version}; this release reads version ${FORMAT_VERSION}: rebuild the index with this release's gdr build`)
+  }
   const manifest = ManifestSchema.parse(json)
   checkTree(manifest)
   return manifest

@@ -32,8 +32,8 @@ describe('featurizer', () => {
     expect([hashString('', 0), hashString('a', 0), hashString('wind', 7)]).toEqual([2872998923, 444641715, 4137360101])
   })
 
-  it('tokenizes letters and digits of any script, dropping punctuation', () => {
-    expect(tokenize('Mach-2.5 flow, Überschall 超音速!', config)).toEqual(['mach', '2', '5', 'flow', 'überschall', '超音速'])
+  it('tokenizes letters and digits of any script, dropping punctuation; a CJK run as its bigrams', () => {
+    expect(tokenize('Mach-2.5 flow, Überschall 超音速!', config)).toEqual(['mach', '2', '5', 'flow', 'überschall', '超音', '音速'])
   })
 
   it('never throws and is deterministic on any string', () => {

@@ -19,7 +19,7 @@ export interface ProvidedParity {
   cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidSim: number[]; dense: number[][] }[]
 }
 
-export const PARITY_QUERIES = ['black hole event horizon', 'How do I bake Sourdough?', 'Überschall — ÉTÉ 🙂 ｆｕｌｌ', 'tcp', '']
+export const PARITY_QUERIES = ['black hole event horizon', 'How do I bake Sourdough?', 'Überschall — ÉTÉ 🙂 ｆｕｌｌ', 'tcp', 'コーヒーを飲む 支持拖拽Vue3 우편번호 𠀀𠀁', '']
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,0 +1,103 @@
+// Word segmentation shared by the featurizer and the lexical analyzer, and the
+// spans pseudo-queries are cut from: Chinese, Japanese and Korean runs become
+// character bigrams; every other text reads exactly as before format 7.
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { forEachWord, normalizeText } from '../../src/core/words.ts'
+import { DEFAULT_FEATURIZER, featurize, tokenize } from '../../src/core/featurizer.ts'
+import { words } from '../../src/core/lexical.ts'
+import { Bm25Index } from '../../scripts/eval/bm25.ts'
+import { joinSpan, pseudoQueriesFor, spanWords } from '../../scripts/build/pseudo-queries.ts'
+import { createRng } from '../../scripts/build/random.ts'
+import { FORMAT, FORMAT_VERSION, parseManifest } from '../../src/core/manifest.ts'
+
+function wordsOf(text: string): string[] {
+  const out: string[] = []
+  forEachWord(normalizeText(text), (word) => (out.push(word), true))
+  return out
+}
+
+const CJK_CHAR = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u
+
+describe('word segmentation', () => {
+  it('reads a Chinese, Japanese or Korean run as its overlapping bigrams, a lone character as itself', () => {
+    expect(wordsOf('支持拖拽')).toEqual(['支持', '持拖', '拖拽'])
+    expect(wordsOf('第3章')).toEqual(['第', '3', '章'])
+    expect(wordsOf('우편번호')).toEqual(['우편', '편번', '번호'])
+    // The length mark ー belongs to kana by script extension: it stays inside its run.
+    expect(wordsOf('コーヒー')).toEqual(['コー', 'ーヒ', 'ヒー'])
+    // Half-width katakana fold under NFKC; characters beyond the BMP count as one.
+    expect(wordsOf('ﾃｽﾄ')).toEqual(['テス', 'スト'])
+    expect(wordsOf('𠀀𠀁')).toEqual(['𠀀𠀁'])
+  })
+
+  it('splits a CJK run from the letters and digits around it, and drops punctuation', () => {
+    expect(wordsOf('AirPower-Enum 是一个基于TypeScript的封装。')).toEqual(['airpower', 'enum', '是一', '一个', '个基', '基于', 'typescript', '的封', '封装'])
+  })
+
+  it('reads text without CJK characters exactly as the letter-and-digit runs of format 6', () => {
+    const format6 = (text: string) => [...normalizeText(text).matchAll(/[\p{L}\p{M}\p{N}]+/gu)].map((m) => m[0])
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }).filter((t) => !CJK_CHAR.test(normalizeText(t))), (text) => {
+        expect(wordsOf(text)).toEqual(format6(text))
+      }),
+    )
+  })
+
+  it('stops when the visitor says so', () => {
+    const seen: string[] = []
+    forEachWord('一二三四 five', (w) => (seen.push(w), seen.length < 2))
+    expect(seen).toEqual(['一二', '二三'])
+  })
+
+  it('lets a query find a word inside an unspaced clause: featurizer and BM25 alike', () => {
+    expect(tokenize('支持拖拽', DEFAULT_FEATURIZER)).toEqual(['支持', '持拖', '拖拽'])
+    const doc = featurize('hiprint 支持拖拽生成打印模板', DEFAULT_FEATURIZER)
+    const query = featurize('拖拽', DEFAULT_FEATURIZER)
+    // The query's word feature is one of the document's.
+    const wordBucket = query.ids[query.values.indexOf(Math.max(...query.values))]
+    expect(Array.from(doc.ids)).toContain(wordBucket)
+    const corpus = ['hiprint 支持拖拽生成打印模板', '一个基于 TypeScript 的数据转换器', '다음 우편번호찾기 for React']
+    const bm25 = new Bm25Index(corpus.map((t) => words(t)), { k1: 0.9, b: 0.4 })
+    expect(bm25.search(words('打印模板'), 3)[0].doc).toBe(0)
+    expect(bm25.search(words('数据转换'), 3)[0].doc).toBe(1)
+    expect(bm25.search(words('우편번호'), 3)[0].doc).toBe(2)
+  })
+})
+
+describe('pseudo-query spans', () => {
+  it('count Han and kana characters as words, and join them without spaces', () => {
+    expect(spanWords('hiprint 支持拖拽(分页)')).toEqual(['hiprint', '支', '持', '拖', '拽', '(', '分', '页', ')'])
+    expect(joinSpan(['支', '持', 'Vue3', '打', '印'])).toBe('支持 Vue3 打印')
+  })
+
+  it('split other text on whitespace and join it with single spaces, as before', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }).filter((t) => !CJK_CHAR.test(t)), (text) => {
+        const split = text.split(/\s+/).filter(Boolean)
+        expect(spanWords(text)).toEqual(split)
+        expect(joinSpan(split)).toBe(split.join(' '))
+      }),
+    )
+  })
+
+  it('give an unspaced document its first sentence and spans of 3–10 characters', () => {
+    const doc = { id: 'd', title: '', text: '这是一个基于TypeScript的数据转换器。提供了从对象到类实例的转换方法' }
+    const queries = pseudoQueriesFor(doc, 0, { spansPerDoc: 2, minSpanWords: 3, maxSpanWords: 10 }, createRng(1))
+    expect(queries.find((q) => q.kind === 'first-sentence')?.text).toBe('这是一个基于 TypeScript 的数据转换器。')
+    const spans = queries.filter((q) => q.kind === 'span')
+    expect(spans).toHaveLength(2)
+    for (const span of spans) {
+      expect(doc.text.replace('TypeScript', ' TypeScript ')).toContain(span.text)
+      expect(spanWords(span.text).length).toBeGreaterThanOrEqual(3)
+      expect(spanWords(span.text).length).toBeLessThanOrEqual(10)
+    }
+  })
+})
+
+describe('index format', () => {
+  it('refuses another format version with what to do', () => {
+    expect(FORMAT_VERSION).toBe(7)
+    expect(() => parseManifest({ format: FORMAT, formatVersion: 6 })).toThrow(/index format version 6; this release reads version 7: rebuild the index/)
+  })
+})
