@@ -49,6 +49,31 @@ export const MODEL_SESSION_OPTIONS: InferenceSession.SessionOptions = {
   extra: { session: { disable_quant_qdq: '1' } },
 }
 
+/**
+ * Why a session's model cannot serve an index of `dims` dimensions and `nodes`
+ * tree nodes, or undefined when it can: its inputs and outputs by name, type and
+ * fixed size (the exporter writes query [1, dims] and logits [1, nodes − 1]).
+ * Checked when an index loads, so a model of another build fails the load with
+ * this reason instead of every query.
+ */
+export function modelMismatch(session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>, dims: number, nodes: number): string | undefined {
+  const expected: [readonly InferenceSession.ValueMetadata[], string, string, (number | string)[]][] = [
+    [session.inputMetadata, MODEL_IO.ids, 'int32', ['n']],
+    [session.inputMetadata, MODEL_IO.weights, 'float32', ['n']],
+    [session.outputMetadata, MODEL_IO.query, 'float32', [1, dims]],
+    [session.outputMetadata, MODEL_IO.logits, 'float32', [1, nodes - 1]],
+  ]
+  for (const [values, name, type, shape] of expected) {
+    const value = values.find((v) => v.name === name)
+    if (!value) return `no ${name}`
+    const found = value.isTensor ? `${value.type} [${value.shape.join(', ')}]` : 'not a tensor'
+    // An input's length is symbolic (any name); an output's sizes are fixed.
+    const fits = value.isTensor && value.type === type && value.shape.length === shape.length && shape.every((d, i) => typeof d === 'string' || value.shape[i] === d)
+    if (!fits) return `${name} is ${found}, not ${type} [${shape.join(', ')}]`
+  }
+  return undefined
+}
+
 /** The model's two inputs for one query: bucket ids and their weights, of the same length. */
 export interface ModelInputs {
   ids: Int32Array

@@ -14,6 +14,7 @@ import { CentroidTable } from '../core/centroids.ts'
 import { LeafDocuments } from '../core/lexical.ts'
 import { CENTROIDS_KEY, keys, MODEL_KEY, parseManifest, PointerSchema, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
+import { modelMismatch } from '../core/query-model.ts'
 import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
 import { createSession, startOrt, type InferenceSession } from './ort.ts'
 import { workerDenseKernel } from './kernel.ts'
@@ -281,6 +282,8 @@ async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, 
   const session = await step(timings, 'session', () => createSession(modelBytes, timings))
   let table: CentroidTable
   try {
+    const mismatch = modelMismatch(session, manifest.dims, tree.size)
+    if (mismatch) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} does not fit this version: ${mismatch}`)
     table = await centroids
   } catch (error) {
     await session.release().catch(() => {})

@@ -9,7 +9,8 @@ import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { keys, type ShardEntry } from '../../src/core/manifest.ts'
 import { lexiconPartsFor, queryTerms } from '../../src/core/search.ts'
-import { decodeShardDisplay } from '../../src/core/shard-codec.ts'
+import { decodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
+import { WARM_UP_MODEL } from '../../src/worker/warm-up-model.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { decodeBase64, derivedVersion, manifestOf, publishIndex, putIndex } from './fixtures.ts'
@@ -170,6 +171,16 @@ describe('one Worker through broken storage and back', () => {
     const body = await expectResults(await call(search(broken.qHealthy)))
     expect(body.degraded).toBe(false)
     expect(body.results[0].title).toBe(broken.qHealthy)
+  })
+
+  it('answers 503 naming the model when a version holds a model of another shape (its digest right)', async () => {
+    const { call, storage } = await freshWorker('faults-model-shape')
+    // Another model under the manifest's digest: one that passes the sha256 check but cannot serve this index.
+    await env.INDEX.put(storage.prefix + manifest.model.key, WARM_UP_MODEL)
+    const changed = { ...manifest, model: { ...manifest.model, bytes: WARM_UP_MODEL.length, sha256: await sha256Hex(WARM_UP_MODEL) } }
+    await env.INDEX.put(storage.prefix + 'manifest.json', JSON.stringify(changed))
+    const message = await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')
+    expect(message).toMatch(/model\.onnx does not fit this version: no ids/)
   })
 
   it('answers from the other clusters when one shard is missing and another corrupt, naming both', async () => {
