@@ -3,6 +3,7 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import type { BuildOptions, EncoderMode } from './build/build-index.ts'
 import { INDEX_NAME_RULE, isIndexName } from '../src/core/manifest.ts'
+import { MAX_SEED } from './build/random.ts'
 
 /** Plain decimal digits only: Number() alone would take '' as 0, '0x10' as 16 and '1e3' as 1000. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -22,9 +23,6 @@ export function decimal(expected: string, accept: (x: number) => boolean) {
     return x
   }
 }
-
-/** The largest seed: the random generator keeps 32 bits of it (scripts/build/random.ts), so larger seeds would repeat smaller ones. */
-export const MAX_SEED = 2 ** 32 - 1
 
 /** `--seed`, of `gdr build` and of the builds of `gdr eval` and `gdr bench`. */
 export const randomSeed = integer(0, MAX_SEED)

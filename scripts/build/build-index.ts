@@ -25,7 +25,7 @@ import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-
 import { nodeDenseKernel } from '../node-kernel.ts'
 import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
-import { createRng, gaussian, shuffle, type Rng } from './random.ts'
+import { createRng, gaussian, MAX_SEED, shuffle, type Rng } from './random.ts'
 import { MANIFEST_FILE } from '../../src/core/publish.ts'
 import { chooseVectors, heldOutScore, type CandidateScore, type VectorCandidate, type VectorSource } from './vector-choice.ts'
 
@@ -170,6 +170,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
 /** Refuses, before any work, what would only fail (or do harm) at the end of a long build. */
 function checkBeforeBuilding(options: BuildOptions): void {
   if (!isIndexName(options.name)) throw new BuildError(`invalid index name "${options.name}" (${INDEX_NAME_RULE})`)
+  if (!(Number.isInteger(options.seed) && options.seed >= 0 && options.seed <= MAX_SEED)) throw new BuildError(`invalid seed ${options.seed}: an integer from 0 to ${MAX_SEED}`)
   checkOutFolder(options.out, options.corpus)
 }
 

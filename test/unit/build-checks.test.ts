@@ -30,6 +30,15 @@ describe('the index name', () => {
   })
 })
 
+describe('the seed', () => {
+  it('is checked at the start of buildIndex: the generator keeps 32 bits, so seeds 2^32 apart would build the same index', async () => {
+    for (const seed of [2 ** 32, -1, 1.5, Number.NaN]) {
+      const build = buildIndex({ ...DEFAULT_BUILD, seed, corpus: join(dir, 'missing.jsonl'), out: join(dir, 'out') }, quiet)
+      await expect(build, String(seed)).rejects.toThrow(/invalid seed .*: an integer from 0 to 4294967295/)
+    }
+  })
+})
+
 describe('the --out folder', () => {
   const build = (out: string, corpus = TINY) => buildIndex({ ...DEFAULT_BUILD, corpus, out, encoder: 'lsa', epochs: 1 }, quiet)
 

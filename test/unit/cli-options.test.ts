@@ -1,7 +1,8 @@
 // Option parsers shared by `gdr build`, `gdr eval` and `gdr bench`.
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { buildOverrides, decimal, encoderEpochs, encoderMode, integer, MAX_SEED, randomSeed } from '../../scripts/cli-options.ts'
+import { buildOverrides, decimal, encoderEpochs, encoderMode, integer, randomSeed } from '../../scripts/cli-options.ts'
+import { MAX_SEED } from '../../scripts/build/random.ts'
 import { runGdr } from './run-gdr.ts'
 
 describe('build option parsers', () => {
