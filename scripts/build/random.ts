@@ -2,10 +2,10 @@
 
 export type Rng = () => number
 
-/** mulberry32: uniform in [0, 1). */
 /** The largest seed: the generator keeps 32 bits of it, so larger seeds would repeat smaller ones. */
 export const MAX_SEED = 2 ** 32 - 1
 
+/** mulberry32: uniform in [0, 1). */
 export function createRng(seed: number): Rng {
   let state = seed >>> 0
   return () => {

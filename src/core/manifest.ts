@@ -181,8 +181,8 @@ export const MODEL_KEY = 'model.onnx'
 export const CENTROIDS_KEY = 'centroids.msgpack'
 
 export function parseManifest(json: unknown): Manifest {
-  const version = (json as { format?: unknown; formatVersion?: unknown } | null)?.formatVersion
-  if ((json as { format?: unknown } | null)?.format === FORMAT && version !== FORMAT_VERSION && typeof version === 'number') {
+  const { format, formatVersion: version } = (json ?? {}) as { format?: unknown; formatVersion?: unknown }
+  if (format === FORMAT && typeof version === 'number' && version !== FORMAT_VERSION) {
     // Another version reads its text differently (or its objects): serving it would answer wrongly, so say what to do.
     throw new Error(`manifest: index format version ${version}; this release reads version ${FORMAT_VERSION}: rebuild the index with this release's gdr build`)
   }
