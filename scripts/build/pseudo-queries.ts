@@ -22,18 +22,21 @@ export const DEFAULT_PSEUDO_QUERIES: PseudoQueryOptions = { spansPerDoc: 2, minS
 /** After . ! ? and whitespace, or right after a CJK full stop, exclamation or question mark (written without a space). */
 const SENTENCE_END = /(?<=[.!?])\s+|(?<=[。！？])/u
 
-// Chinese and Japanese have no spaces between words: each Han or kana character is
-// a word of its own for spans, so such a document still gets spans of 3–10 of them
-// (one whitespace "word" may be a whole clause). Text without them splits on whitespace, as always.
-const UNSPACED = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u
-const SPAN_WORD = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]|[^\s\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]+/gu
+// Chinese and Japanese have no spaces between words: each Han or kana letter is a
+// word of its own for spans, so such a document still gets spans of 3–10 of them
+// (one whitespace "word" may be a whole clause). Letters only: punctuation such as
+// the middle dot · shares the Han script's extensions. Text without them splits on
+// whitespace, as always.
+const UNSPACED_LETTER = '[[\\p{L}\\p{M}\\p{N}]&&[\\p{scx=Han}\\p{scx=Hiragana}\\p{scx=Katakana}]]'
+const UNSPACED = new RegExp(UNSPACED_LETTER, 'v')
+const SPAN_WORD = new RegExp(`${UNSPACED_LETTER}|[\\S--${UNSPACED_LETTER}]+`, 'gv')
 
-/** The words spans are counted in: whitespace-separated, a Han or kana character each. */
+/** The words spans are counted in: whitespace-separated, a Han or kana letter each. */
 export function spanWords(text: string): string[] {
   return UNSPACED.test(text) ? text.match(SPAN_WORD) ?? [] : text.split(/\s+/).filter(Boolean)
 }
 
-/** A span's text: its words with a space between them, none between two Han or kana characters. */
+/** A span's text: its words with a space between them, none between two Han or kana letters. */
 export function joinSpan(words: string[]): string {
   let text = words[0] ?? ''
   for (let i = 1; i < words.length; i++) text += (UNSPACED.test(words[i - 1]) && UNSPACED.test(words[i]) ? '' : ' ') + words[i]
