@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs'
 import { corpusLines } from '../build/corpus.ts'
 import { createRng, randomInt, type Rng } from '../build/random.ts'
-import { joinSpan, spanWords } from '../build/pseudo-queries.ts'
+import { spanWords, type SpanWords } from '../build/pseudo-queries.ts'
 import { cutQuery } from '../../src/core/query-text.ts'
 import { readTextFile } from '../text-file.ts'
 
@@ -56,7 +56,7 @@ export interface SampledQueries {
 /** Reservoir-samples `count` documents (of `from`, when given) in one pass, then takes a random span of each. */
 export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterable<string>, options: PseudoQueryOptions): Promise<SampledQueries> {
   const rng = createRng(options.seed)
-  const reservoir: { id: string; words: string[] }[] = []
+  const reservoir: { id: string; words: SpanWords }[] = []
   let docs = 0
   let eligible = 0
   for await (const line of lines) {
@@ -74,15 +74,15 @@ export async function samplePseudoQueries(lines: AsyncIterable<string> | Iterabl
     const text = typeof doc.text === 'string' ? doc.text : ''
     const title = typeof doc.title === 'string' ? doc.title : ''
     let words = spanWords(text)
-    if (words.length < options.minWords) words = spanWords(`${title} ${text}`)
+    if (words.count < options.minWords) words = spanWords(`${title} ${text}`)
     reservoir[slot] = { id: String(doc._id), words }
   }
-  const queries = reservoir.filter((d) => d.words.length > 0).map((d) => ({ text: span(d.words, options, rng), fromDoc: d.id }))
+  const queries = reservoir.filter((d) => d.words.count > 0).map((d) => ({ text: span(d.words, options, rng), fromDoc: d.id }))
   return { queries, docs }
 }
 
-function span(words: string[], options: PseudoQueryOptions, rng: Rng): string {
-  const length = Math.min(words.length, options.minWords + randomInt(rng, options.maxWords - options.minWords + 1))
-  const start = randomInt(rng, words.length - length + 1)
-  return cutQuery(joinSpan(words.slice(start, start + length)))
+function span(words: SpanWords, options: PseudoQueryOptions, rng: Rng): string {
+  const length = Math.min(words.count, options.minWords + randomInt(rng, options.maxWords - options.minWords + 1))
+  const start = randomInt(rng, words.count - length + 1)
+  return cutQuery(words.text(start, start + length))
 }

@@ -22,40 +22,54 @@ export const DEFAULT_PSEUDO_QUERIES: PseudoQueryOptions = { spansPerDoc: 2, minS
 /** After . ! ? and whitespace, or right after a CJK full stop, exclamation or question mark (written without a space). */
 const SENTENCE_END = /(?<=[.!?])\s+|(?<=[。！？])/u
 
-// Chinese and Japanese have no spaces between words: each Han or kana letter is a
-// word of its own for spans, so such a document still gets spans of 3–10 of them
-// (one whitespace "word" may be a whole clause). Letters only: punctuation such as
-// the middle dot · shares the Han script's extensions. Text without them splits on
-// whitespace, as always.
-const UNSPACED_LETTER = '[[\\p{L}\\p{M}\\p{N}]&&[\\p{scx=Han}\\p{scx=Hiragana}\\p{scx=Katakana}]]'
-const UNSPACED = new RegExp(UNSPACED_LETTER, 'v')
-const SPAN_WORD = new RegExp(`${UNSPACED_LETTER}|[\\S--${UNSPACED_LETTER}]+`, 'gv')
+// Chinese and Japanese have no spaces between words: each Han or kana letter (with
+// its marks) is a word of its own for spans, so such a document still gets spans of
+// 3–10 words (one whitespace "word" may be a whole clause); any other run of
+// non-space characters, punctuation included, is one word. A span is then the
+// document's own text from its first word to its last, spacing kept, so it never
+// joins letters the document kept apart. A document is read this way when it has a
+// Han or kana letter by script (a mark or a middle dot · shared with those scripts
+// does not count); any other text splits on whitespace and joins with single
+// spaces, as always.
+const UNSPACED_SCRIPT = new RegExp('[[\\p{L}\\p{N}]&&[\\p{sc=Han}\\p{sc=Hiragana}\\p{sc=Katakana}]]', 'v')
+const UNSPACED_LETTER = '[[\\p{L}\\p{N}]&&[\\p{scx=Han}\\p{scx=Hiragana}\\p{scx=Katakana}]]'
+const SPAN_WORD = new RegExp(`${UNSPACED_LETTER}\\p{M}*|[\\S--${UNSPACED_LETTER}]+`, 'gv')
 
-/** The words spans are counted in: whitespace-separated, a Han or kana letter each. */
-export function spanWords(text: string): string[] {
-  return UNSPACED.test(text) ? text.match(SPAN_WORD) ?? [] : text.split(/\s+/).filter(Boolean)
+/** A text as the words spans are counted in, and the text of any run of them. */
+export interface SpanWords {
+  count: number
+  /** The text of words start … end − 1. */
+  text(start: number, end: number): string
 }
 
-/** A span's text: its words with a space between them, none between two Han or kana letters. */
-export function joinSpan(words: string[]): string {
-  let text = words[0] ?? ''
-  for (let i = 1; i < words.length; i++) text += (UNSPACED.test(words[i - 1]) && UNSPACED.test(words[i]) ? '' : ' ') + words[i]
-  return text
+export function spanWords(text: string): SpanWords {
+  if (!UNSPACED_SCRIPT.test(text)) {
+    const words = text.split(/\s+/).filter(Boolean)
+    return { count: words.length, text: (start, end) => words.slice(start, end).join(' ') }
+  }
+  const words = [...text.matchAll(SPAN_WORD)]
+  return {
+    count: words.length,
+    text(start, end) {
+      end = Math.min(end, words.length)
+      return end > start ? text.slice(words[start].index, words[end - 1].index + words[end - 1][0].length) : ''
+    },
+  }
 }
 
 export function pseudoQueriesFor(doc: CorpusDoc, index: number, options: PseudoQueryOptions, rng: Rng): PseudoQuery[] {
   const queries: PseudoQuery[] = []
   const words = spanWords(doc.text)
-  if (doc.title.trim() && words.length > 0) queries.push({ text: doc.title, doc: index, kind: 'title' })
+  if (doc.title.trim() && words.count > 0) queries.push({ text: doc.title, doc: index, kind: 'title' })
   const firstSentence = doc.text.split(SENTENCE_END, 1)[0] ?? ''
   const sentenceWords = spanWords(firstSentence)
-  if (sentenceWords.length >= options.minSpanWords && sentenceWords.length < words.length) {
-    queries.push({ text: joinSpan(sentenceWords.slice(0, 30)), doc: index, kind: 'first-sentence' })
+  if (sentenceWords.count >= options.minSpanWords && sentenceWords.count < words.count) {
+    queries.push({ text: sentenceWords.text(0, 30), doc: index, kind: 'first-sentence' })
   }
-  for (let s = 0; s < options.spansPerDoc && words.length >= options.minSpanWords; s++) {
-    const length = Math.min(words.length, options.minSpanWords + randomInt(rng, options.maxSpanWords - options.minSpanWords + 1))
-    const start = randomInt(rng, words.length - length + 1)
-    queries.push({ text: joinSpan(words.slice(start, start + length)), doc: index, kind: 'span' })
+  for (let s = 0; s < options.spansPerDoc && words.count >= options.minSpanWords; s++) {
+    const length = Math.min(words.count, options.minSpanWords + randomInt(rng, options.maxSpanWords - options.minSpanWords + 1))
+    const start = randomInt(rng, words.count - length + 1)
+    queries.push({ text: words.text(start, start + length), doc: index, kind: 'span' })
   }
   // A document with only a title still gets one query, so every document is trainable.
   if (queries.length === 0) queries.push({ text: doc.title || doc.text, doc: index, kind: 'title' })
