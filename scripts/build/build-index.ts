@@ -142,7 +142,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
     const { beta } = chooseSearchDefaults(params, tree, leaves, corpusTerms, heldOut, options, quietReporter).defaults
     const routed = Math.min(trainSet.length, DEFAULT_TEACHER.maxQueries)
     const stage = reporter.stage('teacher', routed, 'queries')
-    trainSet.setRoutes(assignRoutes(trainSet, params, [...leaves.values()], lexical.config, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done)))
+    trainSet.setRoutes(assignRoutes(trainSet, params, [...leaves.values()], lexical.config, lexicon, { ...DEFAULT_TEACHER, beta }, (done) => stage.tick(done)))
     stage.done(`routing targets for ${routed} of ${trainSet.length} pseudo-queries (β=${beta})`)
   })
   const training: TrainingOptions = { ...DEFAULT_TRAINING, epochs: options.epochs }

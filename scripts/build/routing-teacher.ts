@@ -4,8 +4,9 @@
 // including lexical matches that a centroid cannot see.
 
 import type { LexicalConfig } from '../../src/core/manifest.ts'
+import type { LexiconPart } from '../../src/core/lexical.ts'
 import { affine, embedBag, nodeDot, type QueryModelParams } from '../../src/core/query-model.ts'
-import { byPlace, lexicalQuery, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { byPlace, lexicalQuery, lexiconPartsFor, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
 import type { ExampleSet, TextExample } from './train.ts'
@@ -29,8 +30,11 @@ export interface TeacherLeaf extends ScoredVectors {
   node: number
 }
 
-/** The routing targets (`routeTo`) of the first `maxQueries` examples (shuffled already), in order: their top documents' leaves, weighted by 1/rank. */
-export function assignRoutes(examples: ExampleSet<TextExample>, params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, options: TeacherOptions, onProgress?: (done: number) => void): Map<number, number>[] {
+/**
+ * The routing targets (`routeTo`) of the first `maxQueries` examples (shuffled already), in order: their top documents' leaves, weighted by 1/rank.
+ * BM25 is normalized by the query terms' corpus idf from the lexicon, as the Worker does, not by the terms the searched leaves happen to hold.
+ */
+export function assignRoutes(examples: ExampleSet<TextExample>, params: QueryModelParams, leaves: TeacherLeaf[], lexical: LexicalConfig, lexicon: LexiconPart[], options: TeacherOptions, onProgress?: (done: number) => void): Map<number, number>[] {
   const dims = params.dims
   const kernel = nodeDenseKernel()
   const searchAll = leaves.length <= options.maxLeaves && leaves.reduce((n, leaf) => n + leaf.scales.length, 0) <= options.maxDocs
@@ -42,7 +46,8 @@ export function assignRoutes(examples: ExampleSet<TextExample>, params: QueryMod
     const vector = queryVector(affine(embedBag(params.E, params.hidden, example.features), params.Wq, params.bq))
     const query = { vector, kernel }
     const searched = searchAll ? leaves : nearestLeaves(vector, leaves, params, dims, options)
-    const lexicalTerms = lexicalQuery(queryTerms(example.text, lexical), lexical, searched.map((leaf) => leaf.postings))
+    const terms = queryTerms(example.text, lexical)
+    const lexicalTerms = lexicalQuery(terms, lexical, lexiconPartsFor(terms, lexicon.length).map((p) => lexicon[p]))
     const top = new TopK<Hit>(options.topDocs, byPlace)
     for (const leaf of searched) scoreCluster(query, lexicalTerms, leaf, { node: leaf.node, logProb: 0, prob: 0 }, { alpha: 0, beta: options.beta }, lexical, top)
     const routeTo = new Map<number, number>()

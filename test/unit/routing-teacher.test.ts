@@ -5,6 +5,8 @@ import { assignRoutes, nearestLeaves, type TeacherLeaf } from '../../scripts/bui
 import type { QueryModelParams } from '../../src/core/query-model.ts'
 import type { LexicalConfig } from '../../src/core/manifest.ts'
 import { postingsOf } from '../support/postings.ts'
+import { buildLexicon } from '../../scripts/build/lexical-index.ts'
+import { queryTerms } from '../../src/core/search.ts'
 
 const dims = 2
 // Nodes 1..4 with centroids at angles 0°, 30°, 60°, 90° (rows of M), holding 5, 10, 20, 40 documents.
@@ -36,7 +38,7 @@ describe('routing teacher targets', () => {
   const options = { topDocs: 3, beta: 0, maxLeaves: 64, maxDocs: 1000, maxQueries: 10 }
 
   it('routes each query to the leaves of its top documents, weighted by 1/rank and summing to 1, in example order', () => {
-    const routes = assignRoutes([example(0, 0), example(1, 3)], model, teacherLeaves, lexical, options)
+    const routes = assignRoutes([example(0, 0), example(1, 3)], model, teacherLeaves, lexical, buildLexicon(teacherLeaves), options)
     expect(routes).toHaveLength(2)
     // x: ranks 1 and 2 in leaf 1, rank 3 in leaf 2.
     const xTotal = 1 + 1 / 2 + 1 / 3
@@ -48,6 +50,21 @@ describe('routing teacher targets', () => {
   })
 
   it('routes only the first maxQueries examples', () => {
-    expect(assignRoutes([example(0, 0), example(1, 3), example(0, 1)], model, teacherLeaves, lexical, { ...options, maxQueries: 2 })).toHaveLength(2)
+    expect(assignRoutes([example(0, 0), example(1, 3), example(0, 1)], model, teacherLeaves, lexical, buildLexicon(teacherLeaves), { ...options, maxQueries: 2 })).toHaveLength(2)
+  })
+
+  it('normalizes BM25 by every query term the corpus knows, as the Worker does, even those only unsearched leaves hold', () => {
+    // Leaf 1 holds a document along the query's direction without its words; leaf 2 one across it with "alpha";
+    // leaf 3, the farthest, the only document with "omega". Only leaves 1 and 2 are searched.
+    const [alpha, omega] = ['alpha', 'omega'].map((word) => queryTerms(word, lexical).keys().next().value!)
+    const idf = () => 2
+    const withTerms = (node: number, row: [number, number], terms: [number, number][]): TeacherLeaf => ({ node, vectors: Int8Array.from(row), scales: Float32Array.of(1 / 127), postings: postingsOf([terms], idf) })
+    const three = [withTerms(1, [127, 0], []), withTerms(2, [0, 127], [[alpha, 200]]), withTerms(3, [0, 127], [[omega, 200]])]
+    const near = { ...params, C: Float32Array.of(1, 0, 0.8, 0.6, 0, 1) } as QueryModelParams
+    const searchTwo = { ...options, topDocs: 1, beta: 1.6, maxLeaves: 2 }
+    const [route] = assignRoutes([{ features: { ids: Int32Array.of(0), values: Float32Array.of(1) }, doc: 0, text: 'alpha omega' }], { ...model, ...near }, three, lexical, buildLexicon(three), searchTwo)
+    // "alpha" scores 200/255 of its maximum: normalized by both terms' idf (as the Worker) 0.39, × β 0.63 < leaf 1's dense 1;
+    // by "alpha" alone (the searched leaves' terms) it was 0.78, × β 1.25 > 1, and the target was leaf 2.
+    expect([...route.keys()]).toEqual([1])
   })
 })
