@@ -39,21 +39,14 @@ function cachedStem(word: string): string {
 
 const MAX_TERMS = 1024
 
-/**
- * The English analyzer: the text's words (words.ts: NFKC, lowercase, CJK bigrams
- * and, for BM25 only, CJK characters too), stopwords out, Porter2 stems. Never throws.
- */
+/** The English analyzer: the text's words (words.ts: NFKC, lowercase, CJK bigrams), stopwords out, Porter2 stems. Never throws. */
 export function words(text: string): string[] {
   const out: string[] = []
-  forEachWord(
-    normalizeText(text),
-    (word) => {
-      word = word.slice(0, 64)
-      if (!ENGLISH_STOPWORDS.has(word)) out.push(cachedStem(word))
-      return out.length < MAX_TERMS * 8
-    },
-    true,
-  )
+  forEachWord(normalizeText(text), (word) => {
+    word = word.slice(0, 64)
+    if (!ENGLISH_STOPWORDS.has(word)) out.push(cachedStem(word))
+    return out.length < MAX_TERMS * 8
+  })
   return out
 }
 

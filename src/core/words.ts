@@ -24,12 +24,10 @@ const CHARACTER = /\P{M}\p{M}*/gu
 /**
  * Calls `visit` with each word of a text already normalized (NFKC, lowercase),
  * in order, until it returns false. A CJK run's words are its bigrams, by
- * character (code point with its marks), and with `unigrams` each character
- * too, before the bigram it starts (Lucene's outputUnigrams): BM25 then finds
- * a one-character query inside a clause. Never throws (lone surrogates are not
+ * character (code point with its marks). Never throws (lone surrogates are not
  * letters: they separate words).
  */
-export function forEachWord(normalized: string, visit: (word: string) => boolean, unigrams = false): void {
+export function forEachWord(normalized: string, visit: (word: string) => boolean): void {
   for (const match of normalized.matchAll(WORD_OR_CJK_RUN)) {
     if (match[1] === undefined) {
       if (!visit(match[0])) return
@@ -40,10 +38,7 @@ export function forEachWord(normalized: string, visit: (word: string) => boolean
       if (!visit(chars[0])) return
       continue
     }
-    for (let i = 0; i < chars.length; i++) {
-      if (unigrams && !visit(chars[i])) return
-      if (i + 1 < chars.length && !visit(chars[i] + chars[i + 1])) return
-    }
+    for (let i = 0; i + 1 < chars.length; i++) if (!visit(chars[i] + chars[i + 1])) return
   }
 }
 
