@@ -19,7 +19,7 @@ import { documentLines, DEFAULT_BENCH_QUERIES, querySeedFor, readQueryFile, samp
 import { closeConnections, httpGet, timedSearch, type ServerTiming, type TimedAnswer } from './timed-search.ts'
 import { isolateMemory, type IsolateMemory } from './isolate-memory.ts'
 import { SHARD_CACHE_BUDGET_BYTES } from '../../src/worker/shard-cache.ts'
-import { lexiconPartsFor, queryTerms } from '../../src/core/search.ts'
+import { lexiconPartsOf, queryTerms } from '../../src/core/search.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import { cpuMs, peakRssMiB, rssMiB, workerProcesses, type WorkerProcesses } from './worker-memory.ts'
 import { workerSocketUrl } from './worker-socket.ts'
@@ -168,7 +168,7 @@ export async function runBench(options: BenchOptions, reporter: Reporter): Promi
     }),
   )
   const terms = texts.map((text) => queryTerms(text, manifest.lexical))
-  const partsRead = terms.flatMap((t) => lexiconPartsFor(t, manifest.lexicon.parts.length).map((p) => manifest.lexicon.parts[p]))
+  const partsRead = terms.flatMap((t) => lexiconPartsOf(t, manifest.lexicon.parts))
   const displaysRead = worker.warm.flatMap((a) => displaysFor(index, a.ids))
   const workingSet = new Map([...probed.flat(), ...displaysRead, ...partsRead].map((e) => [e.key, e.bytes]))
   const workingSetBytes = [...workingSet.values()].reduce((a, b) => a + b, 0)

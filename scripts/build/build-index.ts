@@ -10,7 +10,7 @@ import { quantizeRows, ScaleOverflowError, type QuantizedRows } from '../../src/
 import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
-import { beamFor, byPlace, clusterParts, fuseCluster, lexicalQuery, lexiconPartsFor, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { beamFor, byPlace, clusterParts, fuseCluster, lexicalQuery, lexiconPartsOf, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { createReporter, stageClock, type Reporter, type StageTimer } from '../progress.ts'
 import { readCorpus, type CorpusDoc } from './corpus.ts'
@@ -513,7 +513,7 @@ function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leav
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)
     const textTerms = queryTerms(example.text, terms.config)
-    const parts = lexiconPartsFor(textTerms, terms.lexicon.length).map((p) => terms.lexicon[p])
+    const parts = lexiconPartsOf(textTerms, terms.lexicon)
     const lexical = lexicalQuery(textTerms, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
     const vector = queryVector(out.query)

@@ -6,7 +6,7 @@
 import type { LexicalConfig } from '../../src/core/manifest.ts'
 import type { LexiconPart } from '../../src/core/lexical.ts'
 import { affine, embedBag, nodeDot, type QueryModelParams } from '../../src/core/query-model.ts'
-import { byPlace, lexicalQuery, lexiconPartsFor, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
+import { byPlace, lexicalQuery, lexiconPartsOf, queryTerms, queryVector, scoreCluster, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
 import type { ExampleSet, TextExample } from './train.ts'
@@ -47,7 +47,7 @@ export function assignRoutes(examples: ExampleSet<TextExample>, params: QueryMod
     const query = { vector, kernel }
     const searched = searchAll ? leaves : nearestLeaves(vector, leaves, params, dims, options)
     const terms = queryTerms(example.text, lexical)
-    const lexicalTerms = lexicalQuery(terms, lexical, lexiconPartsFor(terms, lexicon.length).map((p) => lexicon[p]))
+    const lexicalTerms = lexicalQuery(terms, lexical, lexiconPartsOf(terms, lexicon))
     const top = new TopK<Hit>(options.topDocs, byPlace)
     for (const leaf of searched) scoreCluster(query, lexicalTerms, leaf, { node: leaf.node, logProb: 0, prob: 0 }, { alpha: 0, beta: options.beta }, lexical, top)
     const routeTo = new Map<number, number>()

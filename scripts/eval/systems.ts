@@ -11,7 +11,7 @@ import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs, modelMismatch } from '../../src/core/query-model.ts'
 import { nodeDenseKernel } from '../node-kernel.ts'
-import { byPlace, lexicalQuery, lexiconPartsFor, planBeam, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
+import { byPlace, lexicalQuery, lexiconPartsOf, planBeam, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
 import { LeafDocuments, type LexicalLeaves, type LexiconPart } from '../../src/core/lexical.ts'
@@ -186,19 +186,14 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
 
 /** The Worker's lexical routing input: each leaf's best lexical score among the query terms' top postings. */
 export function lexicalLeavesFor(index: IndexFolder, terms: QueryTerms): LexicalLeaves {
-  const parts = queryLexicon(index, terms)
+  const parts = lexiconPartsOf(terms, index.lexicon)
   const lexical = lexicalQuery(terms, index.manifest.lexical, parts)
   return index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, index.manifest.lexical)
 }
 
-/** The lexicon parts the Worker reads for this query. */
-function queryLexicon(index: IndexFolder, terms: QueryTerms): LexiconPart[] {
-  return lexiconPartsFor(terms, index.lexicon.length).map((p) => index.lexicon[p])
-}
-
 /** Bytes of the lexicon parts a query reads. */
 export function lexiconBytes(index: IndexFolder, terms: QueryTerms): number {
-  return lexiconPartsFor(terms, index.lexicon.length).reduce((sum, p) => sum + index.manifest.lexicon.parts[p].bytes, 0)
+  return lexiconPartsOf(terms, index.manifest.lexicon.parts).reduce((sum, part) => sum + part.bytes, 0)
 }
 
 function budgetShards(budget: Budget): number {
@@ -222,7 +217,7 @@ export function fusionWeights(index: IndexFolder, scoring: Scoring, alpha?: numb
 export function scoreProbes(index: IndexFolder, outputs: QueryOutputs, probes: Probe[], scoring: Scoring, k: number, alpha?: number): Ranked {
   const weights = fusionWeights(index, scoring, alpha)
   const shards = probes.map((p) => index.shards.get(p.node)!)
-  const lexical = lexicalQuery(outputs.terms, index.manifest.lexical, queryLexicon(index, outputs.terms))
+  const lexical = lexicalQuery(outputs.terms, index.manifest.lexical, lexiconPartsOf(outputs.terms, index.lexicon))
   const top = new TopK<Hit>(k, byPlace)
   const query = { vector: outputs.query, kernel: nodeDenseKernel() }
   probes.forEach((p, i) => scoreCluster(query, lexical, shards[i], { node: p.node, logProb: 0, prob: p.prob }, weights, index.manifest.lexical, top))

@@ -161,6 +161,11 @@ export function lexiconPartsFor(terms: QueryTerms, partCount: number): number[] 
   return [...parts]
 }
 
+/** The entries of `parts` (lexicon parts, or their manifest entries) a query reads, as lexiconPartsFor picks them. */
+export function lexiconPartsOf<T>(terms: QueryTerms, parts: readonly T[]): T[] {
+  return lexiconPartsFor(terms, parts.length).map((p) => parts[p])
+}
+
 /** What the fine step needs of a shard: int8 vectors with per-row scales, and BM25 postings. */
 export interface ScoredVectors {
   vectors: Int8Array
