@@ -12,6 +12,18 @@ export const median = (samples: readonly number[]) => percentile(samples, 0.5)
 
 export const mean = (samples: readonly number[]) => (samples.length === 0 ? NaN : samples.reduce((a, b) => a + b, 0) / samples.length)
 
+/**
+ * The standard error of the samples' mean, √(s² / n) with the sample variance s²
+ * (n − 1): how far the mean of another draw of as many queries would typically
+ * land. NaN for fewer than two samples.
+ */
+export function standardError(samples: readonly number[]): number {
+  if (samples.length < 2) return NaN
+  const m = mean(samples)
+  const variance = samples.reduce((sum, x) => sum + (x - m) ** 2, 0) / (samples.length - 1)
+  return Math.sqrt(variance / samples.length)
+}
+
 export interface LatencySummary {
   p50_ms: number
   p95_ms: number

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { latencySummary, percentile } from '../../scripts/bench/stats.ts'
+import { latencySummary, percentile, standardError } from '../../scripts/bench/stats.ts'
 import { MAX_QUERY_CHARS } from '../../src/core/query-text.ts'
 import { documentLines, querySeedFor, readQueryFile, samplePseudoQueries } from '../../scripts/bench/queries.ts'
 import { createServer } from 'node:http'
@@ -31,6 +31,13 @@ describe('percentiles', () => {
     expect(percentile([], 0.5)).toBeNaN()
     expect(() => percentile(xs, 1.5)).toThrow()
     expect(xs[0]).toBe(10) // input left unsorted
+  })
+
+  it('standardError: the sample standard deviation (n − 1) over √n', () => {
+    expect(standardError([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(Math.sqrt(32 / 7 / 8), 12)
+    expect(standardError([0.5, 0.5, 0.5])).toBe(0)
+    expect(standardError([1])).toBeNaN()
+    expect(standardError([])).toBeNaN()
   })
 
   it('latencySummary', () => {
@@ -211,6 +218,7 @@ describe('gdr bench output', () => {
     expect(json.exact_ratio_in_node_mean).toBe(5.78) // exact mean 26 / gdr in Node's mean 4.5
     expect(json.gdr_in_node_matches_worker).toBe(0.75)
     expect(json.exactRecall10).toBe(0.85)
+    expect(json.exactRecall10_se).toBe(0.0645) // sample sd of 1, 0.9, 0.8, 0.7 is 0.129; / √4
     expect(json.exactRecall_at_k).toBe(0.85)
     expect(json.build_s).toBe(50)
     expect(json.build_stages_s).toEqual({ featurize: 1.23, encode: 20, train: 28.77 })
