@@ -8,7 +8,8 @@ import { buildTree, cidKey, clusterId, type ClusterTree } from '../../src/core/t
 import { dequantizeModel, forward, internalNodes, quantizeModel, type QuantizedQueryModel, type QueryModelParams, type QueryModelWeights } from '../../src/core/query-model.ts'
 import { quantizeRows, ScaleOverflowError, type QuantizedRows } from '../../src/core/quant.ts'
 import { encodeLeafCentroids, encodeLexiconPart, encodeShard, encodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
-import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
+import { CentroidTable, type LeafCentroids, type PartCentroids } from '../../src/core/centroids.ts'
+import { partCentroids } from './part-centroids.ts'
 import { LeafDocuments, type LexiconPart } from '../../src/core/lexical.ts'
 import { beamFor, byPlace, clusterParts, fuseCluster, lexicalQuery, lexiconPartsOf, probeCandidates, queryTerms, queryVector, rankCandidates, type ClusterParts, type Hit, type ScoredVectors } from '../../src/core/search.ts'
 import { TopK } from '../../src/core/score.ts'
@@ -135,7 +136,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
   const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
   const lexicon = await timed('lexicon', () => buildLexicon(leaves.values()))
-  const centroids = leafCentroids(params, tree)
+  const centroids = leafCentroids(params, tree, partCentroids(tree.leaves, clusters.members, docVectors, options.dims))
   const corpusTerms: CorpusTerms = { config: lexical.config, lexicon, centroids: new CentroidTable(centroids, tree, options.dims, nodeDenseKernel()) }
   await timed('teacher', () => {
     // The teacher fuses dense and lexical scores with the β that suits the untrained model.
@@ -452,8 +453,8 @@ function nodeCentroids(tree: ClusterTree, docVectors: Float32Array, members: Map
   return M
 }
 
-/** The frozen C rows of the leaves, int8 as the model's other node matrices: what the Worker compares a query with. */
-function leafCentroids(params: QueryModelParams, tree: ClusterTree): LeafCentroids {
+/** The frozen C rows of the leaves, int8 as the model's other node matrices, and their parts: what the Worker compares a query with. */
+function leafCentroids(params: QueryModelParams, tree: ClusterTree, parts: PartCentroids): LeafCentroids {
   const { dims } = params
   const C = quantizeRows(params.C, tree.size - 1, dims)
   const nodes = Uint32Array.from(tree.leaves)
@@ -463,7 +464,7 @@ function leafCentroids(params: QueryModelParams, tree: ClusterTree): LeafCentroi
     vectors.set(C.values.subarray((node - 1) * dims, node * dims), row * dims)
     scales[row] = C.scales[node - 1]
   })
-  return { dims, nodes, vectors, scales }
+  return { dims, nodes, vectors, scales, parts }
 }
 
 function identity(n: number): Float32Array {
@@ -517,14 +518,15 @@ function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leav
     const lexical = lexicalQuery(textTerms, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
     const vector = queryVector(out.query)
-    return { example, centroidSim: terms.centroids.similarities(vector), query: { vector, kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
+    const sims = { centroidSim: terms.centroids.similarities(vector), partSim: terms.centroids.partSimilarity(vector) }
+    return { example, sims, query: { vector, kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }
   for (const beta of BETAS) {
     for (const alpha of ALPHAS) {
       // The plan depends on α and β too: planProbe ranks its candidates by their estimated fused score.
       const routing = { alpha, beta, beam, probeDocs: options.probeDocs }
-      const routed = queries.map((r) => ({ ...r, probed: rankCandidates(r.candidates, r.centroidSim, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
+      const routed = queries.map((r) => ({ ...r, probed: rankCandidates(r.candidates, r.sims, (node) => leaves.get(node)!.docs.length, routing, r.leafScores) }))
       let mrr = 0
       for (const r of routed) {
         const top = new TopK<Hit>(10, byPlace)

@@ -78,6 +78,8 @@ export interface QueryOutputs {
   logits: Float32Array
   /** q̂·C_c of a leaf: cosine of the query and the index's centroid of the leaf, as the Worker computes it. */
   centroidSim: (leaf: number) => number
+  /** q̂·(the nearest of a leaf's part centroids), as gdr's routing reads them for the leaves near its cut. */
+  partSim: (leaf: number) => number
 }
 
 /** The Worker's runModel (src/worker/search.ts), in Node: same featurizer, same empty-query fallback, same ONNX file. */
@@ -88,7 +90,7 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
   })
   const query = queryVector(out[MODEL_IO.query].data as Float32Array)
-  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: index.leafCentroids.similarities(query) }
+  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: index.leafCentroids.similarities(query), partSim: index.leafCentroids.partSimilarity(query) }
 }
 
 /**

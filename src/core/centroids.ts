@@ -9,14 +9,27 @@
 import type { DenseKernel, ResidentRows } from './dense-kernel.ts'
 import type { ClusterTree } from './tree.ts'
 
-/** The decoded object: int8 rows with per-row scales, one per leaf, ascending by node. */
+/** The decoded object: int8 rows with per-row scales, one per leaf, ascending by node, and each leaf's parts. */
 export interface LeafCentroids {
   dims: number
   nodes: Uint32Array
   /** nodes.length × dims */
   vectors: Int8Array
   scales: Float32Array
+  /** The unit centroids of a few groups of each leaf's documents (spherical k-means inside the leaf). */
+  parts: PartCentroids
 }
+
+/** Leaf row r's part centroids are rows start[r]..start[r+1] (at least one each). */
+export interface PartCentroids {
+  start: Uint32Array
+  /** start[n] × dims */
+  vectors: Int8Array
+  scales: Float32Array
+}
+
+/** Part centroids a leaf gets (fewer when it holds fewer documents). */
+export const PARTS_PER_LEAF = 4
 
 /**
  * q̂·C_c by leaf node, for one index. Built only from centroids that fit the
@@ -27,6 +40,8 @@ export class CentroidTable {
   /** Row of each node's centroid; −1 for a node without one. */
   private readonly rowOf: Int32Array
   private readonly rows: ResidentRows
+  /** The part centroids dequantized (row-major, dims wide): each is compared with few queries' leaves. */
+  private readonly partRows: Float32Array
 
   constructor(private readonly centroids: LeafCentroids, tree: ClusterTree, dims: number, kernel: DenseKernel) {
     if (centroids.dims !== dims) throw new Error(`leaf centroids: ${centroids.dims} dims, not the index's ${dims}`)
@@ -40,6 +55,8 @@ export class CentroidTable {
       throw new Error(`leaf centroids: ${centroids.nodes.length} rows are not exactly the tree's ${leaves.length} leaves`)
     }
     this.rows = kernel.resident(centroids.vectors, centroids.scales, centroids.dims)
+    const { parts } = centroids
+    this.partRows = Float32Array.from(parts.vectors, (v, i) => v * parts.scales[Math.floor(i / dims)])
   }
 
   /**
@@ -58,6 +75,28 @@ export class CentroidTable {
       if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
       if (!sims) rows.scoreAll(unitQuery, (sims = new Float64Array(count)))
       return sims[row]
+    }
+  }
+
+  /**
+   * q̂ · (the nearest of the leaf's part centroids): a closer estimate of the leaf's
+   * best document's dense score than its one centroid, where the leaf's documents
+   * spread. Asked only for the few leaves near the plan's cut (rankCandidates), in
+   * JavaScript with one fixed order of sums, so the Worker and Node agree to the bit.
+   */
+  partSimilarity(unitQuery: Float32Array): (leaf: number) => number {
+    const { rowOf, partRows } = this
+    const { dims, parts: { start } } = this.centroids
+    return (leaf) => {
+      const row = leaf < rowOf.length ? rowOf[leaf] : -1
+      if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
+      let best = -Infinity
+      for (let part = start[row]; part < start[row + 1]; part++) {
+        let dot = 0
+        for (let d = 0, at = part * dims; d < dims; d++) dot += unitQuery[d] * partRows[at + d]
+        if (dot > best) best = dot
+      }
+      return best
     }
   }
 }

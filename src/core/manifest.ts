@@ -18,7 +18,9 @@ export const FORMAT = 'gdr-index'
 //    the query outside the model, which no longer outputs centroid_sim.
 // 7: Chinese, Japanese and Korean runs are read as character bigrams (words.ts),
 //    by the featurizer and the lexical analyzer alike.
-export const FORMAT_VERSION = 7
+// 8: each leaf's part centroids beside its centroid (leaf centroids format 2),
+//    which refine routing's estimate of the leaves near the plan's cut.
+export const FORMAT_VERSION = 8
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
 

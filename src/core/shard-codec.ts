@@ -186,16 +186,21 @@ function stringList(value: unknown, field: string): string[] {
   return value
 }
 
-export const CENTROIDS_FORMAT = 1
+/** 2: each leaf's part centroids too. */
+export const CENTROIDS_FORMAT = 2
 
 export function encodeLeafCentroids(centroids: LeafCentroids): Uint8Array {
   checkCentroids(centroids)
+  const { parts } = centroids
   return pack({
     format: CENTROIDS_FORMAT,
     dims: centroids.dims,
     nodes: littleEndian(centroids.nodes),
     vectors: bytesOf(centroids.vectors),
     scales: littleEndian(centroids.scales),
+    partStart: littleEndian(parts.start),
+    partVectors: bytesOf(parts.vectors),
+    partScales: littleEndian(parts.scales),
   })
 }
 
@@ -204,12 +209,17 @@ export function decodeLeafCentroids(bytes: Uint8Array): LeafCentroids {
   const r = unpackMap(bytes, 'leaf centroids')
   if (r.format !== CENTROIDS_FORMAT) throw new ShardDecodeError(`unsupported leaf centroids format ${String(r.format)}`)
   if (!Number.isInteger(r.dims) || (r.dims as number) <= 0) throw new ShardDecodeError('leaf centroids dims must be a positive integer')
-  checkBinary(r, 'leaf centroids', ['vectors'], ['nodes', 'scales'])
+  checkBinary(r, 'leaf centroids', ['vectors', 'partVectors'], ['nodes', 'scales', 'partStart', 'partScales'])
   const centroids: LeafCentroids = {
     dims: r.dims as number,
     nodes: readUint32(r.nodes as Uint8Array),
     vectors: new Int8Array(new Uint8Array(r.vectors as Uint8Array).buffer),
     scales: readFloat32(r.scales as Uint8Array),
+    parts: {
+      start: readUint32(r.partStart as Uint8Array),
+      vectors: new Int8Array(new Uint8Array(r.partVectors as Uint8Array).buffer),
+      scales: readFloat32(r.partScales as Uint8Array),
+    },
   }
   return validated(centroids, checkCentroids)
 }
@@ -221,6 +231,12 @@ function checkCentroids(c: LeafCentroids): void {
     if (i > 0 && c.nodes[i] <= c.nodes[i - 1]) throw new Error('leaf centroids: nodes must be ascending and unique')
     if (!Number.isFinite(c.scales[i])) throw new Error('leaf centroids: scales must be finite')
   }
+  const { start, vectors, scales } = c.parts
+  const rows = start[n]
+  if (start.length !== n + 1 || start[0] !== 0) throw new Error(`leaf centroids: expected ${n + 1} part starts from 0`)
+  for (let i = 0; i < n; i++) if (!(start[i + 1] > start[i])) throw new Error('leaf centroids: each leaf needs at least one part centroid, in order')
+  if (scales.length !== rows || vectors.length !== rows * c.dims) throw new Error(`leaf centroids: expected ${rows} part scales and ${rows}×${c.dims} part values`)
+  if (!scales.every(Number.isFinite)) throw new Error('leaf centroids: part scales must be finite')
 }
 
 /** 2: each term's postings in (leaf, row) order (1 kept the top ones by weight). */

@@ -64,7 +64,8 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const probed = planProbe(tree, { logits: outputs.logits, centroidSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
+  const partSim = index.centroids.partSimilarity(query.vector)
+  const probed = planProbe(tree, { logits: outputs.logits, centroidSim, partSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
   const modelDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()

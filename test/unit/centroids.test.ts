@@ -1,6 +1,7 @@
 // The leaf centroids routing compares a query with: the shared similarity and its codec.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { Packr } from 'msgpackr'
 import { CentroidTable, type LeafCentroids } from '../../src/core/centroids.ts'
 import { decodeLeafCentroids, encodeLeafCentroids, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { quantizeRows } from '../../src/core/quant.ts'
@@ -11,7 +12,12 @@ const dims = 5
 const nodes = Uint32Array.of(2, 3, 7)
 const floats = Float32Array.from({ length: nodes.length * dims }, (_, i) => Math.sin(i + 1))
 const quantized = quantizeRows(floats, nodes.length, dims)
-const centroids: LeafCentroids = { dims, nodes, vectors: quantized.values, scales: quantized.scales }
+// Part centroids: two for leaf 2, one for leaf 3, three for leaf 7.
+const partStart = Uint32Array.of(0, 2, 3, 6)
+const partFloats = Float32Array.from({ length: 6 * dims }, (_, i) => Math.cos(3 * i + 1))
+const partQuantized = quantizeRows(partFloats, 6, dims)
+const parts = { start: partStart, vectors: partQuantized.values, scales: partQuantized.scales }
+const centroids: LeafCentroids = { dims, nodes, vectors: quantized.values, scales: quantized.scales, parts }
 // Leaves 2, 3 and 7: 0 → 1, 2; 1 → 3, 4; 4 → 5 → 6 → 7.
 const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 4, 5, 6] })
 
@@ -45,6 +51,29 @@ describe('leaf centroid similarity', () => {
   it('throws for a node without a centroid', () => {
     expect(() => similarity(4)).toThrow(/node 4 has none/)
     expect(() => similarity(99)).toThrow(/node 99 has none/)
+    expect(() => table.partSimilarity(query)(4)).toThrow(/node 4 has none/)
+  })
+
+  it('partSimilarity: the query against the nearest of the leaf\'s own part centroids, dequantized', () => {
+    const partSim = table.partSimilarity(query)
+    nodes.forEach((node, row) => {
+      const dots: number[] = []
+      for (let part = partStart[row]; part < partStart[row + 1]; part++) {
+        let dot = 0
+        for (let d = 0; d < dims; d++) dot += query[d] * Math.fround(partQuantized.values[part * dims + d] * partQuantized.scales[part])
+        dots.push(dot)
+      }
+      expect(partSim(node)).toBe(Math.max(...dots))
+    })
+    // Leaf 7's second part made far larger along the query: it is the nearest, and the other leaves do not see it.
+    const toward = Int8Array.from(parts.vectors)
+    toward.set(Int8Array.of(127, -127, 127, -127, 0), 4 * dims)
+    const scales = Float32Array.from(parts.scales)
+    scales[4] = 10 / 127
+    const pointed = new CentroidTable({ ...centroids, parts: { ...parts, vectors: toward, scales } }, tree, dims, kernel).partSimilarity(query)
+    expect(pointed(7)).toBeCloseTo(20, 5)
+    expect(pointed(2)).toBe(partSim(2))
+    expect(pointed(3)).toBe(partSim(3))
   })
 
   it('is built only from centroids of the index\'s dims and of exactly its tree\'s leaves', () => {
@@ -62,12 +91,22 @@ describe('leaf centroids codec', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 5000 }), { maxLength: 20 }), fc.integer({ min: 1, max: 9 }), (list, d) => {
         const sorted = Uint32Array.from(list.sort((a, b) => a - b))
-        const c: LeafCentroids = { dims: d, nodes: sorted, vectors: Int8Array.from({ length: sorted.length * d }, (_, i) => ((i * 37) % 255) - 127), scales: Float32Array.from(sorted, (n) => n / 7) }
+        // 1 to 3 parts a leaf.
+        const start = new Uint32Array(sorted.length + 1)
+        sorted.forEach((node, i) => (start[i + 1] = start[i] + 1 + (node % 3)))
+        const rows = start[sorted.length]
+        const c: LeafCentroids = {
+          dims: d, nodes: sorted, vectors: Int8Array.from({ length: sorted.length * d }, (_, i) => ((i * 37) % 255) - 127), scales: Float32Array.from(sorted, (n) => n / 7),
+          parts: { start, vectors: Int8Array.from({ length: rows * d }, (_, i) => ((i * 53) % 255) - 127), scales: Float32Array.from({ length: rows }, (_, i) => i / 3 + 0.5) },
+        }
         const back = decodeLeafCentroids(encodeLeafCentroids(c))
         expect(back.dims).toBe(d)
         expect(Array.from(back.nodes)).toEqual(Array.from(sorted))
         expect(Array.from(back.vectors)).toEqual(Array.from(c.vectors))
         expect(Array.from(back.scales)).toEqual(Array.from(c.scales))
+        expect(Array.from(back.parts.start)).toEqual(Array.from(start))
+        expect(Array.from(back.parts.vectors)).toEqual(Array.from(c.parts.vectors))
+        expect(Array.from(back.parts.scales)).toEqual(Array.from(c.parts.scales))
       }),
     )
   })
@@ -78,5 +117,13 @@ describe('leaf centroids codec', () => {
     expect(() => encodeLeafCentroids({ ...centroids, nodes: Uint32Array.of(3, 2, 7) })).toThrow(/ascending/)
     expect(() => encodeLeafCentroids({ ...centroids, scales: Float32Array.of(1, 2) })).toThrow(/expected 3 scales/)
     expect(() => encodeLeafCentroids({ ...centroids, scales: Float32Array.of(1, NaN, 2) })).toThrow(/finite/)
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, start: Uint32Array.of(0, 2, 3) } })).toThrow(/expected 4 part starts from 0/)
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, start: Uint32Array.of(1, 2, 3, 6) } })).toThrow(/part starts from 0/)
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, start: Uint32Array.of(0, 2, 2, 6) } })).toThrow(/at least one part centroid/)
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, start: Uint32Array.of(0, 2, 3, 5) } })).toThrow(/expected 5 part scales/)
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, scales: Float32Array.of(1, 1, 1, Infinity, 1, 1) } })).toThrow(/part scales must be finite/)
+    // A file of the format before part centroids is refused by its format number.
+    const packr = new Packr({ useRecords: false, moreTypes: false })
+    expect(() => decodeLeafCentroids(packr.pack({ format: 1, dims, nodes: new Uint8Array(nodes.buffer), vectors: new Uint8Array(quantized.values.buffer), scales: new Uint8Array(quantized.scales.buffer) }))).toThrow(/unsupported leaf centroids format 1/)
   })
 })

@@ -7,7 +7,7 @@ import { buildLexicon } from '../../scripts/build/lexical-index.ts'
 import { addLexicalScores, LeafDocuments, type LexicalLeaves, type LexiconPart, type ShardPostings } from '../../src/core/lexical.ts'
 import { decodeLexiconPart, encodeLexiconPart, ShardDecodeError } from '../../src/core/shard-codec.ts'
 import { beamSearch, conditionalLogProbs, pathLogProbs } from '../../src/core/beam.ts'
-import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe, queryTerms } from '../../src/core/search.ts'
+import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe, queryTerms, REFINE_BUDGETS } from '../../src/core/search.ts'
 import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { buildTree } from '../../src/core/tree.ts'
 import type { LexicalConfig, SearchDefaults } from '../../src/core/manifest.ts'
@@ -155,6 +155,8 @@ describe('the probe plan', () => {
   const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2 }
   const oneDoc = () => 1
   const sims = (values: Record<number, number>) => (leaf: number) => values[leaf] ?? 0
+  /** Routing outputs whose part centroids say what the centroids say (the tests of the first ranking). */
+  const outputsOf = (centroid: Record<number, number>) => ({ logits, centroidSim: sims(centroid), partSim: sims(centroid) })
   const [first, second] = beamSearch(tree, logits, 2).map((d) => d.node)
 
   it('planBeam is the decoder alone: its beam, most probable first', () => {
@@ -163,14 +165,14 @@ describe('the probe plan', () => {
   })
 
   it('ranks the beam by centroid similarity + α·p(cluster), with no lexical leaves', () => {
-    const nearSecond = { logits, centroidSim: sims({ [first]: 0.1, [second]: 0.5 }) }
+    const nearSecond = outputsOf({ [first]: 0.1, [second]: 0.5 })
     expect(planProbe(tree, nearSecond, oneDoc, search, lexicalLeaves()).map((c) => c.node)).toEqual([second, first])
     // A large α lets the decoder's probability decide again.
     expect(planProbe(tree, nearSecond, oneDoc, { ...search, alpha: 100 }, lexicalLeaves()).map((c) => c.node)).toEqual([first, second])
   })
 
   it('brings in a leaf outside the beam whose words match, ranked by β × its lexical score, with its full-tree probability', () => {
-    const outputs = { logits, centroidSim: sims({ [first]: 0.2, [second]: 0.1, 8: 0 }) }
+    const outputs = outputsOf({ [first]: 0.2, [second]: 0.1, 8: 0 })
     const plan = planProbe(tree, outputs, oneDoc, search, lexicalLeaves([[8, 0.5]]))
     expect(plan.map((c) => c.node)).toEqual([8, first]) // 0 + 1 × 0.5 beats 0.2
     expect(plan[0].logProb).toBeCloseTo(leafLogProbs[8], 6)
@@ -181,13 +183,25 @@ describe('the probe plan', () => {
   })
 
   it('adds no leaf for its centroid alone: candidates are the beam and the lexical leaves', () => {
-    const outputs = { logits, centroidSim: sims({ 4: 50, 7: 50 }) }
+    const outputs = outputsOf({ 4: 50, 7: 50 })
     const plan = planProbe(tree, outputs, oneDoc, { ...search, probeDocs: 100 }, lexicalLeaves())
     expect(new Set(plan.map((c) => c.node))).toEqual(new Set([first, second]))
   })
 
+  it('ranks again by their nearest part centroid the leaves that cover REFINE_BUDGETS budgets by centroid, and only those', () => {
+    expect(REFINE_BUDGETS).toBe(2)
+    const centroidSim = sims({ [first]: 0.5, [second]: 0.4, 8: 0 })
+    const lexical = lexicalLeaves([[8, 0.05]])
+    // By centroid: first (0.5), second (0.4), 8 (0 + 0.05). A budget of one leaf ranks the first two again.
+    const plan = (partSim: (leaf: number) => number) => planProbe(tree, { logits, centroidSim, partSim }, oneDoc, { ...search, probeDocs: 1 }, lexical).map((c) => c.node)
+    expect(plan(sims({ [first]: 0.5, [second]: 0.7, 8: 10 }))).toEqual([second])
+    expect(plan(sims({ [first]: 0.5, [second]: 0.3, 8: 10 }))).toEqual([first])
+    // Two leaves' budget: four ranked again, so leaf 8's part now counts.
+    expect(planProbe(tree, { logits, centroidSim, partSim: sims({ [first]: 0.5, [second]: 0.4, 8: 10 }) }, oneDoc, { ...search, probeDocs: 2 }, lexical).map((c) => c.node)).toEqual([8, first])
+  })
+
   it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {
-    const plan = planProbe(tree, { logits, centroidSim: sims({}) }, oneDoc, { ...search, probeDocs: 100 }, lexicalLeaves([[1, 9], [99, 9]]))
+    const plan = planProbe(tree, outputsOf({}), oneDoc, { ...search, probeDocs: 100 }, lexicalLeaves([[1, 9], [99, 9]]))
     expect(plan.map((c) => c.node).sort()).toEqual([first, second].sort())
   })
 })

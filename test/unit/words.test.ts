@@ -126,7 +126,7 @@ describe('pseudo-query spans', () => {
 
 describe('index format', () => {
   it('refuses another format version with what to do', () => {
-    expect(FORMAT_VERSION).toBe(7)
-    expect(() => parseManifest({ format: FORMAT, formatVersion: 6 })).toThrow(/index format version 6; this release reads version 7: rebuild the index/)
+    expect(FORMAT_VERSION).toBe(8)
+    expect(() => parseManifest({ format: FORMAT, formatVersion: 7 })).toThrow(/index format version 7; this release reads version 8: rebuild the index/)
   })
 })

@@ -15,8 +15,8 @@ export interface ProvidedIndex {
 }
 
 export interface ProvidedParity {
-  /** `dense`: per shard in manifest order, the Node dense kernel's scores of its rows against the unit query vector. `centroidSim`: per leaf in tree order, its centroid's similarity to that vector. */
-  cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidSim: number[]; dense: number[][] }[]
+  /** `dense`: per shard in manifest order, the Node dense kernel's scores of its rows against the unit query vector. `centroidSim`: per leaf in tree order, its centroid's similarity to that vector; `partSim` its nearest part centroid's. */
+  cases: { q: string; ids: number[]; values: number[]; query: number[]; logits: number[]; centroidSim: number[]; partSim: number[]; dense: number[][] }[]
 }
 
 export const PARITY_QUERIES = ['black hole event horizon', 'How do I bake Sourdough?', 'Überschall — ÉTÉ 🙂 ｆｕｌｌ', 'tcp', 'コーヒーを飲む 支持拖拽Vue3 우편번호 𠀀𠀁', '']

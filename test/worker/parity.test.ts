@@ -45,12 +45,13 @@ describe('workerd ↔ Node parity', () => {
     }
   })
 
-  it('compares a query with every leaf centroid to the same bits', () => {
+  it('compares a query with every leaf centroid, and its nearest part centroid, to the same bits', () => {
     const tree = buildTree(manifest.tree)
     const centroids = new CentroidTable(decodeLeafCentroids(decodeBase64(index.files[manifest.centroids.key])), tree, manifest.dims, workerDenseKernel())
     for (const c of parity.cases) {
       const query = queryVector(Float32Array.from(c.query))
       expect(Array.from(tree.leaves, centroids.similarities(query)), c.q).toEqual(c.centroidSim)
+      expect(Array.from(tree.leaves, centroids.partSimilarity(query)), c.q).toEqual(c.partSim)
     }
   })
 
