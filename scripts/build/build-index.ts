@@ -136,7 +136,7 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   const quantizedDocs = quantizeRows(docVectors, docs.length, options.dims)
   const leaves = leafShards(tree, clusters.members, quantizedDocs, lexical)
   const lexicon = await timed('lexicon', () => buildLexicon(leaves.values()))
-  const centroids = leafCentroids(params, tree, partCentroids(tree.leaves, clusters.members, docVectors, options.dims))
+  const centroids = await timed('parts', () => leafCentroids(params, tree, partCentroids(tree.leaves, clusters.members, docVectors, options.dims)))
   const corpusTerms: CorpusTerms = { config: lexical.config, lexicon, centroids: new CentroidTable(centroids, tree, options.dims, nodeDenseKernel()) }
   await timed('teacher', () => {
     // The teacher fuses dense and lexical scores with the β that suits the untrained model.
