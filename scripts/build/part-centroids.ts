@@ -10,9 +10,11 @@ const ROUNDS = 8
 
 /**
  * For every leaf, in the order given: min(PARTS_PER_LEAF, its documents) unit
- * centroids, int8 with per-row scales. Deterministic: the parts start at documents
- * spread evenly over the leaf's list, a document joins the part it is most similar
- * to (the first on ties), and a part left empty keeps its centroid.
+ * centroids (at least one), int8 with per-row scales. Deterministic: the parts
+ * start at documents spread evenly over the leaf's list, a document joins the part
+ * it is most similar to (the first on ties), and a part left empty keeps its
+ * centroid. A part of zero vectors, or the one part of a leaf without documents,
+ * is a zero row: its similarity is 0.
  */
 export function partCentroids(leaves: ArrayLike<number>, members: ReadonlyMap<number, readonly number[]>, docVectors: Float32Array, dims: number): PartCentroids {
   const start = new Uint32Array(leaves.length + 1)

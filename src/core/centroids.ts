@@ -16,7 +16,7 @@ export interface LeafCentroids {
   /** nodes.length × dims */
   vectors: Int8Array
   scales: Float32Array
-  /** The unit centroids of a few groups of each leaf's documents (spherical k-means inside the leaf). */
+  /** The unit centroids of a few groups of each leaf's documents (spherical k-means inside the leaf; a zero row for a group of zero vectors). */
   parts: PartCentroids
 }
 
@@ -87,16 +87,19 @@ export class CentroidTable {
   partSimilarity(unitQuery: Float32Array): (leaf: number) => number {
     const { rowOf, partRows } = this
     const { dims, parts: { start } } = this.centroids
+    // The build's tuning asks again for every (α, β) it tries: each leaf's answer is kept.
+    const known = new Float64Array(start.length - 1).fill(NaN)
     return (leaf) => {
       const row = leaf < rowOf.length ? rowOf[leaf] : -1
       if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
+      if (!Number.isNaN(known[row])) return known[row]
       let best = -Infinity
       for (let part = start[row]; part < start[row + 1]; part++) {
         let dot = 0
         for (let d = 0, at = part * dims; d < dims; d++) dot += unitQuery[d] * partRows[at + d]
         if (dot > best) best = dot
       }
-      return best
+      return (known[row] = best)
     }
   }
 }

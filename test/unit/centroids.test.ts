@@ -97,7 +97,7 @@ describe('leaf centroids codec', () => {
         const rows = start[sorted.length]
         const c: LeafCentroids = {
           dims: d, nodes: sorted, vectors: Int8Array.from({ length: sorted.length * d }, (_, i) => ((i * 37) % 255) - 127), scales: Float32Array.from(sorted, (n) => n / 7),
-          parts: { start, vectors: Int8Array.from({ length: rows * d }, (_, i) => ((i * 53) % 255) - 127), scales: Float32Array.from({ length: rows }, (_, i) => i / 3 + 0.5) },
+          parts: { start, vectors: Int8Array.from({ length: rows * d }, (_, i) => ((i * 53) % 255) - 127), scales: Float32Array.from({ length: rows }, (_, i) => ((i % 7) + 1) / 1000) },
         }
         const back = decodeLeafCentroids(encodeLeafCentroids(c))
         expect(back.dims).toBe(d)
@@ -121,7 +121,10 @@ describe('leaf centroids codec', () => {
     expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, start: Uint32Array.of(1, 2, 3, 6) } })).toThrow(/part starts from 0/)
     expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, start: Uint32Array.of(0, 2, 2, 6) } })).toThrow(/at least one part centroid/)
     expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, start: Uint32Array.of(0, 2, 3, 5) } })).toThrow(/expected 5 part scales/)
-    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, scales: Float32Array.of(1, 1, 1, Infinity, 1, 1) } })).toThrow(/part scales must be finite/)
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, scales: Float32Array.of(1, 1, 1, Infinity, 1, 1) } })).toThrow(/part scales must be within \[0, 1\]/)
+    // A huge scale would overflow a dot product to ±Infinity, which would rank its leaf first or last whatever the query.
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, scales: Float32Array.of(0.01, 0.01, 0.01, 1e37, 0.01, 0.01) } })).toThrow(/within \[0, 1\]/)
+    expect(() => encodeLeafCentroids({ ...centroids, parts: { ...parts, scales: Float32Array.of(0.01, -0.01, 0.01, 0.01, 0.01, 0.01) } })).toThrow(/within \[0, 1\]/)
     // A file of the format before part centroids is refused by its format number.
     const packr = new Packr({ useRecords: false, moreTypes: false })
     expect(() => decodeLeafCentroids(packr.pack({ format: 1, dims, nodes: new Uint8Array(nodes.buffer), vectors: new Uint8Array(quantized.values.buffer), scales: new Uint8Array(quantized.scales.buffer) }))).toThrow(/unsupported leaf centroids format 1/)

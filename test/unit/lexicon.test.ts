@@ -200,6 +200,16 @@ describe('the probe plan', () => {
     expect(planProbe(tree, { logits, centroidSim, partSim: sims({ [first]: 0.5, [second]: 0.4, 8: 10 }) }, oneDoc, { ...search, probeDocs: 2 }, lexical).map((c) => c.node)).toEqual([8, first])
   })
 
+  it('counts the two budgets in documents: a big leaf first covers them alone, and nothing else is ranked again', () => {
+    const centroidSim = sims({ [first]: 0.5, [second]: 0.4 })
+    const partSim = sims({ [first]: 0.5, [second]: 0.9 })
+    const docs = (sizes: Record<number, number>) => (leaf: number) => sizes[leaf] ?? 1
+    // first holds 4 documents, two budgets of 2: it alone is ranked again, so it is taken though second's part is nearer.
+    expect(planProbe(tree, { logits, centroidSim, partSim }, docs({ [first]: 4 }), { ...search, probeDocs: 2 }, lexicalLeaves()).map((c) => c.node)).toEqual([first])
+    // With one document each, both are ranked again and second's part puts it first.
+    expect(planProbe(tree, { logits, centroidSim, partSim }, docs({}), { ...search, probeDocs: 1 }, lexicalLeaves()).map((c) => c.node)).toEqual([second])
+  })
+
   it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {
     const plan = planProbe(tree, outputsOf({}), oneDoc, { ...search, probeDocs: 100 }, lexicalLeaves([[1, 9], [99, 9]]))
     expect(plan.map((c) => c.node).sort()).toEqual([first, second].sort())

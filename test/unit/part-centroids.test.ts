@@ -41,9 +41,17 @@ describe('part centroids', () => {
     }
   })
 
-  it('is deterministic', () => {
-    const again = partCentroids([5, 6, 7], members, docVectors, dims)
-    expect(Array.from(again.vectors)).toEqual(Array.from(parts.vectors))
-    expect(Array.from(again.scales)).toEqual(Array.from(parts.scales))
+  it('gives a leaf without documents one zero row, identical documents identical parts, and a zero vector a zero part', () => {
+    const zeros = new Float32Array(dims)
+    const vectors = Float32Array.from([...docs[0], ...docs[0], ...docs[0], ...zeros, ...docs[1]])
+    const edge = partCentroids([1, 2, 3, 4], new Map([[1, []], [2, [0, 1, 2]], [3, [3, 4]]]), vectors, dims)
+    // Leaf 1 (empty) and leaf 4 (not in members): one zero row each; leaf 2: three; leaf 3: two.
+    expect(Array.from(edge.start)).toEqual([0, 1, 4, 6, 7])
+    for (const r of [0, 6]) expect(partRow(edge, r)).toEqual([0, 0, 0])
+    for (const r of [1, 2, 3]) expect(dot(partRow(edge, r), docs[0])).toBeGreaterThan(0.99)
+    // Leaf 3: the zero vector keeps a zero part (its document scores 0 against any query), the other its document.
+    const leaf3 = [partRow(edge, 4), partRow(edge, 5)]
+    expect(leaf3.some((row) => row.every((x) => x === 0))).toBe(true)
+    expect(Math.max(...leaf3.map((row) => dot(row, docs[1])))).toBeGreaterThan(0.99)
   })
 })
