@@ -167,7 +167,8 @@ function assignWithCapacity(vectors: Float32Array, dims: number, docs: number[],
   return assignment
 }
 
-function meanDirections(vectors: Float32Array, dims: number, docs: number[], assignment: Int32Array, k: number, previous: Float32Array): Float32Array {
+/** Each group's unit mean direction (sums in float64); a group with none keeps its previous centroid. */
+export function meanDirections(vectors: Float32Array, dims: number, docs: readonly number[], assignment: Int32Array, k: number, previous: Float32Array): Float32Array {
   const sums = new Float64Array(k * dims)
   for (let i = 0; i < docs.length; i++) {
     const base = docs[i] * dims
@@ -184,7 +185,7 @@ function meanDirections(vectors: Float32Array, dims: number, docs: number[], ass
   return centroids
 }
 
-function dotAt(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dims: number): number {
+export function dotAt(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dims: number): number {
   let s = 0
   for (let d = 0; d < dims; d++) s += a[aOffset + d] * b[bOffset + d]
   return s

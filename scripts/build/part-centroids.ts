@@ -4,6 +4,7 @@
 
 import { PARTS_PER_LEAF, type PartCentroids } from '../../src/core/centroids.ts'
 import { quantizeRows } from '../../src/core/quant.ts'
+import { dotAt, meanDirections } from './cluster-tree.ts'
 
 /** Lloyd rounds per leaf: assignments settle in a few on the leaves of a balanced tree. */
 const ROUNDS = 8
@@ -18,58 +19,37 @@ const ROUNDS = 8
  */
 export function partCentroids(leaves: ArrayLike<number>, members: ReadonlyMap<number, readonly number[]>, docVectors: Float32Array, dims: number): PartCentroids {
   const start = new Uint32Array(leaves.length + 1)
-  const rows: Float32Array[] = []
-  for (let l = 0; l < leaves.length; l++) {
-    const docs = members.get(leaves[l]) ?? []
-    const parts = leafParts(docs, docVectors, dims)
-    rows.push(parts)
-    start[l + 1] = start[l] + parts.length / dims
-  }
+  for (let l = 0; l < leaves.length; l++) start[l + 1] = start[l] + partsFor(members.get(leaves[l])?.length ?? 0)
   const all = new Float32Array(start[leaves.length] * dims)
-  let at = 0
-  for (const parts of rows) {
-    all.set(parts, at)
-    at += parts.length
-  }
+  for (let l = 0; l < leaves.length; l++) all.set(leafParts(members.get(leaves[l]) ?? [], docVectors, dims), start[l] * dims)
   const quantized = quantizeRows(all, start[leaves.length], dims)
   return { start, vectors: quantized.values, scales: quantized.scales }
 }
 
+const partsFor = (docs: number) => Math.max(1, Math.min(PARTS_PER_LEAF, docs))
+
+/** Spherical k-means of one leaf's documents: cluster-tree.ts's mean directions, without its size balance. */
 function leafParts(docs: readonly number[], docVectors: Float32Array, dims: number): Float32Array {
-  const k = Math.max(1, Math.min(PARTS_PER_LEAF, docs.length))
-  const centroids = new Float32Array(k * dims)
+  const k = partsFor(docs.length)
+  let centroids: Float32Array = new Float32Array(k * dims)
   if (docs.length === 0) return centroids
   for (let j = 0; j < k; j++) {
     const doc = docs[Math.floor((j * docs.length) / k)]
     centroids.set(docVectors.subarray(doc * dims, (doc + 1) * dims), j * dims)
   }
-  const sums = new Float64Array(k * dims)
-  const counts = new Uint32Array(k)
+  const assignment = new Int32Array(docs.length)
   for (let round = 0; round < ROUNDS; round++) {
-    sums.fill(0)
-    counts.fill(0)
-    for (const doc of docs) {
-      const base = doc * dims
-      let best = 0
+    docs.forEach((doc, i) => {
       let bestDot = -Infinity
       for (let j = 0; j < k; j++) {
-        let dot = 0
-        for (let d = 0; d < dims; d++) dot += centroids[j * dims + d] * docVectors[base + d]
+        const dot = dotAt(docVectors, doc * dims, centroids, j * dims, dims)
         if (dot > bestDot) {
           bestDot = dot
-          best = j
+          assignment[i] = j
         }
       }
-      counts[best]++
-      for (let d = 0; d < dims; d++) sums[best * dims + d] += docVectors[base + d]
-    }
-    for (let j = 0; j < k; j++) {
-      if (counts[j] === 0) continue
-      let norm = 0
-      for (let d = 0; d < dims; d++) norm += sums[j * dims + d] ** 2
-      norm = Math.sqrt(norm)
-      if (norm > 0) for (let d = 0; d < dims; d++) centroids[j * dims + d] = sums[j * dims + d] / norm
-    }
+    })
+    centroids = meanDirections(docVectors, dims, docs, assignment, k, centroids)
   }
   return centroids
 }

@@ -67,12 +67,11 @@ export class CentroidTable {
    * returned function throws for a node without a centroid.
    */
   similarities(unitQuery: Float32Array): (leaf: number) => number {
-    const { rowOf, rows } = this
+    const { rows } = this
     const count = this.centroids.nodes.length
     let sims: Float64Array | undefined
     return (leaf) => {
-      const row = leaf < rowOf.length ? rowOf[leaf] : -1
-      if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
+      const row = this.rowFor(leaf)
       if (!sims) rows.scoreAll(unitQuery, (sims = new Float64Array(count)))
       return sims[row]
     }
@@ -85,13 +84,12 @@ export class CentroidTable {
    * JavaScript with one fixed order of sums, so the Worker and Node agree to the bit.
    */
   partSimilarity(unitQuery: Float32Array): (leaf: number) => number {
-    const { rowOf, partRows } = this
+    const { partRows } = this
     const { dims, parts: { start } } = this.centroids
     // The build's tuning asks again for every (α, β) it tries: each leaf's answer is kept.
     const known = new Float64Array(start.length - 1).fill(NaN)
     return (leaf) => {
-      const row = leaf < rowOf.length ? rowOf[leaf] : -1
-      if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
+      const row = this.rowFor(leaf)
       if (!Number.isNaN(known[row])) return known[row]
       let best = -Infinity
       for (let part = start[row]; part < start[row + 1]; part++) {
@@ -101,5 +99,12 @@ export class CentroidTable {
       }
       return (known[row] = best)
     }
+  }
+
+  /** The row of a leaf's centroid (and of its parts' start); throws for a node without one. */
+  private rowFor(leaf: number): number {
+    const row = leaf < this.rowOf.length ? this.rowOf[leaf] : -1
+    if (row < 0) throw new Error(`leaf centroids: node ${leaf} has none`)
+    return row
   }
 }

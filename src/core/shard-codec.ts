@@ -232,9 +232,9 @@ function checkCentroids(c: LeafCentroids): void {
     if (!Number.isFinite(c.scales[i])) throw new Error('leaf centroids: scales must be finite')
   }
   const { start, vectors, scales } = c.parts
-  const rows = start[n]
   if (start.length !== n + 1 || start[0] !== 0) throw new Error(`leaf centroids: expected ${n + 1} part starts from 0`)
   for (let i = 0; i < n; i++) if (!(start[i + 1] > start[i])) throw new Error('leaf centroids: each leaf needs at least one part centroid, in order')
+  const rows = start[n]
   if (scales.length !== rows || vectors.length !== rows * c.dims) throw new Error(`leaf centroids: expected ${rows} part scales and ${rows}×${c.dims} part values`)
   // Unit rows: an int8 row's scale is at most 1/127 (a zero row's is 1); a larger one would let a dot product overflow.
   if (!scales.every((x) => x >= 0 && x <= 1)) throw new Error('leaf centroids: part scales must be within [0, 1]')
