@@ -313,7 +313,7 @@ async function measureWorker(index: IndexFolder, texts: string[], options: Bench
       cold.push(answer)
       coldCpuMs.push(cpu)
       const load = answer.server?.load ? `; load ${Object.entries(answer.server.load).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''
-      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${cpu === undefined ? '' : `, workerd CPU ${cpu} ms`}${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, r2 ${answer.server.r2}, score ${answer.server.score} ms${load})` : ''}`)
+      reporter.log(`cold run ${run + 1}/${options.coldRuns}: ${answer.ms.toFixed(0)} ms${cpu === undefined ? '' : `, workerd CPU ${cpu} ms`}${answer.server ? ` (Worker: index ${answer.server.index}, model ${answer.server.model}, route ${answer.server.route}, r2 ${answer.server.r2}, score ${answer.server.score} ms${load})` : ''}`)
     }
     if (!server) throw new Error('--cold-runs must be at least 1')
     const isolateFresh = await measureIsolate(server.url, options.port, reporter)

@@ -23,7 +23,7 @@ function serverLatency(samples: Measured[]): LatencySummary | undefined {
 function breakdown(samples: Measured[]) {
   const withServer = samples.filter((s) => s.server).map((s) => s.server!)
   const stage = (name: Exclude<keyof ServerTiming, 'load'>) => (withServer.length ? mean(withServer.map((t) => t[name])) : undefined)
-  return { index_ms: stage('index'), model_ms: stage('model'), r2_ms: stage('r2'), score_ms: stage('score'), server_ms: stage('total') }
+  return { index_ms: stage('index'), model_ms: stage('model'), route_ms: stage('route'), r2_ms: stage('r2'), score_ms: stage('score'), server_ms: stage('total') }
 }
 
 /** Mean of each index-load step (Server-Timing `load-<step>`) over the answers that carried it. */
@@ -57,7 +57,7 @@ function isolateSummary(m: IsolateMemory | undefined) {
 /**
  * Everything the benchmark measured, under stable keys: what `--json` prints.
  * `*_ms` latencies are client-timed over HTTP unless named `server_*` (the
- * Worker's own Server-Timing total); stage times (`model_ms`, `r2_ms`,
+ * Worker's own Server-Timing total); stage times (`model_ms`, `route_ms`, `r2_ms`,
  * `score_ms`, `index_ms`) are the Worker's, as means so they add up.
  */
 export function benchSummary(report: BenchReport) {
@@ -153,10 +153,10 @@ export function reportTable(report: BenchReport): string {
     ['queries', `${s.queries} (${QUERY_SOURCE[s.query_source]}), k=${s.k}, one at a time`],
     [`warm latency p50 / p95 / p99 (HTTP ${ROUTE[s.route]}, shards in the isolate)`, `${ms(w.p50_ms)} / ${ms(w.p95_ms)} / ${ms(w.p99_ms)} ms (GET /healthz alone: ${ms(s.healthz_p50_ms)} ms p50)`],
     ...(s.warm_via_proxy ? [['warm through wrangler dev\'s proxy (what `gdr serve` adds) p50 / p95 / p99', `${ms(s.warm_via_proxy.p50_ms)} / ${ms(s.warm_via_proxy.p95_ms)} / ${ms(s.warm_via_proxy.p99_ms)} ms (GET /healthz alone: ${ms(s.warm_via_proxy.healthz_p50_ms)} ms p50)`] as [string, string]] : []),
-    ['warm, in the Worker: p50 / p95; mean model / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
+    ['warm, in the Worker: p50 / p95; mean model / routing / R2 / scoring', `${ms(w.server_p50_ms)} / ${ms(w.server_p95_ms)} ms; ${ms(w.model_ms)} / ${ms(w.route_ms)} / ${ms(w.r2_ms)} / ${ms(w.score_ms)} ms`],
     ['warm in the first pass, before V8 has optimized the Worker: p50 / p95 HTTP; in the Worker p50 / mean', `${ms(s.warm_first_pass.p50_ms)} / ${ms(s.warm_first_pass.p95_ms)} ms; ${ms(s.warm_first_pass.server_p50_ms)} / ${ms(s.warm_first_pass.server_ms)} ms`],
     ['first touch p50 / p95 (warm isolate, shards not yet read)', `${ms(f.p50_ms)} / ${ms(f.p95_ms)} ms; R2 ${ms(f.r2_ms)} ms mean`],
-    [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); workerd CPU ${ms(c.cpu_p50_ms)} ms median; in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],
+    [`cold latency, median of ${s.cold.runs_ms.length} fresh \`wrangler dev\``, `${ms(c.p50_ms)} ms (runs ${c.runs_ms.map(ms).join(', ')}); workerd CPU ${ms(c.cpu_p50_ms)} ms median; in the Worker (mean): index load ${ms(c.index_ms)}, model ${ms(c.model_ms)}, routing ${ms(c.route_ms)}, R2 ${ms(c.r2_ms)}, scoring ${ms(c.score_ms)} ms`],
     ['cold index load by step (mean; overlapping steps each count whole)', Object.keys(c.load_ms).length ? Object.entries(c.load_ms).map(([k, v]) => `${k} ${ms(v)}`).join(', ') + ' ms' : 'not reported by this Worker'],
     ['read from R2 per query', `${mib(s.bytes_per_query)} = ${((s.bytes_frac ?? 0) * 100).toFixed(1)}% of the index (${s.shards_per_query} shards + the display objects of the results' leaves + the query terms' lexicon parts)`],
     ['exact in Node (model + brute force) p50 / p95', `${ms(s.exact.p50_ms)} / ${ms(s.exact.p95_ms)} ms (scoring alone ${ms(s.exact.score_ms)} ms mean); exact_ratio ${s.exact_ratio} (vs the Worker's p50, whole ms), ${s.exact_ratio_mean} (means), ${s.exact_ratio_http} (vs HTTP p50)`],

@@ -41,6 +41,7 @@ export function closeConnections(): void {
 export interface ServerTiming {
   index: number
   model: number
+  route: number
   r2: number
   score: number
   total: number
@@ -61,11 +62,11 @@ export function parseServerTiming(header: string | null): Record<string, number>
 
 export function serverTimingOf(header: string | null): ServerTiming | undefined {
   const t = parseServerTiming(header)
-  const names = ['index', 'model', 'r2', 'score', 'total'] as const
+  const names = ['index', 'model', 'route', 'r2', 'score', 'total'] as const
   if (!names.every((n) => n in t)) return undefined
   const load: LoadTimings = {}
   for (const step of LOAD_STEPS) if (`load-${step}` in t) load[step] = t[`load-${step}`]
-  return { index: t.index, model: t.model, r2: t.r2, score: t.score, total: t.total, ...(Object.keys(load).length ? { load } : {}) }
+  return { index: t.index, model: t.model, route: t.route, r2: t.r2, score: t.score, total: t.total, ...(Object.keys(load).length ? { load } : {}) }
 }
 
 export interface TimedAnswer {

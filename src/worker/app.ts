@@ -73,7 +73,7 @@ async function answer(c: Context<{ Bindings: Env }>, params: SearchParams, shard
   const lease = await leasing
   const indexMs = Date.now() - started
   try {
-    const timings: SearchTimings = { modelMs: 0, r2Ms: 0, scoreMs: 0 }
+    const timings: SearchTimings = { modelMs: 0, routeMs: 0, r2Ms: 0, scoreMs: 0 }
     const body = await search(c.env, lease.index, { q: params.q, k: params.k, shardTimeoutMs, timings })
     c.header('Server-Timing', serverTimingHeader(indexMs, timings, lease.load))
     return body

@@ -59,6 +59,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const terms = queryTerms(options.q, manifest.lexical)
   const lexicon = readLexicon(env, index, terms, options.shardTimeoutMs)
   const outputs = await runModel(index, options.q)
+  const modelDone = Date.now()
   const query = { vector: queryVector(outputs.query), kernel: workerDenseKernel() }
   const centroidSim = index.centroids.similarities(query.vector)
   const { parts, skipped: skippedParts } = await lexicon
@@ -66,7 +67,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
   const partSim = index.centroids.partSimilarity(query.vector)
   const probed = planProbe(tree, { logits: outputs.logits, centroidSim, partSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
-  const modelDone = Date.now()
+  const routeDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()
   if (read.length === 0) {
@@ -80,7 +81,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   if (hits.length > 0 && displays.size === 0) {
     throw ServiceError.of('shards_unavailable', `none of the ${skippedDisplays.length} display objects of the results could be read (${skippedDisplays.map((s) => s.reason).join(', ')})`)
   }
-  if (options.timings) Object.assign(options.timings, { modelMs: modelDone - started, r2Ms: readDone - modelDone + (Date.now() - scoreDone), scoreMs: scoreDone - readDone })
+  if (options.timings) Object.assign(options.timings, { modelMs: modelDone - started, routeMs: routeDone - modelDone, r2Ms: readDone - routeDone + (Date.now() - scoreDone), scoreMs: scoreDone - readDone })
   const skipped: Skipped[] = [...skippedParts, ...skippedClusters, ...skippedDisplays]
   return {
     results: hits.flatMap(({ item, score }) => {

@@ -1,12 +1,18 @@
 // Where a search's time went, as a standard Server-Timing response header
-// (https://www.w3.org/TR/server-timing/), e.g. `index;dur=0, model;dur=3, r2;dur=1, score;dur=2`.
+// (https://www.w3.org/TR/server-timing/), e.g. `index;dur=0, model;dur=1, route;dur=1, r2;dur=0, score;dur=1, total;dur=3`.
 // The JSON body stays as it is; benchmarks (gdr bench) and browser devtools read the header.
 // Milliseconds from Date.now(): real time in local workerd (wrangler dev); in deployed
 // Workers the clock only advances across I/O, so CPU-only stages (model, score) read 0 there.
 
-/** Filled by search(): model = featurize + ONNX + cluster-ID decoding; r2 = shard reads (R2 or the isolate's cache, verify, decode); score = BM25 + dot products + top k. */
+/**
+ * Filled by search(): model = the query's analysis (its BM25 terms, the model's
+ * features) + the ONNX run; route = waiting for the lexicon parts + lexical routing +
+ * centroid similarities + cluster-ID decoding + the probe plan; r2 = shard and display
+ * reads (R2 or the isolate's cache, verify, decode); score = BM25 + dot products + top k.
+ */
 export interface SearchTimings {
   modelMs: number
+  routeMs: number
   r2Ms: number
   scoreMs: number
 }
@@ -44,7 +50,7 @@ export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'c
  * `load`: given only to the requests that waited for a load, which then also get one `load-<step>` entry per step.
  */
 export function serverTimingHeader(indexMs: number, search: SearchTimings, load?: LoadTimings): string {
-  const total = indexMs + search.modelMs + search.r2Ms + search.scoreMs
+  const total = indexMs + search.modelMs + search.routeMs + search.r2Ms + search.scoreMs
   const steps = load ? LOAD_STEPS.filter((step) => load[step] !== undefined).map((step) => `, load-${step};dur=${load[step]}`) : []
-  return `index;dur=${indexMs}, model;dur=${search.modelMs}, r2;dur=${search.r2Ms}, score;dur=${search.scoreMs}, total;dur=${total}${steps.join('')}`
+  return `index;dur=${indexMs}, model;dur=${search.modelMs}, route;dur=${search.routeMs}, r2;dur=${search.r2Ms}, score;dur=${search.scoreMs}, total;dur=${total}${steps.join('')}`
 }

@@ -99,15 +99,15 @@ describe('benchmark queries', () => {
 
 describe('Server-Timing', () => {
   it('the Worker\'s header parses back into its stages', () => {
-    const header = serverTimingHeader(2, { modelMs: 3, r2Ms: 0, scoreMs: 5 })
-    expect(parseServerTiming(header)).toEqual({ index: 2, model: 3, r2: 0, score: 5, total: 10 })
+    const header = serverTimingHeader(2, { modelMs: 3, routeMs: 1, r2Ms: 0, scoreMs: 5 })
+    expect(parseServerTiming(header)).toEqual({ index: 2, model: 3, route: 1, r2: 0, score: 5, total: 11 })
   })
 
   it('the load steps of a cold answer come back under `load`', () => {
-    const header = serverTimingHeader(60, { modelMs: 3, r2Ms: 0, scoreMs: 5 }, { pointer: 10, parse: 4, session: 40 })
-    expect(header).toBe('index;dur=60, model;dur=3, r2;dur=0, score;dur=5, total;dur=68, load-pointer;dur=10, load-parse;dur=4, load-session;dur=40')
-    expect(serverTimingOf(header)).toEqual({ index: 60, model: 3, r2: 0, score: 5, total: 68, load: { pointer: 10, parse: 4, session: 40 } })
-    expect(serverTimingOf(serverTimingHeader(0, { modelMs: 1, r2Ms: 0, scoreMs: 1 }))).toEqual({ index: 0, model: 1, r2: 0, score: 1, total: 2 })
+    const header = serverTimingHeader(60, { modelMs: 3, routeMs: 2, r2Ms: 0, scoreMs: 5 }, { pointer: 10, parse: 4, session: 40 })
+    expect(header).toBe('index;dur=60, model;dur=3, route;dur=2, r2;dur=0, score;dur=5, total;dur=70, load-pointer;dur=10, load-parse;dur=4, load-session;dur=40')
+    expect(serverTimingOf(header)).toEqual({ index: 60, model: 3, route: 2, r2: 0, score: 5, total: 70, load: { pointer: 10, parse: 4, session: 40 } })
+    expect(serverTimingOf(serverTimingHeader(0, { modelMs: 1, routeMs: 0, r2Ms: 0, scoreMs: 1 }))).toEqual({ index: 0, model: 1, route: 0, r2: 0, score: 1, total: 2 })
   })
 
   it('tolerates descriptions, other entries and garbage', () => {
@@ -164,7 +164,7 @@ function lines3(): string {
 }
 
 describe('gdr bench output', () => {
-  const server = (total: number) => ({ index: 0, model: total - 2, r2: 0, score: 2, total })
+  const server = (total: number) => ({ index: 0, model: total - 3, route: 1, r2: 0, score: 2, total })
   const report: BenchReport = {
     corpus: '/x/corpus.jsonl',
     docs: 1000,
@@ -175,7 +175,7 @@ describe('gdr bench output', () => {
     warm: [10, 12, 11, 30].map((ms, i) => ({ ms, server: server(4 + i) })),
     warmFirstPass: [14, 16, 15, 40].map((ms, i) => ({ ms, server: server(6 + i) })),
     firstTouch: [20, 22, 21, 40].map((ms) => ({ ms, server: { ...server(8), r2: 4 } })),
-    cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 40, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, session: 300 } } })),
+    cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 30, route: 10, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, session: 300 } } })),
     route: 'worker',
     healthzMs: [5, 6, 7],
     warmViaProxy: [15, 17, 16, 35].map((ms) => ({ ms })),
@@ -202,10 +202,10 @@ describe('gdr bench output', () => {
     for (const key of ['warm.p50_ms', 'warm.p95_ms', 'cold.p50_ms', 'bytes_per_query', 'bytes_frac', 'exact_ratio', 'exactRecall10', 'build_s', 'model_bytes', 'peak_mem_mb']) {
       expect(at(key), key).toEqual(expect.any(Number))
     }
-    expect(json.warm).toMatchObject({ p50_ms: 11, p95_ms: 30, server_p50_ms: 5, model_ms: 3.5, r2_ms: 0, score_ms: 2 })
+    expect(json.warm).toMatchObject({ p50_ms: 11, p95_ms: 30, server_p50_ms: 5, model_ms: 2.5, route_ms: 1, r2_ms: 0, score_ms: 2 })
     expect(json.first_touch).toMatchObject({ p50_ms: 21, r2_ms: 4 })
     expect(json.warm_first_pass).toMatchObject({ p50_ms: 15, server_p50_ms: 7, server_ms: 7.5 })
-    expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400, load_ms: { pointer: 11, session: 300 }, cpu_p50_ms: 250 })
+    expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400, model_ms: 30, route_ms: 10, load_ms: { pointer: 11, session: 300 }, cpu_p50_ms: 250 })
     expect(json.bytes_per_query).toBe(150_000)
     expect(json.bytes_frac).toBe(0.12) // 150 KB of the shards' 1 MB + the display objects' 200 KB + the lexicon's 50 KB
     expect(json.shards_per_query).toBe(3)
