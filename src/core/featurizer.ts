@@ -33,11 +33,20 @@ export function tokenize(text: string, config: FeaturizerConfig): string[] {
 
 /** FNV-1a over UTF-16 code units, seeded: deterministic in every JS engine. */
 export function hashString(text: string, seed: number): number {
-  let hash = (0x811c9dc5 ^ seed) >>> 0
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193)
-  }
+  return fnvFinish(fnvFold(fnvStart(seed), text))
+}
+
+// hashString in steps, so a key made of parts ("c\u0001" + an n-gram of "<token>") is
+// hashed without building it: folding the parts in order gives the same bits.
+const fnvStart = (seed: number) => (0x811c9dc5 ^ seed) >>> 0
+const fnvStep = (hash: number, unit: number) => Math.imul(hash ^ unit, 0x01000193)
+
+function fnvFold(hash: number, text: string): number {
+  for (let i = 0; i < text.length; i++) hash = fnvStep(hash, text.charCodeAt(i))
+  return hash
+}
+
+function fnvFinish(hash: number): number {
   // Final avalanche (murmur3 fmix) so nearby strings spread over the low bits we mask.
   hash ^= hash >>> 16
   hash = Math.imul(hash, 0x85ebca6b)
@@ -48,38 +57,111 @@ export function hashString(text: string, seed: number): number {
 }
 
 export function featurize(text: string, config: FeaturizerConfig): SparseFeatures {
-  const counts = new Map<number, number>()
+  const counts = bucketSums.emptied()
   const mask = config.buckets - 1
-  const add = (key: string, weight: number) => {
-    const bucket = hashString(key, config.seed) & mask
-    counts.set(bucket, (counts.get(bucket) ?? 0) + weight)
-  }
+  // `hash`: FNV state after the whole key, e.g. "w\u0001" + token.
+  const add = (hash: number, weight: number) => counts.add(fnvFinish(hash) & mask, weight)
+  const seed = fnvStart(config.seed)
+  const [wordKey, bigramKey, charKey] = [fnvFold(seed, 'w\u0001'), fnvFold(seed, 'b\u0001'), fnvFold(seed, 'c\u0001')]
   const tokens = tokenize(text, config)
   const [minN, maxN] = config.charNgrams
   for (let t = 0; t < tokens.length; t++) {
     const token = tokens[t]
-    add('w\u0001' + token, config.weights.word)
-    if (config.wordBigrams && t > 0) add('b\u0001' + tokens[t - 1] + ' ' + token, config.weights.bigram)
-    if (maxN > 0) addCharNgrams(token, minN, maxN, config.weights.char, add)
+    add(fnvFold(wordKey, token), config.weights.word)
+    // "b\u0001" + previous + " " + token
+    if (config.wordBigrams && t > 0) add(fnvFold(fnvStep(fnvFold(bigramKey, tokens[t - 1]), 0x20), token), config.weights.bigram)
+    if (maxN > 0) addCharNgrams(token, minN, maxN, config.weights.char, charKey, add)
   }
-  return toSparse(counts)
+  return counts.drain()
 }
 
-// fastText-style: n-grams of "<token>", weighted so each token's n-grams sum to `weight`.
-function addCharNgrams(token: string, minN: number, maxN: number, weight: number, add: (key: string, weight: number) => void) {
+// fastText-style: n-grams of "<token>", weighted so each token's n-grams sum to `weight`;
+// `key`: FNV state after the n-grams' key prefix.
+function addCharNgrams(token: string, minN: number, maxN: number, weight: number, key: number, add: (hash: number, weight: number) => void) {
   const padded = '<' + token + '>'
-  const grams: string[] = []
+  let grams = 0
+  for (let n = minN; n <= maxN; n++) grams += Math.max(0, padded.length - n + 1)
+  if (grams === 0) return
+  const each = weight / grams
   for (let n = minN; n <= maxN; n++) {
-    for (let i = 0; i + n <= padded.length; i++) grams.push(padded.slice(i, i + n))
+    for (let i = 0; i + n <= padded.length; i++) {
+      let hash = key
+      for (let j = i; j < i + n; j++) hash = fnvStep(hash, padded.charCodeAt(j))
+      add(hash, each)
+    }
   }
-  if (grams.length === 0) return
-  const each = weight / grams.length
-  for (const gram of grams) add('c\u0001' + gram, each)
 }
 
-function toSparse(counts: Map<number, number>): SparseFeatures {
-  const ids = Int32Array.from(counts.keys()).sort()
-  const values = new Float32Array(ids.length)
-  for (let i = 0; i < ids.length; i++) values[i] = Math.log1p(counts.get(ids[i])!)
-  return { ids, values }
+/**
+ * The weights of one featurize call by bucket, summed in the order they come, as
+ * open addressing over typed arrays (buckets are hashes: their low bits are the
+ * slot). With the keys hashed in parts instead of built as strings, and a Map
+ * before it: npm 186K, Node, 15.2 → 8.4 µs a bench query, 26 → 13 µs a document,
+ * the same bits (.tmp/featab.mts, .tmp/featdocs.mts; a test holds it to the
+ * straightforward version). One table serves every call: featurize is
+ * synchronous and drains it before returning.
+ */
+class BucketSums {
+  private keys = new Int32Array(256).fill(-1)
+  private sums = new Float64Array(256)
+  private size = 0
+
+  /** The table, emptied first if a call that threw midway left entries in it. */
+  emptied(): this {
+    if (this.size > 0) {
+      this.keys.fill(-1)
+      this.size = 0
+    }
+    return this
+  }
+
+  add(bucket: number, weight: number): void {
+    let slot = this.slotOf(bucket)
+    if (this.keys[slot] !== bucket) {
+      if (2 * (this.size + 1) > this.keys.length) {
+        this.grow()
+        slot = this.slotOf(bucket)
+      }
+      this.keys[slot] = bucket
+      this.sums[slot] = 0
+      this.size++
+    }
+    this.sums[slot] += weight
+  }
+
+  /** Sorted buckets with log-scaled sums; the table is left empty. */
+  drain(): SparseFeatures {
+    const ids = new Int32Array(this.size)
+    for (let slot = 0, n = 0; slot < this.keys.length; slot++) if (this.keys[slot] >= 0) ids[n++] = this.keys[slot]
+    ids.sort()
+    const values = new Float32Array(ids.length)
+    const slots = ids.map((id) => this.slotOf(id))
+    for (let i = 0; i < ids.length; i++) values[i] = Math.log1p(this.sums[slots[i]])
+    // Emptied only now: an emptied slot would cut the probe chains of the buckets after it.
+    for (const slot of slots) this.keys[slot] = -1
+    this.size = 0
+    return { ids, values }
+  }
+
+  /** The bucket's slot, or the empty slot where it would go. */
+  private slotOf(bucket: number): number {
+    const mask = this.keys.length - 1
+    let slot = bucket & mask
+    while (this.keys[slot] >= 0 && this.keys[slot] !== bucket) slot = (slot + 1) & mask
+    return slot
+  }
+
+  private grow(): void {
+    const { keys, sums } = this
+    this.keys = new Int32Array(keys.length * 2).fill(-1)
+    this.sums = new Float64Array(keys.length * 2)
+    for (let slot = 0; slot < keys.length; slot++) {
+      if (keys[slot] < 0) continue
+      const to = this.slotOf(keys[slot])
+      this.keys[to] = keys[slot]
+      this.sums[to] = sums[slot]
+    }
+  }
 }
+
+const bucketSums = new BucketSums()

@@ -1,8 +1,30 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { DEFAULT_FEATURIZER, featurize, hashString, tokenize } from '../../src/core/featurizer.ts'
+import { DEFAULT_FEATURIZER, featurize, hashString, tokenize, type SparseFeatures } from '../../src/core/featurizer.ts'
+import type { FeaturizerConfig } from '../../src/core/manifest.ts'
 
 const config = DEFAULT_FEATURIZER
+
+/** featurize as first written: every key built as a string and hashed whole, summed in a Map. The fast path must give its bits. */
+function referenceFeaturize(text: string, config: FeaturizerConfig): SparseFeatures {
+  const counts = new Map<number, number>()
+  const add = (key: string, weight: number) => {
+    const bucket = hashString(key, config.seed) & (config.buckets - 1)
+    counts.set(bucket, (counts.get(bucket) ?? 0) + weight)
+  }
+  const tokens = tokenize(text, config)
+  const [minN, maxN] = config.charNgrams
+  tokens.forEach((token, t) => {
+    add('w\u0001' + token, config.weights.word)
+    if (config.wordBigrams && t > 0) add('b\u0001' + tokens[t - 1] + ' ' + token, config.weights.bigram)
+    const padded = '<' + token + '>'
+    const grams: string[] = []
+    for (let n = minN; n <= maxN && maxN > 0; n++) for (let i = 0; i + n <= padded.length; i++) grams.push(padded.slice(i, i + n))
+    for (const gram of grams) add('c\u0001' + gram, config.weights.char / grams.length)
+  })
+  const ids = Int32Array.from(counts.keys()).sort()
+  return { ids, values: Float32Array.from(ids, (id) => Math.log1p(counts.get(id)!)) }
+}
 
 describe('featurizer', () => {
   it('normalizes case and compatibility forms before hashing', () => {
@@ -61,6 +83,29 @@ describe('featurizer', () => {
           expect(a.values[i] > 0 && Number.isFinite(a.values[i])).toBe(true)
         }
       }),
+    )
+  })
+
+  it('gives the bits of the straightforward implementation, on any text and settings (long texts grow its table)', () => {
+    const words = fc.array(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.constantFrom('wind', 'tunnel', 'flow', '超音速', 'x')), { maxLength: 600 }).map((w) => w.join(' '))
+    const settings = fc.record({
+      buckets: fc.constantFrom(1 << 4, 1 << 10, 1 << 16, 1 << 20),
+      seed: fc.integer({ min: 0, max: 0xffffffff }),
+      wordBigrams: fc.boolean(),
+      charNgrams: fc.constantFrom<[number, number]>([3, 5], [2, 4], [1, 1], [0, 0], [4, 3]),
+    })
+    // Thousands of features: the table grows several times within one call.
+    const long = Array.from({ length: 3000 }, (_, i) => `w${(i * 7919) % 5003}x${i % 13}`).join(' ')
+    for (const cfg of [config, { ...config, buckets: 1 << 20 }]) expect(featurize(long, cfg)).toEqual(referenceFeaturize(long, cfg))
+    fc.assert(
+      fc.property(fc.oneof(words, fc.string({ unit: 'binary', maxLength: 300 })), settings, (text, overrides) => {
+        const cfg = { ...config, ...overrides }
+        const fast = featurize(text, cfg)
+        const reference = referenceFeaturize(text, cfg)
+        expect(Array.from(fast.ids)).toEqual(Array.from(reference.ids))
+        expect(Array.from(fast.values)).toEqual(Array.from(reference.values))
+      }),
+      { numRuns: 200 },
     )
   })
 
