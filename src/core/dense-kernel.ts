@@ -17,6 +17,8 @@ export interface DenseKernel {
 export interface ResidentRows {
   /** out[r] for every row r, as scoreRows would give it. */
   scoreAll(query: Float32Array, out: Float64Array): void
+  /** out[i] for rows first…first + count − 1 only, with the same bits as scoreAll gives them. */
+  scoreRange(query: Float32Array, first: number, count: number, out: Float64Array): void
 }
 
 interface KernelExports {
@@ -51,16 +53,18 @@ export function denseKernel(module: WebAssembly.Module): DenseKernel {
       const layout = layoutFor(own.memory, dims, rows, vectors.length, rows)
       new Float32Array(own.memory.buffer, layout.scalesAt, rows).set(scales)
       new Int8Array(own.memory.buffer, layout.vectorsAt, vectors.length).set(vectors)
-      return {
-        scoreAll(query, out) {
-          if (query.length !== dims) throw new Error(`dense kernel: a query of ${dims} dims expected, got ${query.length}`)
-          if (out.length < rows) throw new Error(`dense kernel: room for ${rows} scores expected, got ${out.length}`)
-          const { buffer } = own.memory
-          new Float64Array(buffer, 0, dims).set(query)
-          own.scoreRows(0, layout.vectorsAt, layout.scalesAt, layout.outAt, rows, dims)
-          out.set(new Float64Array(buffer, layout.outAt, rows))
-        },
+      const scoreRange = (query: Float32Array, first: number, count: number, out: Float64Array) => {
+        if (query.length !== dims) throw new Error(`dense kernel: a query of ${dims} dims expected, got ${query.length}`)
+        if (!(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 0 && first + count <= rows)) {
+          throw new Error(`dense kernel: rows ${first}…${first + count - 1} are not within the ${rows} held`)
+        }
+        if (out.length < count) throw new Error(`dense kernel: room for ${count} scores expected, got ${out.length}`)
+        const { buffer } = own.memory
+        new Float64Array(buffer, 0, dims).set(query)
+        own.scoreRows(0, layout.vectorsAt + first * dims, layout.scalesAt + first * 4, layout.outAt, count, dims)
+        out.set(new Float64Array(buffer, layout.outAt, count))
       }
+      return { scoreAll: (query, out) => scoreRange(query, 0, rows, out), scoreRange }
     },
   }
 }

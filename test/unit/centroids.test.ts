@@ -54,16 +54,19 @@ describe('leaf centroid similarity', () => {
     expect(() => table.partSimilarity(query)(4)).toThrow(/node 4 has none/)
   })
 
-  it('partSimilarity: the query against the nearest of the leaf\'s own part centroids, dequantized', () => {
+  it('partSimilarity: the query against the nearest of the leaf\'s own part centroids, as the dense kernel scores each', () => {
     const partSim = table.partSimilarity(query)
     nodes.forEach((node, row) => {
-      const dots: number[] = []
-      for (let part = partStart[row]; part < partStart[row + 1]; part++) {
-        let dot = 0
-        for (let d = 0; d < dims; d++) dot += query[d] * Math.fround(partQuantized.values[part * dims + d] * partQuantized.scales[part])
-        dots.push(dot)
-      }
+      const [first, end] = [partStart[row], partStart[row + 1]]
+      const dots = new Float64Array(end - first)
+      kernel.scoreRows(query, partQuantized.values.subarray(first * dims, end * dims), partQuantized.scales.subarray(first, end), dots)
       expect(partSim(node)).toBe(Math.max(...dots))
+      // The kernel's dot of the dequantized rows, to rounding.
+      for (let part = first; part < end; part++) {
+        let dot = 0
+        for (let d = 0; d < dims; d++) dot += query[d] * partQuantized.values[part * dims + d] * partQuantized.scales[part]
+        expect(dots[part - first]).toBeCloseTo(dot, 12)
+      }
     })
     // Leaf 7's second part made far larger along the query: it is the nearest, and the other leaves do not see it.
     const toward = Int8Array.from(parts.vectors)

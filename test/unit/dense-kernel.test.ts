@@ -61,6 +61,35 @@ describe('the dense kernel', () => {
     }
   })
 
+  it('resident rows score as scoreRows does, all of them or any range, and refuse a range past them', () => {
+    const kernel = nodeDenseKernel()
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.nat(), fc.nat(), fc.nat(), (dims, rows, seed, a, b) => {
+        const { query, vectors, scales } = shard(dims, rows, seed)
+        const resident = kernel.resident(vectors, scales, dims)
+        const expected = reference(query, vectors, scales)
+        const all = new Float64Array(rows)
+        resident.scoreAll(query, all)
+        expect(all).toEqual(expected)
+        const first = a % rows
+        const count = b % (rows - first + 1)
+        const some = new Float64Array(count)
+        resident.scoreRange(query, first, count, some)
+        expect(some).toEqual(expected.subarray(first, first + count))
+        // The rows stay: a shard scored in between does not overwrite them.
+        kernel.scoreRows(query, vectors.map((v) => -v), scales, new Float64Array(rows))
+        resident.scoreRange(query, first, count, some)
+        expect(some).toEqual(expected.subarray(first, first + count))
+      }),
+    )
+    const { query, vectors, scales } = shard(4, 3, 2)
+    const resident = kernel.resident(vectors, scales, 4)
+    expect(() => resident.scoreRange(query, 2, 2, new Float64Array(2))).toThrow(/rows 2…3 are not within the 3 held/)
+    expect(() => resident.scoreRange(query, -1, 1, new Float64Array(1))).toThrow(/not within/)
+    expect(() => resident.scoreRange(query, 0, 2, new Float64Array(1))).toThrow(/room for 2 scores/)
+    expect(() => resident.scoreRange(query.subarray(1), 0, 1, new Float64Array(1))).toThrow(/a query of 4 dims/)
+  })
+
   it('refuses vectors that do not match the rows and dims', () => {
     const { query, vectors, scales } = shard(8, 4, 1)
     expect(() => nodeDenseKernel().scoreRows(query, vectors.subarray(1), scales, new Float64Array(4))).toThrow(/4 rows × 8 dims/)
