@@ -26,7 +26,9 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex dige
 
 export const FeaturizerConfigSchema = z.object({
   kind: z.literal('hashed-ngrams'),
-  buckets: z.number().int().positive().refine((n) => (n & (n - 1)) === 0, 'buckets must be a power of two'),
+  // At most 2^30: the featurizer's bucket ids stay non-negative 32-bit integers (and the check
+  // below works on 32 bits: 2^32 and 3·2^32 would pass it). The model's table is buckets × hidden.
+  buckets: z.number().int().positive().max(2 ** 30).refine((n) => (n & (n - 1)) === 0, 'buckets must be a power of two'),
   seed: z.number().int().nonnegative(),
   wordBigrams: z.boolean(),
   /** Inclusive [min, max] character n-gram lengths; [0, 0] turns them off. */

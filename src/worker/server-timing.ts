@@ -2,13 +2,15 @@
 // (https://www.w3.org/TR/server-timing/), e.g. `index;dur=0, model;dur=1, route;dur=1, r2;dur=0, score;dur=1, total;dur=3`.
 // The JSON body stays as it is; benchmarks (gdr bench) and browser devtools read the header.
 // Milliseconds from Date.now(): real time in local workerd (wrangler dev); in deployed
-// Workers the clock only advances across I/O, so CPU-only stages (model, score) read 0 there.
+// Workers the clock only advances across I/O, so CPU-only stages (model, score, and route
+// unless it waits for lexicon parts from R2) read 0 there.
 
 /**
  * Filled by search(): model = the query's analysis (its BM25 terms, the model's
  * features) + the ONNX run; route = waiting for the lexicon parts + lexical routing +
  * centroid similarities + cluster-ID decoding + the probe plan; r2 = shard and display
  * reads (R2 or the isolate's cache, verify, decode); score = BM25 + dot products + top k.
+ * The query vector's normalization counts under route.
  */
 export interface SearchTimings {
   modelMs: number

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { DEFAULT_FEATURIZER, featurize, hashString, tokenize, type SparseFeatures } from '../../src/core/featurizer.ts'
-import type { FeaturizerConfig } from '../../src/core/manifest.ts'
+import { FeaturizerConfigSchema, type FeaturizerConfig } from '../../src/core/manifest.ts'
 
 const config = DEFAULT_FEATURIZER
 
@@ -107,6 +107,20 @@ describe('featurizer', () => {
       }),
       { numRuns: 200 },
     )
+  })
+
+  it('a call that throws midway leaves nothing behind for the next', () => {
+    const text = 'wind tunnel flow over a swept wing at supersonic speed'
+    let reads = 0
+    const failing = { ...config, weights: { word: 1, char: 0.5, get bigram(): number { if (++reads === 5) throw new Error('read failed'); return 0.5 } } }
+    expect(() => featurize(text, failing)).toThrow('read failed')
+    expect(featurize('boundary layer', config)).toEqual(referenceFeaturize('boundary layer', config))
+  })
+
+  it('n-gram lengths past any token cost nothing, and the schema refuses bucket counts its 32-bit check would pass', () => {
+    expect(featurize('wind tunnel', { ...config, charNgrams: [3, 1e9] })).toEqual(referenceFeaturize('wind tunnel', { ...config, charNgrams: [3, 12] }))
+    for (const buckets of [1, 16, 2 ** 30]) expect(FeaturizerConfigSchema.safeParse({ ...config, buckets }).success).toBe(true)
+    for (const buckets of [2 ** 31, 2 ** 32, 3 * 2 ** 32, 12]) expect(FeaturizerConfigSchema.safeParse({ ...config, buckets }).success).toBe(false)
   })
 
   it('handles lone surrogates, NUL, RTL and combining marks', () => {
