@@ -23,7 +23,7 @@ import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type ExampleSe
 import { QueryExamples } from './query-examples.ts'
 import { exportOnnx } from './onnx-export.ts'
 import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-encoder.ts'
-import { nodeDenseKernel } from '../node-kernel.ts'
+import { nodeDenseKernel, nodeLexicalKernel } from '../node-kernel.ts'
 import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
 import { assignRoutes, DEFAULT_TEACHER } from './routing-teacher.ts'
 import { createRng, gaussian, MAX_SEED, shuffle, type Rng } from './random.ts'
@@ -509,7 +509,7 @@ interface CorpusTerms {
 function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leaves: Map<number, LeafShard>, terms: CorpusTerms, heldOut: TextExample[], options: BuildOptions, reporter: Reporter): { defaults: SearchDefaults; mrr10: number } {
   const meanLeaf = [...leaves.values()].reduce((n, l) => n + l.docs.length, 0) / leaves.size
   const beam = beamFor(options.probeDocs, meanLeaf, leaves.size)
-  const leafDocuments = new LeafDocuments([...leaves.values()].map((l) => ({ node: l.node, docs: l.docs.length })), tree.size)
+  const leafDocuments = new LeafDocuments([...leaves.values()].map((l) => ({ node: l.node, docs: l.docs.length })), tree.size, nodeLexicalKernel())
   const kernel = nodeDenseKernel()
   const queries = heldOut.map((example) => {
     const out = forward(params, tree, example.features)

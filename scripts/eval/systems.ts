@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
 import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs, modelMismatch } from '../../src/core/query-model.ts'
-import { nodeDenseKernel } from '../node-kernel.ts'
+import { nodeDenseKernel, nodeLexicalKernel } from '../node-kernel.ts'
 import { byPlace, lexicalQuery, lexiconPartsOf, planBeam, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
@@ -66,7 +66,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), MODEL_SESSION_OPTIONS) // as the Worker's session
   const mismatch = modelMismatch(session, manifest.dims, tree.size)
   if (mismatch) throw new Error(`${join(root, manifest.model.key)} does not fit this index: ${mismatch}`)
-  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, session }
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length, nodeLexicalKernel()), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, session }
 }
 
 export interface QueryOutputs {

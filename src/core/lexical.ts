@@ -179,29 +179,44 @@ export interface LexiconPart extends ShardPostings {
  * leaf and a document's sum lives in a leaf-sized array that stays in cache.
  * Summing into one float64 per document of the corpus instead took 2.2 ms a query
  * at 1M synthetic documents (8 MB touched at random, 35,672 postings), merged
- * 0.7 ms; npm 186K 0.45 ms either way, with the same leaf scores (.tmp/pipe.mts,
- * between the model and scoring). A leaf that only one query term reaches takes
- * that term's best posting without the per-row sums:
- * npm 259 → 191 µs a query, 1M 510 → 412 µs (best of 9 per query, the same
- * scores, .tmp/leafbench2.mts). One per loaded index; leafScores is
+ * 0.7 ms (.tmp/pipe.mts). A leaf that only one query term reaches takes that
+ * term's best posting without the per-row sums. The merge runs in WebAssembly
+ * (lexical-kernel.wat) over the query's lists copied into its memory, with the
+ * bits of the JavaScript it replaced: the bench queries in Node, npm 186K
+ * 118 → 80 µs a query, 1M synthetic 279 → 159 µs (median, copies included,
+ * .tmp/lexk/spike.mts, session 18). One per loaded index; leafScores is
  * synchronous, so calls cannot interleave.
  */
 export class LeafDocuments {
+  private kernel: LexicalKernelExports
+  private readonly nodes: number
   /** Documents of each leaf, by node; 0 for a node that is not a leaf. */
   private readonly docs: Uint32Array
-  /** One leaf's sums by row, and the rows summed into (left zeroed between leaves). */
-  private readonly sums: Float64Array
-  private readonly touched: Uint32Array
+  /** Where the kernel's memory holds documents by node, the weight table, one leaf's sums and touched rows, the scores and the leaves reached; the query's lists go after `lists`. */
+  private readonly at: { docs: number; table: number; sums: number; touched: number; score: number; reached: number; lists: number }
+  /** The weight table in the kernel's memory now. */
+  private table: Float64Array | undefined
 
-  constructor(leaves: readonly { node: number; docs: number }[], nodes: number) {
+  constructor(leaves: readonly { node: number; docs: number }[], nodes: number, private readonly module: WebAssembly.Module) {
+    this.nodes = nodes
     this.docs = new Uint32Array(nodes)
     let largest = 0
     for (const { node, docs } of leaves) {
       this.docs[node] = docs
       largest = Math.max(largest, docs)
     }
-    this.sums = new Float64Array(largest)
-    this.touched = new Uint32Array(largest)
+    const table = align16(nodes * 4)
+    const sums = align16(table + 256 * 8)
+    const touched = align16(sums + largest * 8)
+    const score = align16(touched + largest * 4)
+    const reached = align16(score + nodes * 8)
+    this.at = { docs: 0, table, sums, touched, score, reached, lists: align16(reached + nodes * 4) }
+    this.kernel = this.instance()
+  }
+
+  /** Bytes of the kernel's memory now (tests, diagnostics). */
+  kernelBytes(): number {
+    return this.kernel.memory.buffer.byteLength
   }
 
   /**
@@ -213,71 +228,87 @@ export class LeafDocuments {
    * leaf or row is not in this index (a corrupt part) is ignored.
    */
   leafScores(query: ReadonlyMap<number, number>, parts: LexiconPart[], scale: number, config: LexicalConfig): LexicalLeaves {
-    const { docs, sums, touched } = this
-    const lists: PostingList[] = []
+    const lists: { part: LexiconPart; from: number; to: number; factor: number }[] = []
+    let postings = 0
     for (const { count, source: part, i } of locateTerms(query, parts)) {
       const factor = scale * count * part.idf[i]
-      const at = part.postingStart[i]
-      const end = part.postingStart[i + 1]
-      if (factor > 0 && at < end) lists.push({ leaves: part.leaves, rows: part.rows, weights: part.weights, at, end, factor, next: leafOrEnd(part.leaves[at]) })
-    }
-    const weightOf = weightTable(config)
-    const score = new Float64Array(docs.length)
-    const reached = new Int32Array(docs.length)
-    let size = 0
-    for (;;) {
-      let leaf = NO_LEAF
-      let holders = 0
-      let only = lists[0]
-      for (const list of lists) {
-        if (list.next < leaf) {
-          leaf = list.next
-          holders = 1
-          only = list
-        } else if (list.next === leaf) holders++
-      }
-      if (leaf === NO_LEAF) return { nodes: reached.subarray(0, size), score }
-      const rowsOfLeaf = leaf < docs.length ? docs[leaf] : 0
-      let best = 0
-      if (holders === 1) {
-        // One term reaches this leaf: a document's sum is its one posting (0 + x = x), no sums to keep.
-        const { leaves, rows, weights, end, factor } = only
-        let p = only.at
-        for (; p < end && leaves[p] === leaf; p++) {
-          if (rows[p] >= rowsOfLeaf) continue
-          const score = factor * weightOf[weights[p]]
-          if (score > best) best = score
-        }
-        advance(only, p)
-      } else {
-        let count = 0
-        // Terms in query order, as a document's sum has always been added up.
-        for (const list of lists) {
-          if (list.next !== leaf) continue
-          const { leaves, rows, weights, end, factor } = list
-          let p = list.at
-          for (; p < end && leaves[p] === leaf; p++) {
-            const row = rows[p]
-            if (row >= rowsOfLeaf) continue
-            if (sums[row] === 0) touched[count++] = row
-            sums[row] += factor * weightOf[weights[p]]
-          }
-          advance(list, p)
-        }
-        for (let t = 0; t < count; t++) {
-          const row = touched[t]
-          if (sums[row] > best) best = sums[row]
-          sums[row] = 0
-        }
-      }
-      // Leaves come in ascending order, each once; a leaf outside the index (corrupt part) is left out.
-      if (best > 0) {
-        score[leaf] = best
-        reached[size++] = leaf
+      const from = part.postingStart[i]
+      const to = part.postingStart[i + 1]
+      if (factor > 0 && from < to) {
+        lists.push({ part, from, to, factor })
+        postings += to - from
       }
     }
+    // Each list's position, end, next leaf and factor; then every list's leaves, rows and weights, one after another.
+    const n = lists.length
+    const listAt = this.at.lists
+    const listEnd = align16(listAt + n * 4)
+    const listNext = align16(listEnd + n * 4)
+    const factors = align16(listNext + n * 4)
+    const leavesAt = align16(factors + n * 8)
+    const rowsAt = align16(leavesAt + postings * 4)
+    const weightsAt = align16(rowsAt + postings * 4)
+    const buffer = this.memoryOf(weightsAt + postings)
+    const [at, end, next] = [listAt, listEnd, listNext].map((offset) => new Uint32Array(buffer, offset, n))
+    const factor = new Float64Array(buffer, factors, n)
+    const leaves = new Uint32Array(buffer, leavesAt, postings)
+    const rows = new Uint32Array(buffer, rowsAt, postings)
+    const weights = new Uint8Array(buffer, weightsAt, postings)
+    let offset = 0
+    lists.forEach(({ part, from, to, factor: f }, i) => {
+      leaves.set(part.leaves.subarray(from, to), offset)
+      rows.set(part.rows.subarray(from, to), offset)
+      weights.set(part.weights.subarray(from, to), offset)
+      at[i] = offset
+      end[i] = offset + to - from
+      next[i] = Math.min(part.leaves[from], NO_LEAF)
+      factor[i] = f
+      offset += to - from
+    })
+    const table = weightTable(config)
+    if (this.table !== table) {
+      new Float64Array(buffer, this.at.table, 256).set(table)
+      this.table = table
+    }
+    const { nodes } = this
+    new Float64Array(buffer, this.at.score, nodes).fill(0)
+    const size = this.kernel.leafScores(n, listAt, listEnd, listNext, factors, leavesAt, rowsAt, weightsAt, this.at.docs, nodes, this.at.table, this.at.sums, this.at.touched, this.at.score, this.at.reached)
+    const answer = { nodes: new Int32Array(buffer, this.at.reached, size).slice(), score: new Float64Array(buffer, this.at.score, nodes).slice() }
+    // WebAssembly memory never shrinks: after a query whose lists took more room than any
+    // usual one, a fresh instance lets the isolate collect it.
+    if (buffer.byteLength - this.at.lists > LIST_ROOM_KEPT) this.kernel = this.instance()
+    return answer
+  }
+
+  /** A kernel instance with this index's documents by node in its memory. */
+  private instance(): LexicalKernelExports {
+    this.kernel = new WebAssembly.Instance(this.module, {}).exports as unknown as LexicalKernelExports
+    this.table = undefined
+    new Uint32Array(this.memoryOf(this.at.lists), this.at.docs, this.nodes).set(this.docs)
+    return this.kernel
+  }
+
+  /** The kernel's memory, grown to at least `bytes`. */
+  private memoryOf(bytes: number): ArrayBuffer {
+    const { memory } = this.kernel
+    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536))
+    return memory.buffer
   }
 }
+
+interface LexicalKernelExports {
+  memory: WebAssembly.Memory
+  leafScores(lists: number, at: number, end: number, next: number, factor: number, leaves: number, rows: number, weights: number, docs: number, nodes: number, table: number, sums: number, touched: number, score: number, reached: number): number
+}
+
+const align16 = (n: number) => (n + 15) & ~15
+
+/**
+ * Room for a query's lists the kernel keeps between queries: 9 bytes a posting, so
+ * ~466,000 postings (the bench's queries: npm 186K ~14,000, 1M synthetic ~36,000;
+ * a query reads at most MAX_LEXICON_PARTS parts).
+ */
+const LIST_ROOM_KEPT = 4 << 20
 
 /**
  * Lexical routing's answer for one query: the leaves its terms' top postings
@@ -291,27 +322,10 @@ export interface LexicalLeaves {
   score: Float64Array
 }
 
-/** One query term's lexicon postings, read leaf by leaf: `next` is the leaf at `at` (NO_LEAF past the end). */
-interface PostingList {
-  leaves: Uint32Array
-  rows: Uint32Array
-  weights: Uint8Array
-  at: number
-  end: number
-  factor: number
-  next: number
-}
-
 /**
  * Past every leaf: a decoded part names nodes below 2^21 (shard-codec.ts). A
  * posting at or past it is never merged, nor is any after it in its (leaf,
  * row)-ordered list.
  */
 const NO_LEAF = 0x3fffffff
-const leafOrEnd = (leaf: number) => Math.min(leaf, NO_LEAF)
-
-function advance(list: PostingList, p: number): void {
-  list.at = p
-  list.next = p < list.end ? leafOrEnd(list.leaves[p]) : NO_LEAF
-}
 

@@ -17,7 +17,7 @@ import { buildTree, type ClusterTree } from '../core/tree.ts'
 import { modelMismatch } from '../core/query-model.ts'
 import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
 import { createSession, startOrt, type InferenceSession } from './ort.ts'
-import { workerDenseKernel } from './kernel.ts'
+import { workerDenseKernel, workerLexicalKernel } from './kernel.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import type { LoadTimings } from './server-timing.ts'
@@ -298,7 +298,7 @@ async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, 
     centroids: table,
     prefix,
     shardByNode: new Map(manifest.shards.map((s) => [s.node, s])),
-    leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length),
+    leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length, workerLexicalKernel()),
     loadTimings: timings,
   }
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { compileKernel } from '../../scripts/compile-kernel.ts'
+import { compileKernel, KERNELS } from '../../scripts/compile-kernel.ts'
 import { KERNEL_BINARY, nodeDenseKernel } from '../../scripts/node-kernel.ts'
 
 /** The stated order: sums s0..s3 over d mod 4 up to the last multiple of 4, the rest into s0, then ((s0+s1)+s2)+s3, times the scale. */
@@ -29,8 +29,9 @@ const shard = (dims: number, rows: number, seed: number) => {
 }
 
 describe('the dense kernel', () => {
-  it('is what `npm run kernel` compiles from dense-kernel.wat', async () => {
+  it('is what `npm run kernel` compiles from dense-kernel.wat, as is the lexical kernel from lexical-kernel.wat', async () => {
     expect(await compileKernel()).toEqual(new Uint8Array(readFileSync(KERNEL_BINARY)))
+    for (const { source, binary } of KERNELS) expect(await compileKernel(readFileSync(source, 'utf8'), source)).toEqual(new Uint8Array(readFileSync(binary)))
   })
 
   it('gives every row the reference sum to the bit, for any dims and rows', () => {

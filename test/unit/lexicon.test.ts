@@ -10,6 +10,7 @@ import { beamSearch, conditionalLogProbs, pathLogProbs } from '../../src/core/be
 import { lexicalQuery, lexiconPartsFor, MAX_LEXICON_PARTS, planBeam, planProbe, queryTerms, REFINE_BUDGETS } from '../../src/core/search.ts'
 import { analyze, termCounts } from '../../src/core/lexical.ts'
 import { buildTree } from '../../src/core/tree.ts'
+import { nodeLexicalKernel } from '../../scripts/node-kernel.ts'
 import type { LexicalConfig, SearchDefaults } from '../../src/core/manifest.ts'
 import { postingsOf } from '../support/postings.ts'
 
@@ -53,7 +54,7 @@ function lexicalLeaves(entries: [number, number][] = [], size = 16): LexicalLeav
 
 /** Each test leaf holds as many documents as its postings name. */
 const leafDocumentsOf = (leaves: { node: number; postings: ShardPostings }[]) =>
-  new LeafDocuments(leaves.map(({ node, postings }) => ({ node, docs: Math.max(0, ...postings.rows) + 1 })), Math.max(...leaves.map((l) => l.node)) + 1)
+  new LeafDocuments(leaves.map(({ node, postings }) => ({ node, docs: Math.max(0, ...postings.rows) + 1 })), Math.max(...leaves.map((l) => l.node)) + 1, nodeLexicalKernel())
 
 describe('the lexicon', () => {
   it('without truncation, gives every leaf exactly its best BM25 (any split into parts)', () => {
@@ -245,5 +246,121 @@ describe('the lexical side of a query', () => {
     addLexicalScores(partial.counts, leaves[0].postings, partial.scale, config, scores)
     expect(Math.max(...scores)).toBeLessThanOrEqual(1)
     expect(scores[1]).toBe(0)
+  })
+})
+
+/**
+ * LeafDocuments.leafScores as it was written in JavaScript before the merge moved to
+ * WebAssembly (session 18): the kernel must give these bits, corrupt postings included.
+ */
+function referenceLeafScores(docs: Uint32Array, query: ReadonlyMap<number, number>, parts: LexiconPart[], scale: number, config: LexicalConfig): LexicalLeaves {
+  const NO_LEAF = 0x3fffffff
+  const weightOf = Float64Array.from({ length: 256 }, (_, q) => (q / 255) * (config.k1 + 1))
+  const sums = new Float64Array(Math.max(0, ...docs))
+  const lists: { leaves: Uint32Array; rows: Uint32Array; weights: Uint8Array; at: number; end: number; factor: number; next: number }[] = []
+  for (const [term, count] of query) {
+    for (const part of parts) {
+      const i = part.terms.indexOf(term)
+      if (i < 0) continue
+      const factor = scale * count * part.idf[i]
+      const [at, end] = [part.postingStart[i], part.postingStart[i + 1]]
+      if (factor > 0 && at < end) lists.push({ leaves: part.leaves, rows: part.rows, weights: part.weights, at, end, factor, next: Math.min(part.leaves[at], NO_LEAF) })
+      break
+    }
+  }
+  const advance = (list: (typeof lists)[number], p: number) => {
+    list.at = p
+    list.next = p < list.end ? Math.min(list.leaves[p], NO_LEAF) : NO_LEAF
+  }
+  const score = new Float64Array(docs.length)
+  const reached: number[] = []
+  for (;;) {
+    const leaf = Math.min(NO_LEAF, ...lists.map((l) => l.next))
+    if (leaf === NO_LEAF) return { nodes: Int32Array.from(reached), score }
+    const holders = lists.filter((l) => l.next === leaf)
+    const rowsOfLeaf = leaf < docs.length ? docs[leaf] : 0
+    let best = 0
+    const touched: number[] = []
+    for (const list of holders) {
+      let p = list.at
+      for (; p < list.end && list.leaves[p] === leaf; p++) {
+        const row = list.rows[p]
+        if (row >= rowsOfLeaf) continue
+        const x = list.factor * weightOf[list.weights[p]]
+        if (holders.length === 1) best = Math.max(best, x)
+        else {
+          if (sums[row] === 0) touched.push(row)
+          sums[row] += x
+        }
+      }
+      advance(list, p)
+    }
+    for (const row of touched) {
+      if (sums[row] > best) best = sums[row]
+      sums[row] = 0
+    }
+    if (best > 0) {
+      score[leaf] = best
+      reached.push(leaf)
+    }
+  }
+}
+
+describe('lexical routing in WebAssembly', () => {
+  // Postings of a few terms over a few leaves, in (leaf, row) order as the codec checks, some
+  // naming rows or leaves the index does not have (a corrupt part), or leaves past NO_LEAF.
+  const posting = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constantFrom(12, 0x3fffffff, 0x40000005)), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 255 }))
+  const partArbitrary = fc.array(fc.array(posting, { maxLength: 25 }), { minLength: 1, maxLength: 6 }).map((terms): LexiconPart => {
+    const lists = terms.map((list) => [...list].sort((a, b) => a[0] - b[0] || a[1] - b[1]))
+    const flat = lists.flat()
+    const postingStart = [0]
+    for (const list of lists) postingStart.push(postingStart[postingStart.length - 1] + list.length)
+    return {
+      terms: Uint32Array.from(lists, (_, i) => 100 + i),
+      idf: Float32Array.from(lists, (_, i) => 0.5 + i),
+      postingStart: Uint32Array.from(postingStart),
+      leaves: Uint32Array.from(flat, ([leaf]) => leaf),
+      rows: Uint32Array.from(flat, ([, row]) => row),
+      weights: Uint8Array.from(flat, ([, , weight]) => weight),
+    }
+  })
+  const docsArbitrary = fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 10, maxLength: 10 }).map((d) => Uint32Array.from(d))
+
+  it('gives the bits of the JavaScript merge it replaced, over any postings and calls in any order', () => {
+    fc.assert(
+      fc.property(docsArbitrary, fc.array(fc.tuple(fc.array(partArbitrary, { minLength: 1, maxLength: 2 }), fc.array(fc.tuple(fc.integer({ min: 98, max: 106 }), fc.integer({ min: 1, max: 3 })), { maxLength: 6 }), fc.double({ min: 0.01, max: 3, noNaN: true }), fc.constantFrom(0.9, 1.2)), { minLength: 1, maxLength: 4 }), (docs, calls) => {
+        const leafDocuments = new LeafDocuments(Array.from(docs, (count, node) => ({ node, docs: count })), docs.length, nodeLexicalKernel())
+        for (const [parts, pairs, scale, k1] of calls) {
+          const query = new Map(pairs)
+          const cfg = { ...config, k1 }
+          const got = leafDocuments.leafScores(query, parts, scale, cfg)
+          const want = referenceLeafScores(docs, query, parts, scale, cfg)
+          expect(Array.from(got.nodes)).toEqual(Array.from(want.nodes))
+          expect(Array.from(got.score)).toEqual(Array.from(want.score))
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('gives back the memory a query of very many postings took, and answers the same after', () => {
+    const docs = Uint32Array.of(0, 0, 700, 700)
+    const postings = 600_000 // 5.4 MB of lists, past what the kernel keeps
+    const big: LexiconPart = {
+      terms: Uint32Array.of(7),
+      idf: Float32Array.of(1.5),
+      postingStart: Uint32Array.of(0, postings),
+      leaves: Uint32Array.from({ length: postings }, (_, p) => 2 + Math.floor((2 * p) / postings)),
+      rows: Uint32Array.from({ length: postings }, (_, p) => p % 700),
+      weights: Uint8Array.from({ length: postings }, (_, p) => (p * 7) % 256),
+    }
+    const small: LexiconPart = { ...big, postingStart: Uint32Array.of(0, 1000) }
+    const leafDocuments = new LeafDocuments(Array.from(docs, (count, node) => ({ node, docs: count })), docs.length, nodeLexicalKernel())
+    const before = leafDocuments.kernelBytes()
+    for (const part of [small, big, small]) {
+      const got = leafDocuments.leafScores(new Map([[7, 2]]), [part], 0.3, config)
+      expect(Array.from(got.score)).toEqual(Array.from(referenceLeafScores(docs, new Map([[7, 2]]), [part], 0.3, config).score))
+      expect(leafDocuments.kernelBytes()).toBeLessThan(before + (1 << 20))
+    }
   })
 })
