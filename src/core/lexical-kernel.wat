@@ -71,6 +71,8 @@
                   (if (i32.lt_u (local.get $row) (local.get $rowsOfLeaf))
                     (then
                       (local.set $sp (i32.add (local.get $sumsP) (i32.shl (local.get $row) (i32.const 3))))
+                      ;; Rows are touched when their sum is 0 before an add: the caller gives touched
+                      ;; room for every posting of the query, so repeats cannot run past it.
                       (if (f64.eq (f64.load (local.get $sp)) (f64.const 0))
                         (then
                           (i32.store (i32.add (local.get $touchedP) (i32.shl (local.get $count) (i32.const 2))) (local.get $row))
@@ -90,11 +92,15 @@
             (f64.store (local.get $sp) (f64.const 0))
             (local.set $t (i32.add (local.get $t) (i32.const 1)))
             (br $l4)))))
+      ;; best > 0 only for a leaf of the tree (leaf < nodes); lists out of (leaf, row) order,
+      ;; which the codec refuses, could name one twice: reached keeps its first `nodes`.
       (if (f64.gt (local.get $best) (f64.const 0))
         (then
           (f64.store (i32.add (local.get $scoreP) (i32.shl (local.get $leaf) (i32.const 3))) (local.get $best))
-          (i32.store (i32.add (local.get $reachedP) (i32.shl (local.get $size) (i32.const 2))) (local.get $leaf))
-          (local.set $size (i32.add (local.get $size) (i32.const 1)))))
+          (if (i32.lt_u (local.get $size) (local.get $nodes))
+            (then
+              (i32.store (i32.add (local.get $reachedP) (i32.shl (local.get $size) (i32.const 2))) (local.get $leaf))
+              (local.set $size (i32.add (local.get $size) (i32.const 1)))))))
       (br $leaves)))
     (local.get $size))
   ;; list i now starts at p: its next leaf, or past every leaf at its end

@@ -183,8 +183,8 @@ export interface LexiconPart extends ShardPostings {
  * term's best posting without the per-row sums. The merge runs in WebAssembly
  * (lexical-kernel.wat) over the query's lists copied into its memory, with the
  * bits of the JavaScript it replaced: the bench queries in Node, npm 186K
- * 118 → 80 µs a query, 1M synthetic 279 → 159 µs (median, copies included,
- * .tmp/lexk/spike.mts, session 18). One per loaded index; leafScores is
+ * 130 → 88–92 µs a query, 1M synthetic 298 → 180 µs (copies included,
+ * .tmp/planprof.mts, session 18). One per loaded index; leafScores is
  * synchronous, so calls cannot interleave.
  */
 export class LeafDocuments {
@@ -192,8 +192,8 @@ export class LeafDocuments {
   private readonly nodes: number
   /** Documents of each leaf, by node; 0 for a node that is not a leaf. */
   private readonly docs: Uint32Array
-  /** Where the kernel's memory holds documents by node, the weight table, one leaf's sums and touched rows, the scores and the leaves reached; the query's lists go after `lists`. */
-  private readonly at: { docs: number; table: number; sums: number; touched: number; score: number; reached: number; lists: number }
+  /** Where the kernel's memory holds documents by node, the weight table, one leaf's sums, the scores and the leaves reached; the query's lists (and the rows touched, room for one per posting) go after `lists`. */
+  private readonly at: { docs: number; table: number; sums: number; score: number; reached: number; lists: number }
   /** The weight table in the kernel's memory now. */
   private table: Float64Array | undefined
 
@@ -207,10 +207,9 @@ export class LeafDocuments {
     }
     const table = align16(nodes * 4)
     const sums = align16(table + 256 * 8)
-    const touched = align16(sums + largest * 8)
-    const score = align16(touched + largest * 4)
+    const score = align16(sums + largest * 8)
     const reached = align16(score + nodes * 8)
-    this.at = { docs: 0, table, sums, touched, score, reached, lists: align16(reached + nodes * 4) }
+    this.at = { docs: 0, table, sums, score, reached, lists: align16(reached + nodes * 4) }
     this.kernel = this.instance()
   }
 
@@ -248,7 +247,8 @@ export class LeafDocuments {
     const leavesAt = align16(factors + n * 8)
     const rowsAt = align16(leavesAt + postings * 4)
     const weightsAt = align16(rowsAt + postings * 4)
-    const buffer = this.memoryOf(weightsAt + postings)
+    const touchedAt = align16(weightsAt + postings)
+    const buffer = this.memoryOf(touchedAt + postings * 4)
     const [at, end, next] = [listAt, listEnd, listNext].map((offset) => new Uint32Array(buffer, offset, n))
     const factor = new Float64Array(buffer, factors, n)
     const leaves = new Uint32Array(buffer, leavesAt, postings)
@@ -272,7 +272,7 @@ export class LeafDocuments {
     }
     const { nodes } = this
     new Float64Array(buffer, this.at.score, nodes).fill(0)
-    const size = this.kernel.leafScores(n, listAt, listEnd, listNext, factors, leavesAt, rowsAt, weightsAt, this.at.docs, nodes, this.at.table, this.at.sums, this.at.touched, this.at.score, this.at.reached)
+    const size = this.kernel.leafScores(n, listAt, listEnd, listNext, factors, leavesAt, rowsAt, weightsAt, this.at.docs, nodes, this.at.table, this.at.sums, touchedAt, this.at.score, this.at.reached)
     const answer = { nodes: new Int32Array(buffer, this.at.reached, size).slice(), score: new Float64Array(buffer, this.at.score, nodes).slice() }
     // WebAssembly memory never shrinks: after a query whose lists took more room than any
     // usual one, a fresh instance lets the isolate collect it.
@@ -304,8 +304,8 @@ interface LexicalKernelExports {
 const align16 = (n: number) => (n + 15) & ~15
 
 /**
- * Room for a query's lists the kernel keeps between queries: 9 bytes a posting, so
- * ~466,000 postings (the bench's queries: npm 186K ~14,000, 1M synthetic ~36,000;
+ * Room for a query's lists the kernel keeps between queries: 13 bytes a posting, so
+ * ~323,000 postings (the bench's queries: npm 186K ~14,000, 1M synthetic ~36,000;
  * a query reads at most MAX_LEXICON_PARTS parts).
  */
 const LIST_ROOM_KEPT = 4 << 20

@@ -309,7 +309,11 @@ function referenceLeafScores(docs: Uint32Array, query: ReadonlyMap<number, numbe
 describe('lexical routing in WebAssembly', () => {
   // Postings of a few terms over a few leaves, in (leaf, row) order as the codec checks, some
   // naming rows or leaves the index does not have (a corrupt part), or leaves past NO_LEAF.
-  const posting = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constantFrom(12, 0x3fffffff, 0x40000005)), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 255 }))
+  const posting = fc.tuple(
+    fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constantFrom(12, 0x3fffffff, 0x40000005)),
+    fc.oneof(fc.integer({ min: 0, max: 7 }), fc.constantFrom(0x7fffffff, 0x80000000, 0xffffffff)),
+    fc.integer({ min: 0, max: 255 }),
+  )
   const partArbitrary = fc.array(fc.array(posting, { maxLength: 25 }), { minLength: 1, maxLength: 6 }).map((terms): LexiconPart => {
     const lists = terms.map((list) => [...list].sort((a, b) => a[0] - b[0] || a[1] - b[1]))
     const flat = lists.flat()
@@ -341,6 +345,29 @@ describe('lexical routing in WebAssembly', () => {
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('stays within its memory on postings the codec would refuse, and answers right after them', () => {
+    const docs = Uint32Array.of(0, 1, 1)
+    const part = (leaves: number[], rows: number[], weights: number[], terms = 1): LexiconPart => ({
+      terms: Uint32Array.from({ length: terms }, (_, i) => 100 + i),
+      idf: Float32Array.from({ length: terms }, () => 1),
+      postingStart: Uint32Array.from({ length: terms + 1 }, (_, i) => (i === terms ? leaves.length : i === 0 ? 0 : leaves.length - (terms - i))),
+      leaves: Uint32Array.from(leaves),
+      rows: Uint32Array.from(rows),
+      weights: Uint8Array.from(weights),
+    })
+    const leafDocuments = new LeafDocuments(Array.from(docs, (count, node) => ({ node, docs: count })), docs.length, nodeLexicalKernel())
+    // Zero weights on one row, many times: its sum stays 0, and touched must not run past the leaf's rows into the scores.
+    const zeros = part([1, ...Array(8).fill(2), 2], [0, ...Array(8).fill(0), 0], [255, ...Array(8).fill(0), 0], 2)
+    const query = new Map([[100, 1], [101, 1]])
+    expect(leafDocuments.leafScores(query, [zeros], 1, config)).toEqual(referenceLeafScores(docs, query, [zeros], 1, config))
+    // Leaves out of order name leaf 1 and 2 again and again: at most `nodes` leaves come back.
+    const unsorted = part(Array.from({ length: 20 }, (_, i) => 2 - (i % 2)), Array(20).fill(0), Array(20).fill(9))
+    const got = leafDocuments.leafScores(new Map([[100, 1]]), [unsorted], 1, config)
+    expect(got.nodes.length).toBeLessThanOrEqual(docs.length)
+    const sorted = part([1, 2], [0, 0], [7, 9])
+    expect(leafDocuments.leafScores(new Map([[100, 2]]), [sorted], 0.5, config)).toEqual(referenceLeafScores(docs, new Map([[100, 2]]), [sorted], 0.5, config))
   })
 
   it('gives back the memory a query of very many postings took, and answers the same after', () => {
