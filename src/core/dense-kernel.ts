@@ -6,6 +6,8 @@
 // products took 1.4–1.7 ms in plain JS (four running sums), 0.4–0.6 ms here with
 // the copies in and out; all of scoring 1.41 → 0.71 ms (.tmp/scoreprof.mts).
 
+import { align16, bufferOf } from './wasm-memory.ts'
+
 export interface DenseKernel {
   /** out[r] = (query · vectors[r·dims …]) · scales[r] for every row r (dims = query.length). */
   scoreRows(query: Float32Array, vectors: Int8Array, scales: Float32Array, out: Float64Array): void
@@ -26,8 +28,6 @@ interface KernelExports {
   scoreRows(q: number, v: number, scales: number, out: number, rows: number, dims: number): void
 }
 
-const PAGE = 65536
-const align16 = (n: number) => (n + 15) & ~15
 
 /**
  * An instance of the compiled kernel with its own memory (one 64 KiB page,
@@ -83,7 +83,6 @@ function layoutFor(memory: WebAssembly.Memory, dims: number, rows: number, value
   const scalesAt = align16(dims * 8)
   const outAt = align16(scalesAt + rows * 4)
   const vectorsAt = align16(outAt + rows * 8)
-  const needed = vectorsAt + values
-  if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE))
+  bufferOf(memory, vectorsAt + values)
   return { scalesAt, outAt, vectorsAt }
 }

@@ -7,6 +7,7 @@
 import stem from 'wink-porter2-stemmer'
 import { hashString } from './featurizer.ts'
 import { forEachWord, normalizeText } from './words.ts'
+import { align16, bufferOf } from './wasm-memory.ts'
 import type { LexicalConfig } from './manifest.ts'
 
 /**
@@ -248,7 +249,7 @@ export class LeafDocuments {
     const rowsAt = align16(leavesAt + postings * 4)
     const weightsAt = align16(rowsAt + postings * 4)
     const touchedAt = align16(weightsAt + postings)
-    const buffer = this.memoryOf(touchedAt + postings * 4)
+    const buffer = bufferOf(this.kernel.memory, touchedAt + postings * 4)
     const [at, end, next] = [listAt, listEnd, listNext].map((offset) => new Uint32Array(buffer, offset, n))
     const factor = new Float64Array(buffer, factors, n)
     const leaves = new Uint32Array(buffer, leavesAt, postings)
@@ -276,23 +277,18 @@ export class LeafDocuments {
     const answer = { nodes: new Int32Array(buffer, this.at.reached, size).slice(), score: new Float64Array(buffer, this.at.score, nodes).slice() }
     // WebAssembly memory never shrinks: after a query whose lists took more room than any
     // usual one, a fresh instance lets the isolate collect it.
-    if (buffer.byteLength - this.at.lists > LIST_ROOM_KEPT) this.kernel = this.instance()
+    if (buffer.byteLength - this.at.lists > LIST_ROOM_KEPT) {
+      this.kernel = this.instance()
+      this.table = undefined
+    }
     return answer
   }
 
-  /** A kernel instance with this index's documents by node in its memory. */
+  /** A kernel instance with this index's documents by node in its memory (and no weight table yet). */
   private instance(): LexicalKernelExports {
-    this.kernel = new WebAssembly.Instance(this.module, {}).exports as unknown as LexicalKernelExports
-    this.table = undefined
-    new Uint32Array(this.memoryOf(this.at.lists), this.at.docs, this.nodes).set(this.docs)
-    return this.kernel
-  }
-
-  /** The kernel's memory, grown to at least `bytes`. */
-  private memoryOf(bytes: number): ArrayBuffer {
-    const { memory } = this.kernel
-    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536))
-    return memory.buffer
+    const kernel = new WebAssembly.Instance(this.module, {}).exports as unknown as LexicalKernelExports
+    new Uint32Array(bufferOf(kernel.memory, this.at.lists), this.at.docs, this.nodes).set(this.docs)
+    return kernel
   }
 }
 
@@ -300,8 +296,6 @@ interface LexicalKernelExports {
   memory: WebAssembly.Memory
   leafScores(lists: number, at: number, end: number, next: number, factor: number, leaves: number, rows: number, weights: number, docs: number, nodes: number, table: number, sums: number, touched: number, score: number, reached: number): number
 }
-
-const align16 = (n: number) => (n + 15) & ~15
 
 /**
  * Room for a query's lists the kernel keeps between queries: 13 bytes a posting, so
