@@ -518,7 +518,7 @@ function chooseSearchDefaults(params: QueryModelWeights, tree: ClusterTree, leav
     const lexical = lexicalQuery(textTerms, terms.config, parts)
     const leafScores = leafDocuments.leafScores(lexical.counts, parts, lexical.scale, terms.config)
     const vector = queryVector(out.query)
-    const sims = { centroidSim: terms.centroids.similarities(vector), partSim: terms.centroids.partSimilarity(vector) }
+    const sims = terms.centroids.routingSims(vector)
     return { example, sims, query: { vector, kernel }, lexical, leafScores, candidates: probeCandidates(tree, out.logits, beam, leafScores), parts: new Map<number, ClusterParts>() }
   })
   let best = { alpha: 0, beta: 0, mrr10: -1 }

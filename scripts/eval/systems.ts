@@ -90,7 +90,7 @@ export async function runQueryModel(index: IndexFolder, text: string): Promise<Q
     [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
   })
   const query = queryVector(out[MODEL_IO.query].data as Float32Array)
-  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), centroidSim: index.leafCentroids.similarities(query), partSim: index.leafCentroids.partSimilarity(query) }
+  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), ...index.leafCentroids.routingSims(query) }
 }
 
 /**

@@ -7,6 +7,7 @@
 // leaves a query has (.tmp/simcost.mts, a build running beside it).
 
 import type { DenseKernel, ResidentRows } from './dense-kernel.ts'
+import type { RoutingOutputs } from './search.ts'
 import type { ClusterTree } from './tree.ts'
 
 /** The decoded object: int8 rows with per-row scales, one per leaf, ascending by node, and each leaf's parts. */
@@ -98,6 +99,11 @@ export class CentroidTable {
       for (let i = 0; i < count; i++) if (out[i] > best) best = out[i]
       return (known[row] = best)
     }
+  }
+
+  /** Both of a query's dense estimates of a leaf, as routing (planProbe) reads them; each computed when first asked. */
+  routingSims(unitQuery: Float32Array): Pick<RoutingOutputs, 'centroidSim' | 'partSim'> {
+    return { centroidSim: this.similarities(unitQuery), partSim: this.partSimilarity(unitQuery) }
   }
 
   /** The row of a leaf's centroid (and of its parts' start); throws for a node without one. */

@@ -61,12 +61,10 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const outputs = await runModel(index, options.q)
   const modelDone = Date.now()
   const query = { vector: queryVector(outputs.query), kernel: workerDenseKernel() }
-  const centroidSim = index.centroids.similarities(query.vector)
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const partSim = index.centroids.partSimilarity(query.vector)
-  const probed = planProbe(tree, { logits: outputs.logits, centroidSim, partSim }, (node) => index.shardByNode.get(node)?.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
+  const probed = planProbe(tree, { logits: outputs.logits, ...index.centroids.routingSims(query.vector) }, (node) => index.shardByNode.get(node)?.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
   const routeDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()
