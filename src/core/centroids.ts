@@ -6,7 +6,7 @@
 // 73 µs by the kernel with the copy, 357 µs by a JS loop over the ~880 candidate
 // leaves a query has (.tmp/simcost.mts, a build running beside it).
 
-import type { DenseKernel, ResidentRows } from './dense-kernel.ts'
+import type { DenseKernel, ResidentRows, RowsAgainst } from './dense-kernel.ts'
 import type { RoutingOutputs } from './search.ts'
 import type { ClusterTree } from './tree.ts'
 
@@ -84,20 +84,14 @@ export class CentroidTable {
    * loop over dequantized rows took npm 186K's Worker ~0.05 ms a query, session 18).
    */
   partSimilarity(unitQuery: Float32Array): (leaf: number) => number {
-    const { partRows } = this
     const { start } = this.centroids.parts
     // The build's tuning asks again for every (α, β) it tries: each leaf's answer is kept.
     const known = new Float64Array(start.length - 1).fill(NaN)
-    const dots = new Float64Array(PARTS_PER_LEAF)
+    let parts: RowsAgainst | undefined
     return (leaf) => {
       const row = this.rowFor(leaf)
-      if (!Number.isNaN(known[row])) return known[row]
-      const count = start[row + 1] - start[row]
-      const out = count <= dots.length ? dots : new Float64Array(count)
-      partRows.scoreRange(unitQuery, start[row], count, out)
-      let best = -Infinity
-      for (let i = 0; i < count; i++) if (out[i] > best) best = out[i]
-      return (known[row] = best)
+      if (Number.isNaN(known[row])) known[row] = (parts ??= this.partRows.against(unitQuery)).best(start[row], start[row + 1] - start[row])
+      return known[row]
     }
   }
 

@@ -19,8 +19,14 @@ export interface DenseKernel {
 export interface ResidentRows {
   /** out[r] for every row r, as scoreRows would give it. */
   scoreAll(query: Float32Array, out: Float64Array): void
-  /** out[i] for rows first…first + count − 1 only, with the same bits as scoreAll gives them. */
-  scoreRange(query: Float32Array, first: number, count: number, out: Float64Array): void
+  /** The query copied in once, for scoring many short runs of the rows against it (a copy of it is kept: later changes to `query` do not reach it). */
+  against(query: Float32Array): RowsAgainst
+}
+
+/** Resident rows and one query, for asking of one short run of rows after another. */
+export interface RowsAgainst {
+  /** The highest score among rows first…first + count − 1 (at least one), with the bits scoreAll gives them. */
+  best(first: number, count: number): number
 }
 
 interface KernelExports {
@@ -51,20 +57,49 @@ export function denseKernel(module: WebAssembly.Module): DenseKernel {
       const own = instance(module)
       const rows = scales.length
       const layout = layoutFor(own.memory, dims, rows, vectors.length, rows)
-      new Float32Array(own.memory.buffer, layout.scalesAt, rows).set(scales)
-      new Int8Array(own.memory.buffer, layout.vectorsAt, vectors.length).set(vectors)
-      const scoreRange = (query: Float32Array, first: number, count: number, out: Float64Array) => {
+      // Resident memory never grows after this, so these views stay valid.
+      const { buffer } = own.memory
+      new Float32Array(buffer, layout.scalesAt, rows).set(scales)
+      new Int8Array(buffer, layout.vectorsAt, vectors.length).set(vectors)
+      const queryIn = new Float64Array(buffer, 0, dims)
+      const scores = new Float64Array(buffer, layout.outAt, rows)
+      // Which query the memory holds: `against` scorers copy theirs in again only when another was loaded since.
+      let holder: object | undefined
+      const load = (query: Float32Array, by: object) => {
         if (query.length !== dims) throw new Error(`dense kernel: a query of ${dims} dims expected, got ${query.length}`)
-        if (!(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 0 && first + count <= rows)) {
-          throw new Error(`dense kernel: rows ${first}…${first + count - 1} are not within the ${rows} held`)
-        }
-        if (out.length < count) throw new Error(`dense kernel: room for ${count} scores expected, got ${out.length}`)
-        const { buffer } = own.memory
-        new Float64Array(buffer, 0, dims).set(query)
-        own.scoreRows(0, layout.vectorsAt + first * dims, layout.scalesAt + first * 4, layout.outAt, count, dims)
-        out.set(new Float64Array(buffer, layout.outAt, count))
+        if (holder !== by) queryIn.set(query)
+        holder = by
       }
-      return { scoreAll: (query, out) => scoreRange(query, 0, rows, out), scoreRange }
+      const score = (first: number, count: number) => own.scoreRows(0, layout.vectorsAt + first * dims, layout.scalesAt + first * 4, layout.outAt, count, dims)
+      return {
+        scoreAll(query, out) {
+          if (out.length < rows) throw new Error(`dense kernel: room for ${rows} scores expected, got ${out.length}`)
+          load(query, {})
+          score(0, rows)
+          out.set(scores)
+        },
+        // Routing asks about sixty leaves' part rows a query (npm 186K): each ask is one
+        // WebAssembly call, with no copy of the query and no views made. The Worker's
+        // part similarities, three runs each, alternating: 0.030–0.063 ms a query
+        // when every ask copied the query in and the scores out, 0.022–0.043 ms here.
+        against(query) {
+          const kept = Float32Array.from(query)
+          const by = {}
+          load(kept, by)
+          return {
+            best(first, count) {
+              if (!(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 1 && first + count <= rows)) {
+                throw new Error(`dense kernel: rows ${first}…${first + count - 1} are not within the ${rows} held`)
+              }
+              load(kept, by)
+              score(first, count)
+              let best = -Infinity
+              for (let i = 0; i < count; i++) if (scores[i] > best) best = scores[i]
+              return best
+            },
+          }
+        },
+      }
     },
   }
 }

@@ -62,33 +62,43 @@ describe('the dense kernel', () => {
     }
   })
 
-  it('resident rows score as scoreRows does, all of them or any range, and refuse a range past them', () => {
+  it('resident rows score as scoreRows does, all of them or the best of any run against a query held, and refuse a run past them', () => {
     const kernel = nodeDenseKernel()
+    const max = (xs: Float64Array) => xs.reduce((a, b) => Math.max(a, b), -Infinity)
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.nat(), fc.nat(), fc.nat(), (dims, rows, seed, a, b) => {
         const { query, vectors, scales } = shard(dims, rows, seed)
+        const other = shard(dims, rows, seed + 1).query
         const resident = kernel.resident(vectors, scales, dims)
         const expected = reference(query, vectors, scales)
         const all = new Float64Array(rows)
         resident.scoreAll(query, all)
         expect(all).toEqual(expected)
         const first = a % rows
-        const count = b % (rows - first + 1)
-        const some = new Float64Array(count)
-        resident.scoreRange(query, first, count, some)
-        expect(some).toEqual(expected.subarray(first, first + count))
-        // The rows stay: a shard scored in between does not overwrite them.
-        kernel.scoreRows(query, vectors.map((v) => -v), scales, new Float64Array(rows))
-        resident.scoreRange(query, first, count, some)
-        expect(some).toEqual(expected.subarray(first, first + count))
+        const count = 1 + (b % (rows - first))
+        const held = resident.against(query)
+        const best = max(expected.subarray(first, first + count))
+        expect(held.best(first, count)).toBe(best)
+        // What comes in between does not reach it: the caller's array changed, another
+        // query held or scored on the same rows, a shard scored by the kernel.
+        query.fill(0)
+        const otherHeld = resident.against(other)
+        expect(otherHeld.best(first, count)).toBe(max(reference(other, vectors, scales).subarray(first, first + count)))
+        expect(held.best(first, count)).toBe(best)
+        resident.scoreAll(other, all)
+        kernel.scoreRows(other, vectors.map((v) => -v), scales, new Float64Array(rows))
+        expect(held.best(first, count)).toBe(best)
       }),
     )
     const { query, vectors, scales } = shard(4, 3, 2)
     const resident = kernel.resident(vectors, scales, 4)
-    expect(() => resident.scoreRange(query, 2, 2, new Float64Array(2))).toThrow(/rows 2…3 are not within the 3 held/)
-    expect(() => resident.scoreRange(query, -1, 1, new Float64Array(1))).toThrow(/not within/)
-    expect(() => resident.scoreRange(query, 0, 2, new Float64Array(1))).toThrow(/room for 2 scores/)
-    expect(() => resident.scoreRange(query.subarray(1), 0, 1, new Float64Array(1))).toThrow(/a query of 4 dims/)
+    const held = resident.against(query)
+    expect(() => held.best(2, 2)).toThrow(/rows 2…3 are not within the 3 held/)
+    expect(() => held.best(-1, 1)).toThrow(/not within/)
+    expect(() => held.best(0, 0)).toThrow(/not within/)
+    expect(() => resident.scoreAll(query, new Float64Array(2))).toThrow(/room for 3 scores/)
+    expect(() => resident.against(query.subarray(1))).toThrow(/a query of 4 dims/)
+    expect(() => resident.scoreAll(query.subarray(1), new Float64Array(3))).toThrow(/a query of 4 dims/)
   })
 
   it('refuses vectors that do not match the rows and dims', () => {
