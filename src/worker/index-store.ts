@@ -34,11 +34,25 @@ export interface LoadedIndex {
   centroids: CentroidTable
   /** R2 key prefix of this version; shard keys are relative to it. */
   prefix: string
-  shardByNode: Map<number, ShardEntry>
+  /** By node: each leaf's manifest entry and the full keys of its objects (undefined for other nodes). */
+  leafByNode: readonly (LeafObjects | undefined)[]
+  /** By node: each leaf's documents (0 for other nodes), as the probe plan counts them. */
+  docsByNode: Uint32Array
   /** Lexical routing's per-leaf working arrays (src/core/lexical.ts). */
   leafDocuments: LeafDocuments
   /** How long each step of loading this version took (Server-Timing of the requests that waited for it). */
   loadTimings: LoadTimings
+}
+
+/**
+ * A leaf as a search reads it. Made once per version: a search reads ~30 leaves a
+ * query, and the keys made here keep their hashes, which the shard cache's lookups
+ * would otherwise compute again for strings joined anew each time.
+ */
+export interface LeafObjects {
+  entry: ShardEntry
+  shardKey: string
+  displayKey: string
 }
 
 /** What a request can start reading before its version's model is loaded: the manifest and the version's key prefix. */
@@ -297,10 +311,20 @@ async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, 
     session,
     centroids: table,
     prefix,
-    shardByNode: new Map(manifest.shards.map((s) => [s.node, s])),
+    ...leafTables(manifest.shards, tree.size, prefix),
     leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length, workerLexicalKernel()),
     loadTimings: timings,
   }
+}
+
+function leafTables(shards: readonly ShardEntry[], nodes: number, prefix: string): Pick<LoadedIndex, 'leafByNode' | 'docsByNode'> {
+  const leafByNode: (LeafObjects | undefined)[] = Array.from({ length: nodes }, () => undefined)
+  const docsByNode = new Uint32Array(nodes)
+  for (const entry of shards) {
+    leafByNode[entry.node] = { entry, shardKey: prefix + entry.key, displayKey: prefix + entry.display.key }
+    docsByNode[entry.node] = entry.docs
+  }
+  return { leafByNode, docsByNode }
 }
 
 /** Throws 500 `misconfigured` when a setting is invalid (settings.ts checks and logs them). */

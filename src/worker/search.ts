@@ -64,7 +64,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const probed = planProbe(tree, { logits: outputs.logits, ...index.centroids.routingSims(query.vector) }, (node) => index.shardByNode.get(node)?.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
+  const probed = planProbe(tree, { logits: outputs.logits, ...index.centroids.routingSims(query.vector) }, (node) => index.docsByNode[node], searchForK(manifest, options.k), lexicalLeaves)
   const routeDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()
@@ -98,8 +98,8 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
 async function readDisplays(env: Env, index: LoadedIndex, hits: readonly { item: Hit }[], deadlineMs: number) {
   const nodes = [...new Set(hits.map(({ item }) => item.node))]
   const { values, faults } = await readEach(nodes, (node) => {
-    const entry = index.shardByNode.get(node)!
-    return getShardDisplay(env.INDEX, index.prefix + entry.display.key, entry, deadlineMs)
+    const { entry, displayKey } = index.leafByNode[node]!
+    return getShardDisplay(env.INDEX, displayKey, entry, deadlineMs)
   })
   const skipped: Skipped[] = faults.map(({ item: node, fault }) => {
     const cid = clusterId(index.tree, node)
@@ -112,8 +112,8 @@ async function readDisplays(env: Env, index: LoadedIndex, hits: readonly { item:
 /** All probed shards in parallel, each within the deadline; failures become `skipped`. */
 async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[], deadlineMs: number) {
   const { values, faults } = await readEach(probed, (cluster) => {
-    const entry = index.shardByNode.get(cluster.node)!
-    return getShard(env.INDEX, index.prefix + entry.key, { entry, dims: index.manifest.dims }, deadlineMs)
+    const { entry, shardKey } = index.leafByNode[cluster.node]!
+    return getShard(env.INDEX, shardKey, { entry, dims: index.manifest.dims }, deadlineMs)
   })
   const skipped: Skipped[] = faults.map(({ item: cluster, fault }) => {
     const cid = clusterId(index.tree, cluster.node)
