@@ -76,8 +76,8 @@ export interface QueryOutputs {
   query: Float32Array
   /** Decoder logits, one per non-root tree node. */
   logits: Float32Array
-  /** q̂·C_c of a leaf: cosine of the query and the index's centroid of the leaf, as the Worker computes it. */
-  centroidSim: (leaf: number) => number
+  /** By node, q̂·C_c of each leaf: cosine of the query and the index's centroid of the leaf, as the Worker computes it. */
+  centroidSims: () => Float64Array
   /** q̂·(the nearest of a leaf's part centroids), as gdr's routing reads them for the leaves near its cut. */
   partSim: (leaf: number) => number
 }
@@ -181,7 +181,7 @@ export function route(index: IndexFolder, outputs: QueryOutputs, routing: Routin
     const plan = routing === 'decoder' ? planProbe(index.tree, outputs, docsPerLeaf, search, lexicalLeavesFor(index, outputs.terms)) : planBeam(index.tree, outputs.logits, docsPerLeaf, search)
     return plan.map((c) => ({ node: c.node, prob: c.prob }))
   }
-  const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.centroidSim, budgetShards(budget))
+  const nodes = routing === 'all' ? index.leaves : nearestCentroids(index, outputs.centroidSims(), budgetShards(budget))
   const logProbs = pathLogProbs(index.tree, conditionalLogProbs(index.tree, outputs.logits))
   return nodes.map((node) => ({ node, prob: clusterProbability(logProbs[node]) }))
 }
@@ -203,9 +203,9 @@ function budgetShards(budget: Budget): number {
   return budget.shards
 }
 
-/** Leaves by the query's cosine with their centroid (`centroidSim`: the index's own, as gdr's routing reads them), best first (ties: breadth-first order). */
-export function nearestCentroids(index: IndexFolder, centroidSim: (leaf: number) => number, n: number): number[] {
-  const scored = index.leaves.map((node) => ({ node, sim: centroidSim(node) }))
+/** Leaves by the query's cosine with their centroid (`centroidSims`, by node: the index's own, as gdr's routing reads them), best first (ties: breadth-first order). */
+export function nearestCentroids(index: IndexFolder, centroidSims: Float64Array, n: number): number[] {
+  const scored = index.leaves.map((node) => ({ node, sim: centroidSims[node] }))
   scored.sort((a, b) => b.sim - a.sim || a.node - b.node)
   return scored.slice(0, Math.max(1, n)).map((s) => s.node)
 }

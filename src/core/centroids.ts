@@ -59,20 +59,22 @@ export class CentroidTable {
   }
 
   /**
-   * The cosine of the unit query and each leaf's centroid, by node: the kernel's
-   * scale × Σ_d q̂_d · v_d, so the build (which tunes α and β on it) and the Worker
-   * get the same bits. One kernel pass over every leaf, on the first leaf asked
-   * for: a caller that routes without it (exact search, IVF) pays nothing. The
-   * returned function throws for a node without a centroid.
+   * The cosine of the unit query and each leaf's centroid, by node (NaN for a node
+   * without one): the kernel's scale × Σ_d q̂_d · v_d, so the build (which tunes α
+   * and β on it) and the Worker get the same bits. One kernel pass over every leaf,
+   * on the first call: a caller that routes without it (exact search) pays nothing.
    */
-  similarities(unitQuery: Float32Array): (leaf: number) => number {
-    const { rows } = this
-    const count = this.centroids.nodes.length
-    let sims: Float64Array | undefined
-    return (leaf) => {
-      const row = this.rowFor(leaf)
-      if (!sims) rows.scoreAll(unitQuery, (sims = new Float64Array(count)))
-      return sims[row]
+  similarities(unitQuery: Float32Array): () => Float64Array {
+    let byNode: Float64Array | undefined
+    return () => {
+      if (!byNode) {
+        const { nodes } = this.centroids
+        const byRow = new Float64Array(nodes.length)
+        this.rows.scoreAll(unitQuery, byRow)
+        byNode = new Float64Array(this.rowOf.length).fill(NaN)
+        for (let row = 0; row < nodes.length; row++) byNode[nodes[row]] = byRow[row]
+      }
+      return byNode
     }
   }
 
@@ -96,8 +98,8 @@ export class CentroidTable {
   }
 
   /** Both of a query's dense estimates of a leaf, as routing (planProbe) reads them; each computed when first asked. */
-  routingSims(unitQuery: Float32Array): Pick<RoutingOutputs, 'centroidSim' | 'partSim'> {
-    return { centroidSim: this.similarities(unitQuery), partSim: this.partSimilarity(unitQuery) }
+  routingSims(unitQuery: Float32Array): Pick<RoutingOutputs, 'centroidSims' | 'partSim'> {
+    return { centroidSims: this.similarities(unitQuery), partSim: this.partSimilarity(unitQuery) }
   }
 
   /** The row of a leaf's centroid (and of its parts' start); throws for a node without one. */

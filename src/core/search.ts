@@ -21,8 +21,8 @@ export interface ProbedCluster {
 /** What routing knows of a query: the decoder's logits (one per non-root node), and its similarity to any leaf's centroids. */
 export interface RoutingOutputs {
   logits: Float32Array
-  /** q̂·C_c: cosine of the query and leaf c's centroid (CentroidTable.similarities), asked for candidate leaves only. */
-  centroidSim: (leaf: number) => number
+  /** By node, q̂·C_c: the cosine of the query and leaf c's centroid (CentroidTable.similarities; NaN for a node that is not a leaf), computed when first asked for. */
+  centroidSims: () => Float64Array
   /** q̂·(the nearest of leaf c's part centroids) (CentroidTable.partSimilarity), asked for the leaves near the plan's cut only. */
   partSim: (leaf: number) => number
 }
@@ -96,15 +96,17 @@ export function probeCandidates(tree: ClusterTree, logits: Float32Array, beam: n
  * the few taken, best first: first by the centroid estimate until REFINE_BUDGETS
  * budgets are covered, then those again by the part estimate.
  */
-export function rankCandidates(candidates: ProbeCandidates, sims: Pick<RoutingOutputs, 'centroidSim' | 'partSim'>, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: LexicalLeaves): ProbedCluster[] {
+export function rankCandidates(candidates: ProbeCandidates, sims: Pick<RoutingOutputs, 'centroidSims' | 'partSim'>, docsPerLeaf: (node: number) => number, search: SearchDefaults, lexicalLeaves: LexicalLeaves): ProbedCluster[] {
   const { nodes, logProbs } = candidates
   const { score } = lexicalLeaves
+  // Read from an array by node: ~800–1,000 candidates a query (npm 186K, 1M synthetic).
+  const centroidSims = sims.centroidSims()
   const rest = new Float64Array(nodes.length)
   const priority = new Float64Array(nodes.length)
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]
     rest[i] = search.beta * (node < score.length ? score[node] : 0) + search.alpha * clusterProbability(logProbs[i])
-    priority[i] = sims.centroidSim(node) + rest[i]
+    priority[i] = centroidSims[node] + rest[i]
   }
   const byCentroid = new ByScore(priority, nodes)
   const near: number[] = []

@@ -25,7 +25,8 @@ describe('leaf centroid similarity', () => {
   const kernel = nodeDenseKernel()
   const table = new CentroidTable(centroids, tree, dims, kernel)
   const query = Float32Array.of(0.5, -0.5, 0.5, -0.5, 0)
-  const similarity = table.similarities(query)
+  const sims = table.similarities(query)()
+  const similarity = (node: number) => sims[node]
 
   it('is the dot product of the query and the dequantized row, by node, to the dense kernel\'s bits', () => {
     const direct = new Float64Array(nodes.length)
@@ -45,12 +46,14 @@ describe('leaf centroid similarity', () => {
   it('keeps its rows apart from shard scoring: a shard scored in between changes nothing', () => {
     const before = Array.from(nodes, similarity)
     kernel.scoreRows(query, Int8Array.from({ length: 40 * dims }, (_, i) => (i % 200) - 100), new Float32Array(40).fill(3), new Float64Array(40))
-    expect(Array.from(nodes, table.similarities(query))).toEqual(before)
+    const again = table.similarities(query)()
+    expect(Array.from(nodes, (node) => again[node])).toEqual(before)
   })
 
-  it('throws for a node without a centroid', () => {
-    expect(() => similarity(4)).toThrow(/node 4 has none/)
-    expect(() => similarity(99)).toThrow(/node 99 has none/)
+  it('has one similarity for every node of the tree, NaN for a node without a centroid; partSimilarity throws for one', () => {
+    expect(sims.length).toBe(tree.size)
+    expect(Number.isNaN(similarity(4))).toBe(true)
+    expect(Number.isNaN(similarity(0))).toBe(true)
     expect(() => table.partSimilarity(query)(4)).toThrow(/node 4 has none/)
   })
 

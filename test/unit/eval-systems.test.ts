@@ -46,8 +46,8 @@ describe('eval systems on an index folder', () => {
     expect([...index.displays.values()].reduce((n, s) => n + s.ids.length, 0)).toBe(index.manifest.docs)
     expect(index.leafOf.size).toBe(index.manifest.docs)
     for (const [node, shard] of index.shards) expect(shard.scales.length).toBe(index.displays.get(node)!.ids.length)
-    const sims = index.leafCentroids.similarities(outputs[0].query)
-    for (const leaf of index.tree.leaves) expect(Number.isFinite(sims(leaf))).toBe(true)
+    const sims = index.leafCentroids.similarities(outputs[0].query)()
+    for (const leaf of index.tree.leaves) expect(Number.isFinite(sims[leaf])).toBe(true)
     expect(outputs[0].query.length).toBe(index.manifest.dims)
     expect(Math.hypot(...outputs[0].query)).toBeCloseTo(1, 5)
   })
@@ -74,11 +74,11 @@ describe('eval systems on an index folder', () => {
     for (const o of outputs) {
       for (const n of [1, 2, index.leaves.length]) {
         const r = retrieve(index, o, SYSTEMS.ivf, { kind: 'shards', shards: n }, 100)
-        expect(r.probed).toEqual(nearestCentroids(index, o.centroidSim, n))
+        expect(r.probed).toEqual(nearestCentroids(index, o.centroidSims(), n))
         // The n leaves whose centroids are nearest, nearest first: none left out is nearer.
-        const sims = r.probed.map((node) => o.centroidSim(node))
+        const sims = r.probed.map((node) => o.centroidSims()[node])
         for (let i = 1; i < sims.length; i++) expect(sims[i]).toBeLessThanOrEqual(sims[i - 1])
-        for (const node of index.leaves) if (!r.probed.includes(node)) expect(o.centroidSim(node)).toBeLessThanOrEqual(sims[sims.length - 1])
+        for (const node of index.leaves) if (!r.probed.includes(node)) expect(o.centroidSims()[node]).toBeLessThanOrEqual(sims[sims.length - 1])
         const readIds = new Set(r.probed.flatMap((node) => index.displays.get(node)!.ids))
         expect(r.ids.every((id) => readIds.has(id))).toBe(true)
       }

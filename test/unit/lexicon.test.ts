@@ -156,8 +156,9 @@ describe('the probe plan', () => {
   const search: SearchDefaults = { alpha: 0, beta: 1, beam: 2, probeDocs: 2 }
   const oneDoc = () => 1
   const sims = (values: Record<number, number>) => (leaf: number) => values[leaf] ?? 0
+  const byNode = (values: Record<number, number>) => () => Float64Array.from({ length: tree.size }, (_, node) => values[node] ?? 0)
   /** Routing outputs whose part centroids say what the centroids say (the tests of the first ranking). */
-  const outputsOf = (centroid: Record<number, number>) => ({ logits, centroidSim: sims(centroid), partSim: sims(centroid) })
+  const outputsOf = (centroid: Record<number, number>) => ({ logits, centroidSims: byNode(centroid), partSim: sims(centroid) })
   const [first, second] = beamSearch(tree, logits, 2).map((d) => d.node)
 
   it('planBeam is the decoder alone: its beam, most probable first', () => {
@@ -191,24 +192,24 @@ describe('the probe plan', () => {
 
   it('ranks again by their nearest part centroid the leaves that cover REFINE_BUDGETS budgets by centroid, and only those', () => {
     expect(REFINE_BUDGETS).toBe(2)
-    const centroidSim = sims({ [first]: 0.5, [second]: 0.4, 8: 0 })
+    const centroidSims = byNode({ [first]: 0.5, [second]: 0.4, 8: 0 })
     const lexical = lexicalLeaves([[8, 0.05]])
     // By centroid: first (0.5), second (0.4), 8 (0 + 0.05). A budget of one leaf ranks the first two again.
-    const plan = (partSim: (leaf: number) => number) => planProbe(tree, { logits, centroidSim, partSim }, oneDoc, { ...search, probeDocs: 1 }, lexical).map((c) => c.node)
+    const plan = (partSim: (leaf: number) => number) => planProbe(tree, { logits, centroidSims, partSim }, oneDoc, { ...search, probeDocs: 1 }, lexical).map((c) => c.node)
     expect(plan(sims({ [first]: 0.5, [second]: 0.7, 8: 10 }))).toEqual([second])
     expect(plan(sims({ [first]: 0.5, [second]: 0.3, 8: 10 }))).toEqual([first])
     // Two leaves' budget: four ranked again, so leaf 8's part now counts.
-    expect(planProbe(tree, { logits, centroidSim, partSim: sims({ [first]: 0.5, [second]: 0.4, 8: 10 }) }, oneDoc, { ...search, probeDocs: 2 }, lexical).map((c) => c.node)).toEqual([8, first])
+    expect(planProbe(tree, { logits, centroidSims, partSim: sims({ [first]: 0.5, [second]: 0.4, 8: 10 }) }, oneDoc, { ...search, probeDocs: 2 }, lexical).map((c) => c.node)).toEqual([8, first])
   })
 
   it('counts the two budgets in documents: a big leaf first covers them alone, and nothing else is ranked again', () => {
-    const centroidSim = sims({ [first]: 0.5, [second]: 0.4 })
+    const centroidSims = byNode({ [first]: 0.5, [second]: 0.4 })
     const partSim = sims({ [first]: 0.5, [second]: 0.9 })
     const docs = (sizes: Record<number, number>) => (leaf: number) => sizes[leaf] ?? 1
     // first holds 4 documents, two budgets of 2: it alone is ranked again, so it is taken though second's part is nearer.
-    expect(planProbe(tree, { logits, centroidSim, partSim }, docs({ [first]: 4 }), { ...search, probeDocs: 2 }, lexicalLeaves()).map((c) => c.node)).toEqual([first])
+    expect(planProbe(tree, { logits, centroidSims, partSim }, docs({ [first]: 4 }), { ...search, probeDocs: 2 }, lexicalLeaves()).map((c) => c.node)).toEqual([first])
     // With one document each, both are ranked again and second's part puts it first.
-    expect(planProbe(tree, { logits, centroidSim, partSim }, docs({}), { ...search, probeDocs: 1 }, lexicalLeaves()).map((c) => c.node)).toEqual([second])
+    expect(planProbe(tree, { logits, centroidSims, partSim }, docs({}), { ...search, probeDocs: 1 }, lexicalLeaves()).map((c) => c.node)).toEqual([second])
   })
 
   it('ignores nodes that are not leaves of this tree (a damaged lexicon part)', () => {

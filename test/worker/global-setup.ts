@@ -62,7 +62,7 @@ export default async function setup(project: TestProject) {
         values: Array.from(f.values),
         query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
         logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
-        centroidSim: Array.from(tree.leaves, centroids.similarities(queryVector(outputs[MODEL_IO.query].data as Float32Array))),
+        centroidSim: Array.from(tree.leaves, (leaf) => centroids.similarities(queryVector(outputs[MODEL_IO.query].data as Float32Array))()[leaf]),
         partSim: Array.from(tree.leaves, centroids.partSimilarity(queryVector(outputs[MODEL_IO.query].data as Float32Array))),
         dense: shards.map((shard) => {
           const scores = new Float64Array(shard.scales.length)
