@@ -12,11 +12,16 @@ import type { ReadOnlyBucket } from './env.ts'
 
 /**
  * Decoded shards, display objects and lexicon parts, as decoded*Bytes count them, which
- * matches what the isolate's heap holds for them once collected (npm 186K, session 3:
- * 16 MiB of cache, isolate 53 MB of which ORT's WebAssembly memory is 33): 32 MiB
- * keeps a Worker well under 100 MB of its 128 (gdr bench measures the isolate).
+ * is about what the isolate's heap holds for them once collected (display strings
+ * count two bytes a character; V8 keeps ASCII in one). 48 MiB keeps a Worker under
+ * 100 MB of its 128: after the benchmark, npm 186K's isolate held 84.6 MB (71.3 at
+ * 32 MiB) and 1M synthetic's 82.2 (69.2), ORT's WebAssembly memory 33.3 of each
+ * (session 19). Searches of many different queries are what the budget is for: npm,
+ * 60 of the bench's queries asked in turn, 600 searches, the Worker's mean 8.08 ms at
+ * 32 MiB (each query's shards evicted before it came round again, 5.7 ms of R2
+ * reads), 0.95 ms at 48; all 200 in turn still miss (6.87 ms; .tmp/steady.mts).
  */
-export const SHARD_CACHE_BUDGET_BYTES = 32 * 1024 * 1024
+export const SHARD_CACHE_BUDGET_BYTES = 48 * 1024 * 1024
 
 /** Why a shard could not be used; reported to clients in `skipped`. */
 export type ShardFaultReason = 'missing' | 'corrupt' | 'timeout' | 'unreadable'
