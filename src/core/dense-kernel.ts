@@ -38,8 +38,9 @@ interface KernelExports {
 /**
  * An instance of the compiled kernel with its own memory (one 64 KiB page,
  * grown to the largest shard it has scored). Synchronous and not reentrant:
- * each call copies its inputs in and its scores out. `resident` rows get an
- * instance of their own, so shard scoring never overwrites them.
+ * scoreRows copies its inputs in and its scores out. `resident` rows get an
+ * instance of their own, so shard scoring never overwrites them, and copy in
+ * only the query (`against`: once, until another query is loaded).
  */
 export function denseKernel(module: WebAssembly.Module): DenseKernel {
   const { memory, scoreRows } = instance(module)
@@ -65,14 +66,17 @@ export function denseKernel(module: WebAssembly.Module): DenseKernel {
       const scores = new Float64Array(buffer, layout.outAt, rows)
       // Which query the memory holds: `against` scorers copy theirs in again only when another was loaded since.
       let holder: object | undefined
-      const load = (query: Float32Array, by: object) => {
+      const checkDims = (query: Float32Array) => {
         if (query.length !== dims) throw new Error(`dense kernel: a query of ${dims} dims expected, got ${query.length}`)
+      }
+      const load = (query: Float32Array, by: object) => {
         if (holder !== by) queryIn.set(query)
         holder = by
       }
       const score = (first: number, count: number) => own.scoreRows(0, layout.vectorsAt + first * dims, layout.scalesAt + first * 4, layout.outAt, count, dims)
       return {
         scoreAll(query, out) {
+          checkDims(query)
           if (out.length < rows) throw new Error(`dense kernel: room for ${rows} scores expected, got ${out.length}`)
           load(query, {})
           score(0, rows)
@@ -83,9 +87,9 @@ export function denseKernel(module: WebAssembly.Module): DenseKernel {
         // part similarities, three runs each, alternating: 0.030–0.063 ms a query
         // when every ask copied the query in and the scores out, 0.022–0.043 ms here.
         against(query) {
+          checkDims(query)
           const kept = Float32Array.from(query)
           const by = {}
-          load(kept, by)
           return {
             best(first, count) {
               if (!(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 1 && first + count <= rows)) {

@@ -21,7 +21,7 @@ export interface ProbedCluster {
 /** What routing knows of a query: the decoder's logits (one per non-root node), and its similarity to any leaf's centroids. */
 export interface RoutingOutputs {
   logits: Float32Array
-  /** By node, q̂·C_c: the cosine of the query and leaf c's centroid (CentroidTable.similarities; NaN for a node that is not a leaf), computed when first asked for. */
+  /** By node, q̂·C_c: the cosine of the query and leaf c's centroid (CentroidTable.similarities; NaN for a node that is not a leaf), computed when first asked for. The plan refuses a candidate without one. */
   centroidSims: () => Float64Array
   /** q̂·(the nearest of leaf c's part centroids) (CentroidTable.partSimilarity), asked for the leaves near the plan's cut only. */
   partSim: (leaf: number) => number
@@ -107,6 +107,8 @@ export function rankCandidates(candidates: ProbeCandidates, sims: Pick<RoutingOu
     const node = nodes[i]
     rest[i] = search.beta * (node < score.length ? score[node] : 0) + search.alpha * clusterProbability(logProbs[i])
     priority[i] = centroidSims[node] + rest[i]
+    // NaN (no centroid) would rank by no order at all: fail loudly instead.
+    if (Number.isNaN(priority[i])) throw new Error(`probe plan: candidate ${node} has no centroid similarity`)
   }
   const byCentroid = new ByScore(priority, nodes)
   const near: number[] = []

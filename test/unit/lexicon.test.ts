@@ -184,6 +184,11 @@ describe('the probe plan', () => {
     expect(planProbe(tree, outputs, oneDoc, { ...search, beta: 0 }, lexicalLeaves([[8, 0.5]])).map((c) => c.node)).toEqual([first, second])
   })
 
+  it('refuses to rank a candidate without a centroid similarity rather than rank by NaN', () => {
+    const missing = { logits, centroidSims: () => Float64Array.from({ length: tree.size }, (_, node) => (node === second ? NaN : 0)), partSim: sims({}) }
+    expect(() => planProbe(tree, missing, oneDoc, search, lexicalLeaves())).toThrow(`candidate ${second} has no centroid similarity`)
+  })
+
   it('adds no leaf for its centroid alone: candidates are the beam and the lexical leaves', () => {
     const outputs = outputsOf({ 4: 50, 7: 50 })
     const plan = planProbe(tree, outputs, oneDoc, { ...search, probeDocs: 100 }, lexicalLeaves())

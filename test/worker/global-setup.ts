@@ -56,13 +56,14 @@ export default async function setup(project: TestProject) {
         [MODEL_IO.ids]: new ort.Tensor('int32', inputs.ids, [inputs.ids.length]),
         [MODEL_IO.weights]: new ort.Tensor('float32', inputs.weights, [inputs.weights.length]),
       })
+      const sims = centroids.similarities(queryVector(outputs[MODEL_IO.query].data as Float32Array))()
       parity.cases.push({
         q,
         ids: Array.from(f.ids),
         values: Array.from(f.values),
         query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
         logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
-        centroidSim: Array.from(tree.leaves, (leaf) => centroids.similarities(queryVector(outputs[MODEL_IO.query].data as Float32Array))()[leaf]),
+        centroidSim: Array.from(tree.leaves, (leaf) => sims[leaf]),
         partSim: Array.from(tree.leaves, centroids.partSimilarity(queryVector(outputs[MODEL_IO.query].data as Float32Array))),
         dense: shards.map((shard) => {
           const scores = new Float64Array(shard.scales.length)
