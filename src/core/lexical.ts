@@ -190,7 +190,6 @@ export interface LexiconPart extends ShardPostings {
  */
 export class LeafDocuments {
   private kernel: LexicalKernelExports
-  private readonly nodes: number
   /** Documents of each leaf, by node; 0 for a node that is not a leaf. */
   private readonly docs: Uint32Array
   /** Where the kernel's memory holds documents by node, the weight table, one leaf's sums, the scores and the leaves reached; the query's lists (and the rows touched, room for one per posting) go after `lists`. */
@@ -199,7 +198,6 @@ export class LeafDocuments {
   private table: Float64Array | undefined
 
   constructor(leaves: readonly { node: number; docs: number }[], nodes: number, private readonly module: WebAssembly.Module) {
-    this.nodes = nodes
     this.docs = new Uint32Array(nodes)
     let largest = 0
     for (const { node, docs } of leaves) {
@@ -271,7 +269,7 @@ export class LeafDocuments {
       new Float64Array(buffer, this.at.table, 256).set(table)
       this.table = table
     }
-    const { nodes } = this
+    const nodes = this.docs.length
     new Float64Array(buffer, this.at.score, nodes).fill(0)
     const size = this.kernel.leafScores(n, listAt, listEnd, listNext, factors, leavesAt, rowsAt, weightsAt, this.at.docs, nodes, this.at.table, this.at.sums, touchedAt, this.at.score, this.at.reached)
     const answer = { nodes: new Int32Array(buffer, this.at.reached, size).slice(), score: new Float64Array(buffer, this.at.score, nodes).slice() }
@@ -287,7 +285,7 @@ export class LeafDocuments {
   /** A kernel instance with this index's documents by node in its memory (and no weight table yet). */
   private instance(): LexicalKernelExports {
     const kernel = new WebAssembly.Instance(this.module, {}).exports as unknown as LexicalKernelExports
-    new Uint32Array(bufferOf(kernel.memory, this.at.lists), this.at.docs, this.nodes).set(this.docs)
+    new Uint32Array(bufferOf(kernel.memory, this.at.lists), this.at.docs, this.docs.length).set(this.docs)
     return kernel
   }
 }

@@ -36,8 +36,6 @@ export interface LoadedIndex {
   prefix: string
   /** By node: each leaf's manifest entry and the full keys of its objects (undefined for other nodes). */
   leafByNode: readonly (LeafObjects | undefined)[]
-  /** By node: each leaf's documents (0 for other nodes), as the probe plan counts them. */
-  docsByNode: Uint32Array
   /** Lexical routing's per-leaf working arrays (src/core/lexical.ts). */
   leafDocuments: LeafDocuments
   /** How long each step of loading this version took (Server-Timing of the requests that waited for it). */
@@ -311,20 +309,16 @@ async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, 
     session,
     centroids: table,
     prefix,
-    ...leafTables(manifest.shards, tree.size, prefix),
+    leafByNode: leafObjects(manifest.shards, tree.size, prefix),
     leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length, workerLexicalKernel()),
     loadTimings: timings,
   }
 }
 
-function leafTables(shards: readonly ShardEntry[], nodes: number, prefix: string): Pick<LoadedIndex, 'leafByNode' | 'docsByNode'> {
-  const leafByNode: (LeafObjects | undefined)[] = Array.from({ length: nodes }, () => undefined)
-  const docsByNode = new Uint32Array(nodes)
-  for (const entry of shards) {
-    leafByNode[entry.node] = { entry, shardKey: prefix + entry.key, displayKey: prefix + entry.display.key }
-    docsByNode[entry.node] = entry.docs
-  }
-  return { leafByNode, docsByNode }
+function leafObjects(shards: readonly ShardEntry[], nodes: number, prefix: string): (LeafObjects | undefined)[] {
+  const byNode: (LeafObjects | undefined)[] = Array.from({ length: nodes }, () => undefined)
+  for (const entry of shards) byNode[entry.node] = { entry, shardKey: prefix + entry.key, displayKey: prefix + entry.display.key }
+  return byNode
 }
 
 /** Throws 500 `misconfigured` when a setting is invalid (settings.ts checks and logs them). */

@@ -64,7 +64,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { parts, skipped: skippedParts } = await lexicon
   const lexical = lexicalQuery(terms, manifest.lexical, parts)
   const lexicalLeaves = index.leafDocuments.leafScores(lexical.counts, parts, lexical.scale, manifest.lexical)
-  const probed = planProbe(tree, { logits: outputs.logits, ...index.centroids.routingSims(query.vector) }, (node) => index.docsByNode[node], searchForK(manifest, options.k), lexicalLeaves)
+  const probed = planProbe(tree, { logits: outputs.logits, ...index.centroids.routingSims(query.vector) }, (node) => index.leafByNode[node]?.entry.docs ?? 0, searchForK(manifest, options.k), lexicalLeaves)
   const routeDone = Date.now()
   const { read, skipped: skippedClusters } = await readShards(env, index, probed, options.shardTimeoutMs)
   const readDone = Date.now()
