@@ -2,7 +2,7 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
 // One `vitest run`, two projects: the shared core and the build in Node, and the
-// Worker inside workerd (the real runtime, real CompiledWasm import of ORT).
+// Worker inside workerd (the real runtime, real CompiledWasm imports of the kernels).
 export default defineConfig({
   test: {
     projects: [
@@ -16,7 +16,7 @@ export default defineConfig({
           include: ['test/worker/**/*.test.ts'],
           // Builds a tiny index in Node; its files reach workerd through provide()/inject().
           globalSetup: ['./test/worker/global-setup.ts'],
-          // One runner isolate for all files: ORT's 14 MB wasm module is loaded once per run.
+          // One runner isolate for all files: the Worker's modules are loaded once per run.
           isolate: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,

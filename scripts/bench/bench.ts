@@ -233,7 +233,7 @@ interface NodeAnswer {
 
 async function answerInNode(index: IndexFolder, text: string, system: SystemSpec, k: number): Promise<NodeAnswer> {
   const t0 = performance.now()
-  const outputs = await runQueryModel(index, text)
+  const outputs = runQueryModel(index, text)
   const t1 = performance.now()
   const { ids } = retrieve(index, outputs, system, { kind: 'default' }, k)
   return { ids, modelMs: t1 - t0, scoreMs: performance.now() - t1 }
@@ -382,7 +382,7 @@ async function stopServer(server: DevServer, port: number, processes: WorkerProc
 const HEALTHZ_SAMPLES = 50
 /**
  * Untimed passes over the queries before the warm one: V8 keeps optimizing the
- * Worker's code (its JavaScript and ORT's WebAssembly) over an isolate's first
+ * Worker's code (its JavaScript and WebAssembly) over an isolate's first
  * ~2,000 searches. npm 186K, 4 queries repeated, CPU per search in rounds of 400
  * (.tmp/threads.mts): workerd's main thread 4.6 ms in the first round, 3.95 in
  * the next three, 3.5–3.7 from the fifth; V8's background thread 1.8, 0.30, 0.15,

@@ -2,9 +2,9 @@
 // workerd process's RSS (which holds the whole runtime, and wrangler's R2
 // simulator with its files). V8's heap figures come from the inspector that
 // `wrangler dev --inspector-port` exposes (Chrome DevTools Protocol,
-// Runtime.getHeapUsage, after HeapProfiler.collectGarbage); ORT's WebAssembly
-// memory, which V8 does not count there, and the shard cache's bytes come from
-// the Worker's GET /v1/index.
+// Runtime.getHeapUsage, after HeapProfiler.collectGarbage); the kernels'
+// WebAssembly memory, which V8 does not count there, and the shard cache's bytes
+// come from the Worker's GET /v1/index.
 
 export interface IsolateMemory {
   /** Live objects of the V8 heap, bytes (after the collections isolateMemory asks for). */
@@ -13,16 +13,16 @@ export interface IsolateMemory {
   heapTotalBytes: number
   /** ArrayBuffer backing stores and external strings (shard buffers live here), bytes. */
   backingStoreBytes: number
-  /** ORT's WebAssembly memory (model tensors and its own allocations; never shrinks), bytes. */
-  ortMemoryBytes?: number
+  /** The WebAssembly kernels' memories (scoring, routing, the model's prior), bytes. */
+  wasmMemoryBytes?: number
   /** The shard cache's budgeted bytes (decodedShardBytes; inside backingStoreBytes and the heap). */
   shardCacheBytes?: number
   /** Whether the inspector confirmed a collection (wrangler's proxy usually drops the reply). */
   collected: boolean
 }
 
-/** heapUsed + backing stores + ORT's WebAssembly memory: what the isolate holds, MiB. */
-export const isolateTotalMiB = (m: IsolateMemory) => (m.heapUsedBytes + m.backingStoreBytes + (m.ortMemoryBytes ?? 0)) / 1048576
+/** heapUsed + backing stores + the kernels' WebAssembly memory: what the isolate holds, MiB. */
+export const isolateTotalMiB = (m: IsolateMemory) => (m.heapUsedBytes + m.backingStoreBytes + (m.wasmMemoryBytes ?? 0)) / 1048576
 
 interface CdpReply {
   id?: number
@@ -109,12 +109,12 @@ async function readIsolateMemory(baseUrl: string, inspectorPort: number): Promis
     if (!usage.result) throw new Error(`Runtime.getHeapUsage failed: ${usage.error?.message}`)
     return { heap: usage.result as { usedSize: number; totalSize: number; backingStorageSize?: number }, collected }
   })
-  const index = (await (await fetch(`${baseUrl}/v1/index`)).json()) as { isolate?: { ortMemoryBytes: number | null; shardCacheBytes: number } }
+  const index = (await (await fetch(`${baseUrl}/v1/index`)).json()) as { isolate?: { wasmMemoryBytes: number; shardCacheBytes: number } }
   return {
     heapUsedBytes: heap.usedSize,
     heapTotalBytes: heap.totalSize,
     backingStoreBytes: heap.backingStorageSize ?? 0,
-    ortMemoryBytes: index.isolate?.ortMemoryBytes ?? undefined,
+    wasmMemoryBytes: index.isolate?.wasmMemoryBytes,
     shardCacheBytes: index.isolate?.shardCacheBytes,
     collected,
   }

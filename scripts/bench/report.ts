@@ -51,7 +51,7 @@ const QUERY_SOURCE = {
 function isolateSummary(m: IsolateMemory | undefined) {
   if (!m) return null
   const mb = (bytes: number | undefined) => round(bytes === undefined ? undefined : bytes / 1048576, 1)
-  return { total_mb: round(isolateTotalMiB(m), 1), heap_used_mb: mb(m.heapUsedBytes), heap_total_mb: mb(m.heapTotalBytes), backing_store_mb: mb(m.backingStoreBytes), ort_wasm_mb: mb(m.ortMemoryBytes), shard_cache_mb: mb(m.shardCacheBytes), gc_first: m.collected }
+  return { total_mb: round(isolateTotalMiB(m), 1), heap_used_mb: mb(m.heapUsedBytes), heap_total_mb: mb(m.heapTotalBytes), backing_store_mb: mb(m.backingStoreBytes), wasm_mb: mb(m.wasmMemoryBytes), shard_cache_mb: mb(m.shardCacheBytes), gc_first: m.collected }
 }
 
 /**
@@ -110,7 +110,7 @@ export function benchSummary(report: BenchReport) {
     build_stages_s: build ? roundAll(build.stages) : null,
     docs_per_s: build ? round(report.docs / build.seconds, 0) : null,
     model_bytes: report.index.modelBytes,
-    // The isolate's memory after the run: V8 heap used + ArrayBuffer backing stores + ORT's WebAssembly memory
+    // The isolate's memory after the run: V8 heap used + ArrayBuffer backing stores + the kernels' WebAssembly memory
     // (isolate-memory.ts); the workerd process's RSS peak when the inspector could not be read.
     peak_mem_mb: round(isolateEnd ? isolateTotalMiB(isolateEnd) : report.memory.peakMiB, 1),
     peak_mem_measure: isolateEnd ? 'isolate' : 'workerd_rss',
@@ -138,7 +138,7 @@ const int = (x: number) => x.toLocaleString('en-US')
 
 function isolateRow(fresh: ReturnType<typeof isolateSummary>, end: ReturnType<typeof isolateSummary>): string {
   if (!end) return 'not measured (no inspector)'
-  const parts = (m: NonNullable<ReturnType<typeof isolateSummary>>) => `${m.total_mb} MiB = heap ${m.heap_used_mb} + backing stores ${m.backing_store_mb} + ORT wasm ${m.ort_wasm_mb ?? '?'} (shard cache ${m.shard_cache_mb ?? '?'} MiB)${m.gc_first ? '' : ', after two GCs sent through the proxy (which does not confirm them)'}`
+  const parts = (m: NonNullable<ReturnType<typeof isolateSummary>>) => `${m.total_mb} MiB = heap ${m.heap_used_mb} + backing stores ${m.backing_store_mb} + kernels' wasm ${m.wasm_mb ?? '?'} (shard cache ${m.shard_cache_mb ?? '?'} MiB)${m.gc_first ? '' : ', after two GCs sent through the proxy (which does not confirm them)'}`
   return `${fresh ? `after the first query ${parts(fresh)}; ` : ''}after the run ${parts(end)}`
 }
 
@@ -164,7 +164,7 @@ export function reportTable(report: BenchReport): string {
     ['exactRecall10 (Worker top 10 vs exact top 10) ± one standard error over the queries', `${s.exactRecall10} ± ${s.exactRecall10_se}`],
     ...(s.k > 10 ? [[`exactRecall@${s.k} (Worker top ${s.k} vs exact top ${s.k})`, `${s.exactRecall_at_k}`] as [string, string]] : []),
     ['build', s.build_s === null ? 'not measured (index built outside gdr bench)' : `${int(s.build_s)} s, ${int(s.docs_per_s ?? 0)} docs/s: ${Object.entries(s.build_stages_s ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`],
-    ['Worker isolate memory (peak_mem_mb: V8 heap used + ArrayBuffer backing stores + ORT wasm memory, after the run)', isolateRow(s.mem.isolate_fresh, s.mem.isolate_end)],
+    ['Worker isolate memory (peak_mem_mb: V8 heap used + ArrayBuffer backing stores + the kernels\' WebAssembly memory, after the run)', isolateRow(s.mem.isolate_fresh, s.mem.isolate_end)],
     ['workerd process memory (RSS: the whole runtime, incl. the local R2 simulator)', `${s.mem.rss_start_mb} MiB fresh → ${s.mem.rss_end_mb} MiB after the run; peak ${s.mem.rss_peak_mb} MiB`],
   ]
   const out = ['| what | measured |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]

@@ -22,6 +22,7 @@ import { DEFAULT_PSEUDO_QUERIES, pseudoQueriesFor, type PseudoQuery } from './ps
 import { DEFAULT_TRAINING, epochsFor, train, trainingExamplesFor, type ExampleSet, type TextExample, type TrainingData, type TrainingExample, type TrainingOptions } from './train.ts'
 import { QueryExamples } from './query-examples.ts'
 import { exportOnnx } from './onnx-export.ts'
+import { checkModelFile } from './model-check.ts'
 import { DEFAULT_DUAL_ENCODER, documentVectors, trainDualEncoder } from './dual-encoder.ts'
 import { nodeDenseKernel, nodeLexicalKernel } from '../node-kernel.ts'
 import { analyzeCorpus, buildLexicon, LEXICON_TOP_K, postingsFor, type LexicalCorpus } from './lexical-index.ts'
@@ -161,9 +162,15 @@ export async function buildIndex(options: BuildOptions, reporter: Reporter): Pro
   checkFinite('train', modelWeights(params))
 
   const quantizedModel = quantizeForExport(params)
-  const search = await timed('tune', () => chooseSearchDefaults(dequantizeModel(quantizedModel), tree, leaves, corpusTerms, heldOut, options, reporter))
+  const exportedWeights = dequantizeModel(quantizedModel)
+  const search = await timed('tune', () => chooseSearchDefaults(exportedWeights, tree, leaves, corpusTerms, heldOut, options, reporter))
 
-  const modelBytes = await timed('export', () => exportOnnx(quantizedModel, tree))
+  const modelBytes = await timed('export', async () => {
+    const bytes = exportOnnx(quantizedModel, tree)
+    const check = await checkModelFile(bytes, exportedWeights, tree, heldOut.map((q) => q.features))
+    reporter.log(`model: ${bytes.length} bytes; on ${check.queries} queries the runtime is within ${check.vsOrt.toExponential(1)} of onnxruntime-web and ${check.vsForward.toExponential(1)} of forward()`)
+    return bytes
+  })
   const summary = await timed('write', () => writeIndex(options, docs, tree, leaves, lexicon, modelBytes, centroids, featurizer, lexical.config, search.defaults, heldOutDocs))
   return { manifest: summary.manifest, dir: summary.dir, seconds, skipped, heldOut: { queries: heldOut.length, mrr10: search.mrr10 }, vectors: { source: vectors.source, scores: vectors.scores } }
 }

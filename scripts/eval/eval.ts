@@ -131,11 +131,11 @@ export async function runEval(options: EvalOptions, reporter: Reporter): Promise
     const stage = reporter.stage('query model', judged.length, 'queries')
     const rows: PerQuery[] = []
     for (const [i, q] of judged.entries()) {
-      const outputs = await runQueryModel(index, texts[i])
+      const outputs = runQueryModel(index, texts[i])
       rows.push({ id: q.id, judged: qrels.get(q.id)!, outputs, exact: retrieve(index, outputs, SYSTEMS.exact, { kind: 'default' }, K) })
       stage.tick(i + 1)
     }
-    stage.done(`${judged.length} queries through ${manifest.model.key} (onnxruntime-web) + exact search over ${manifest.docs} documents`)
+    stage.done(`${judged.length} queries through ${manifest.model.key} + exact search over ${manifest.docs} documents`)
     return rows
   })
 

@@ -1,15 +1,14 @@
 // Retrieval over an index folder in Node, with the Worker's own shared code
-// (src/core): the same ONNX model run by the same onnxruntime-web, the same beam
+// (src/core): the same ONNX model run by the same runtime, the same beam
 // search and probe plan, the same int8 scoring and fusion. A system is a routing
 // (which leaf shards are read) and a scoring (how their documents are ranked);
 // new ones (a lexical term, another router) plug in as another Routing or Scoring.
 
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import * as ort from 'onnxruntime-web'
 import { featurize } from '../../src/core/featurizer.ts'
 import type { Manifest, SearchDefaults, ShardEntry } from '../../src/core/manifest.ts'
-import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs, modelMismatch } from '../../src/core/query-model.ts'
+import { modelMismatch, QueryModelRuntime } from '../../src/core/query-runtime.ts'
 import { nodeDenseKernel, nodeLexicalKernel } from '../node-kernel.ts'
 import { byPlace, lexicalQuery, lexiconPartsOf, planBeam, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type FusionWeights, type Hit, type QueryTerms } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeLexiconPart, decodeShard, decodeShardDisplay, type Shard, type ShardDisplay } from '../../src/core/shard-codec.ts'
@@ -40,7 +39,8 @@ export interface IndexFolder {
   lexicon: LexiconPart[]
   /** Lexical routing over this index, as the Worker's (per-leaf working arrays). */
   leafDocuments: LeafDocuments
-  session: ort.InferenceSession
+  /** The query model (model.onnx), as the Worker runs it. */
+  model: QueryModelRuntime
 }
 
 
@@ -62,11 +62,11 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   }
   const lexicon = manifest.lexicon.parts.map((p) => decodeLexiconPart(readFileSync(join(root, p.key))))
   const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree, manifest.dims, nodeDenseKernel())
-  ort.env.wasm.numThreads = 1
-  const session = await ort.InferenceSession.create(readFileSync(join(root, manifest.model.key)), MODEL_SESSION_OPTIONS) // as the Worker's session
-  const mismatch = modelMismatch(session, manifest.dims, tree.size)
-  if (mismatch) throw new Error(`${join(root, manifest.model.key)} does not fit this index: ${mismatch}`)
-  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length, nodeLexicalKernel()), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, session }
+  const modelPath = join(root, manifest.model.key)
+  const model = new QueryModelRuntime(new Uint8Array(readFileSync(modelPath)), nodeDenseKernel())
+  const mismatch = modelMismatch(model, { dims: manifest.dims, nodes: tree.size - 1, buckets: manifest.featurizer.buckets })
+  if (mismatch) throw new Error(`${modelPath} does not fit this index: ${mismatch}`)
+  return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length, nodeLexicalKernel()), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, model }
 }
 
 export interface QueryOutputs {
@@ -82,15 +82,11 @@ export interface QueryOutputs {
   partSim: (leaf: number) => number
 }
 
-/** The Worker's runModel (src/worker/search.ts), in Node: same featurizer, same empty-query fallback, same ONNX file. */
-export async function runQueryModel(index: IndexFolder, text: string): Promise<QueryOutputs> {
-  const { ids, weights } = modelInputs(featurize(text, index.manifest.featurizer))
-  const out = await index.session.run({
-    [MODEL_IO.ids]: new ort.Tensor('int32', ids, [ids.length]),
-    [MODEL_IO.weights]: new ort.Tensor('float32', weights, [weights.length]),
-  })
-  const query = queryVector(out[MODEL_IO.query].data as Float32Array)
-  return { terms: queryTerms(text, index.manifest.lexical), query, logits: Float32Array.from(out[MODEL_IO.logits].data as Float32Array), ...index.leafCentroids.routingSims(query) }
+/** The Worker's model step (src/worker/search.ts), in Node: same featurizer, same ONNX file, same runtime. */
+export function runQueryModel(index: IndexFolder, text: string): QueryOutputs {
+  const out = index.model.run(featurize(text, index.manifest.featurizer))
+  const query = queryVector(out.query)
+  return { terms: queryTerms(text, index.manifest.lexical), query, logits: out.logits, ...index.leafCentroids.routingSims(query) }
 }
 
 /**

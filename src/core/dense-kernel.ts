@@ -6,7 +6,7 @@
 // products took 1.4–1.7 ms in plain JS (four running sums), 0.4–0.6 ms here with
 // the copies in and out; all of scoring 1.41 → 0.71 ms (.tmp/scoreprof.mts).
 
-import { align16, bufferOf } from './wasm-memory.ts'
+import { align16, bufferOf, instantiateKernel } from './wasm-memory.ts'
 
 export interface DenseKernel {
   /** out[r] = (query · vectors[r·dims …]) · scales[r] for every row r (dims = query.length). */
@@ -109,7 +109,7 @@ export function denseKernel(module: WebAssembly.Module): DenseKernel {
 }
 
 function instance(module: WebAssembly.Module): KernelExports {
-  return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports
+  return instantiateKernel<KernelExports>(module)
 }
 
 /**

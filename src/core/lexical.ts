@@ -7,7 +7,7 @@
 import stem from 'wink-porter2-stemmer'
 import { hashString } from './featurizer.ts'
 import { forEachWord, normalizeText } from './words.ts'
-import { align16, bufferOf } from './wasm-memory.ts'
+import { align16, bufferOf, instantiateKernel } from './wasm-memory.ts'
 import type { LexicalConfig } from './manifest.ts'
 
 /**
@@ -284,7 +284,7 @@ export class LeafDocuments {
 
   /** A kernel instance with this index's documents by node in its memory (and no weight table yet). */
   private instance(): LexicalKernelExports {
-    const kernel = new WebAssembly.Instance(this.module, {}).exports as unknown as LexicalKernelExports
+    const kernel = instantiateKernel<LexicalKernelExports>(this.module)
     new Uint32Array(bufferOf(kernel.memory, this.at.lists), this.at.docs, this.docs.length).set(this.docs)
     return kernel
   }

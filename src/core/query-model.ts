@@ -19,7 +19,6 @@
 // 0.71 with q̂·M, 0.80 with q̂·C). C is not part of the exported graph: the leaves'
 // rows are index data (src/core/centroids.ts), compared with the query by the dense kernel.
 
-import type { InferenceSession } from 'onnxruntime-web'
 import type { ClusterTree } from './tree.ts'
 import type { SparseFeatures } from './featurizer.ts'
 import type { QuantizedRows } from './quant.ts'
@@ -27,79 +26,6 @@ import { dequantizeColumns, dequantizeRows, quantizeColumns, quantizeRows, quant
 
 /** Names of the ONNX graph's inputs and outputs, shared by the exporter and the Worker. */
 export const MODEL_IO = { ids: 'ids', weights: 'wts', query: 'query', logits: 'logits' } as const
-
-/**
- * How every onnxruntime-web session of the model is made: the Worker's, and in
- * Node the eval's, the benchmark's and the tests'. 'basic' with ORT's QDQ
- * handling off folds the graph's one DequantizeLinear of a constant (M: int8 in
- * the file, which keeps the model under 8 MB) into float weights once, when the
- * session is made, instead of on every run. The gathered embedding rows are
- * still dequantized per query. npm 186K, in Node, with a build running beside it
- * (.tmp/ortopts.mts): median run 104 → 79 µs, and 110 → 90 µs with the caches
- * trashed first. Creating a session took 2–15 ms before and 3–15 ms after
- * (.tmp/ortcreate.mts); in workerd's cold starts 18–73 ms before and 20–76 after,
- * 33 of those 35 under 27 ms (session 12's benchmarks). The outputs are the same
- * bits (a test here, and the bench's 200 queries, .tmp/ortparity.mts). 'all' ran
- * no faster here, and on an earlier graph it cost ~250 ms more of a cold
- * isolate's CPU than 'basic'.
- */
-export const MODEL_SESSION_OPTIONS: InferenceSession.SessionOptions = {
-  executionProviders: ['wasm'],
-  graphOptimizationLevel: 'basic',
-  extra: { session: { disable_quant_qdq: '1' } },
-}
-
-/**
- * Why a session's model cannot serve an index of `dims` dimensions and `nodes`
- * tree nodes, or undefined when it can: its inputs and outputs by name, type and
- * fixed size (the exporter writes query [1, dims] and logits [1, nodes − 1]).
- * Checked when an index loads, so a model of another build fails the load with
- * this reason instead of every query.
- */
-export function modelMismatch(session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>, dims: number, nodes: number): string | undefined {
-  const expected: [readonly InferenceSession.ValueMetadata[], string, string, (number | string)[]][] = [
-    [session.inputMetadata, MODEL_IO.ids, 'int32', ['n']],
-    [session.inputMetadata, MODEL_IO.weights, 'float32', ['n']],
-    [session.outputMetadata, MODEL_IO.query, 'float32', [1, dims]],
-    [session.outputMetadata, MODEL_IO.logits, 'float32', [1, nodes - 1]],
-  ]
-  for (const [values, name, type, shape] of expected) {
-    const value = values.find((v) => v.name === name)
-    if (!value) return `no ${name}`
-    const found = value.isTensor ? `${value.type} [${value.shape.join(', ')}]` : 'not a tensor'
-    // An input's length is symbolic (any name); an output's sizes are fixed.
-    const fits = value.isTensor && value.type === type && value.shape.length === shape.length && shape.every((d, i) => typeof d === 'string' || value.shape[i] === d)
-    if (!fits) return `${name} is ${found}, not ${type} [${shape.join(', ')}]`
-  }
-  return undefined
-}
-
-/** The model's two inputs for one query: bucket ids and their weights, of the same length. */
-export interface ModelInputs {
-  ids: Int32Array
-  weights: Float32Array
-}
-
-/** A query's inputs are padded to a multiple of this many rows. */
-const INPUT_ROW_MULTIPLE = 16
-
-/**
- * A query's features as the model's inputs, padded with zero-weight rows of
- * bucket 0 to a multiple of INPUT_ROW_MULTIPLE rows (at least one multiple): a
- * zero weight adds exactly nothing to either bag, and ORT's Gemm over the
- * gathered rows then runs without a scalar tail. npm 186K, Node, 200 queries of
- * 24–181 features (.tmp/ortshape.mts, two runs): median run 79–81 → 57 µs
- * (padding to a multiple of 8 or 32, or to a power of two, gave 57–61 µs).
- * A query with no tokens gets all-zero rows and still a well-formed answer.
- */
-export function modelInputs(features: SparseFeatures): ModelInputs {
-  const rows = Math.max(1, Math.ceil(features.ids.length / INPUT_ROW_MULTIPLE)) * INPUT_ROW_MULTIPLE
-  const ids = new Int32Array(rows)
-  const weights = new Float32Array(rows)
-  ids.set(features.ids)
-  weights.set(features.values)
-  return { ids, weights }
-}
 
 export interface QueryModelShape {
   buckets: number

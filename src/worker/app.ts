@@ -7,7 +7,7 @@ import type { Env } from './env.ts'
 import { errorBody, ServiceError } from './errors.ts'
 import { apiKeyCheck, bodySizeLimit, corsPolicy } from './access.ts'
 import { acquireIndex, currentIndex } from './index-store.ts'
-import { ortMemoryBytes } from './ort.ts'
+import { wasmMemoryBytes } from '../core/wasm-memory.ts'
 import { prefetchLexicon, search } from './search.ts'
 import { cachedShardBytes, cachedShardKeys } from './shard-cache.ts'
 import { decodeBody, parseGetParams, parsePostBody, type SearchParams } from './search-params.ts'
@@ -34,7 +34,7 @@ app.get('/v1/index', async (c) => {
     createdAt: manifest.createdAt,
     publishedAt: pointer.publishedAt,
     // What this isolate holds beyond the JS heap (gdr bench adds V8's heap figures from the inspector).
-    isolate: { ortMemoryBytes: ortMemoryBytes() ?? null, shardCacheBytes: cachedShardBytes(), shardsCached: cachedShardKeys().length },
+    isolate: { wasmMemoryBytes: wasmMemoryBytes(), shardCacheBytes: cachedShardBytes(), shardsCached: cachedShardKeys().length },
   })
 })
 
@@ -72,14 +72,10 @@ async function answer(c: Context<{ Bindings: Env }>, params: SearchParams, shard
   prefetchLexicon(c.env, params.q, shardTimeoutMs)
   const lease = await leasing
   const indexMs = Date.now() - started
-  try {
-    const timings: SearchTimings = { modelMs: 0, routeMs: 0, r2Ms: 0, scoreMs: 0 }
-    const body = await search(c.env, lease.index, { q: params.q, k: params.k, shardTimeoutMs, timings })
-    c.header('Server-Timing', serverTimingHeader(indexMs, timings, lease.load))
-    return body
-  } finally {
-    lease.done()
-  }
+  const timings: SearchTimings = { modelMs: 0, routeMs: 0, r2Ms: 0, scoreMs: 0 }
+  const body = await search(c.env, lease.index, { q: params.q, k: params.k, shardTimeoutMs, timings })
+  c.header('Server-Timing', serverTimingHeader(indexMs, timings, lease.load))
+  return body
 }
 
 // Hono throws when there is none (app.fetch called without one).

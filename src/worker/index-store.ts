@@ -6,17 +6,15 @@
 // fully loaded, so no request waits for a model load after the first. A
 // request keeps the LoadedIndex it started with and finishes on that version.
 // A new version that fails to load is logged and the old one keeps serving;
-// the next pointer check tries again. A replaced version's ONNX session is
-// released once the last request holding it is done (ORT memory is not
-// garbage-collected).
+// the next pointer check tries again. A replaced version is garbage once the
+// last request holding it is done.
 
 import { CentroidTable } from '../core/centroids.ts'
 import { LeafDocuments } from '../core/lexical.ts'
 import { CENTROIDS_KEY, keys, MODEL_KEY, parseManifest, PointerSchema, type Manifest, type Pointer, type ShardEntry } from '../core/manifest.ts'
 import { buildTree, type ClusterTree } from '../core/tree.ts'
-import { modelMismatch } from '../core/query-model.ts'
+import { ModelFileError, modelMismatch, QueryModelRuntime } from '../core/query-runtime.ts'
 import { decodeLeafCentroids, sha256Hex } from '../core/shard-codec.ts'
-import { createSession, startOrt, type InferenceSession } from './ort.ts'
 import { workerDenseKernel, workerLexicalKernel } from './kernel.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
@@ -29,7 +27,8 @@ export interface LoadedIndex {
   pointer: Pointer
   manifest: Manifest
   tree: ClusterTree
-  session: InferenceSession
+  /** The query model (model.onnx), ready to run. */
+  model: QueryModelRuntime
   /** Every leaf's centroid: routing's dense estimate of a leaf. */
   centroids: CentroidTable
   /** R2 key prefix of this version; shard keys are relative to it. */
@@ -101,7 +100,7 @@ export async function currentIndex(env: Env, ctx?: WaitUntil): Promise<LoadedInd
 
 /**
  * During an isolate's first load, that load's layout, as soon as its manifest is
- * parsed (the model and ORT session take ~350 ms more). Undefined otherwise: once
+ * parsed (the model and leaf centroids are still being read and checked). Undefined otherwise: once
  * a version is served a request reads its own lexicon parts at once, and with
  * invalid settings acquireIndex reports the problem.
  */
@@ -115,50 +114,18 @@ export function firstLoadLayout(env: Env): Promise<VersionLayout> | undefined {
   return served.has(settings.pointerKey) ? undefined : firstLoadLayouts.get(settings.pointerKey)
 }
 
-/** A version held for one request: its session stays usable until `done()`, even if a newer version is swapped in meanwhile. */
+/** The version a request runs on, and, when the request waited for the isolate's first load, that load's steps. */
 export interface Lease {
   index: LoadedIndex
-  /** Set when this request waited for the isolate's first load: that load's steps. */
   load?: LoadTimings
-  done(): void
 }
-
-// Requests holding each version, and versions already replaced.
-const holders = new WeakMap<LoadedIndex, number>()
-const replaced = new WeakSet<LoadedIndex>()
 
 export async function acquireIndex(env: Env, ctx?: WaitUntil): Promise<Lease> {
   const settings = indexSettingsOf(env)
   const picked = pickServed(env, settings, ctx)
-  if (picked) return hold(picked)
+  if (picked) return { index: picked }
   const loaded = await firstLoad(env, settings)
-  // Picked and held in one synchronous step: nothing can replace it in between.
-  return hold(served.get(settings.pointerKey)?.index ?? loaded, loaded.loadTimings)
-}
-
-function hold(index: LoadedIndex, load?: LoadTimings): Lease {
-  holders.set(index, (holders.get(index) ?? 0) + 1)
-  let released = false
-  return {
-    index,
-    load,
-    done: () => {
-      if (released) return
-      released = true
-      const left = holders.get(index)! - 1
-      holders.set(index, left)
-      if (left === 0 && replaced.has(index)) releaseSession(index)
-    },
-  }
-}
-
-function retire(index: LoadedIndex): void {
-  replaced.add(index)
-  if (!holders.get(index)) releaseSession(index)
-}
-
-function releaseSession(index: LoadedIndex): void {
-  index.session.release().catch((error: unknown) => console.warn(`releasing the session of ${index.manifest.version}: ${(error as Error).message}`))
+  return { index: served.get(settings.pointerKey)?.index ?? loaded, load: loaded.loadTimings }
 }
 
 /** The served version, starting a background pointer check when one is due; undefined before the first load. */
@@ -189,8 +156,6 @@ function firstLoad(env: Env, settings: IndexSettings): Promise<LoadedIndex> {
     loading = (async () => {
       try {
         const timings: LoadTimings = {}
-        // ORT starts while the pointer, manifest and model are read (a failure surfaces at createSession).
-        step(timings, 'runtime', () => startOrt(timings)).catch(() => {})
         const pointer = await step(timings, 'pointer', () => readPointer(env, settings))
         if (!pointer) throw new ServiceError(503, 'index_unavailable', `no index published under "${settings.name}" (missing ${key})`)
         const index = await loadVersion(env, settings, pointer, timings, announce)
@@ -223,14 +188,10 @@ async function refresh(env: Env, settings: IndexSettings, state: Served): Promis
       if (!(await withDeadline(env.INDEX.head(pointer.manifest), `manifest ${pointer.manifest}`))) {
         console.error(`manifest ${pointer.manifest} is gone; no longer serving ${state.index.manifest.version}`)
         if (served.get(settings.pointerKey) === state) served.delete(settings.pointerKey)
-        retire(state.index)
       }
       return
     }
-    const next = await loadVersion(env, settings, pointer)
-    const previous = state.index
-    state.index = next
-    retire(previous)
+    state.index = await loadVersion(env, settings, pointer)
   } catch (error) {
     console.error(`could not switch ${settings.pointerKey} to a new version; still serving ${state.index.manifest.version}: ${(error as Error).message}`)
   }
@@ -291,22 +252,23 @@ async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, 
   const modelKey = prefix + manifest.model.key
   const modelBytes = manifest.model.key === MODEL_KEY ? await guessedModel : await step(timings, 'model', () => readObject(env, modelKey))
   await step(timings, 'verify', () => checkDigest(modelKey, modelBytes, manifest.model.sha256))
-  const session = await step(timings, 'session', () => createSession(modelBytes, timings))
-  let table: CentroidTable
-  try {
-    const mismatch = modelMismatch(session, manifest.dims, tree.size)
-    if (mismatch) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} does not fit this version: ${mismatch}`)
-    table = await centroids
-  } catch (error) {
-    await session.release().catch(() => {})
-    throw error
-  }
+  const model = await step(timings, 'runtime', () => {
+    try {
+      return new QueryModelRuntime(modelBytes, workerDenseKernel())
+    } catch (error) {
+      if (error instanceof ModelFileError) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} is not a model this Worker runs: ${error.message}`)
+      throw error
+    }
+  })
+  const mismatch = modelMismatch(model, { dims: manifest.dims, nodes: tree.size - 1, buckets: manifest.featurizer.buckets })
+  if (mismatch) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} does not fit this version: ${mismatch}`)
+  const table = await centroids
   return {
     name: settings.name,
     pointer,
     manifest,
     tree,
-    session,
+    model,
     centroids: table,
     prefix,
     leafByNode: leafObjects(manifest.shards, tree.size, prefix),

@@ -1,5 +1,5 @@
-// One query through the whole GDR path: featurize → int8 model in WASM (while
-// the query terms' lexicon parts are read) → constrained beam search over
+// One query through the whole GDR path: featurize → the int8 query model
+// (while the query terms' lexicon parts are read) → constrained beam search over
 // cluster IDs, plus the leaves lexical routing names → read only those shards →
 // dense scoring fused with BM25 and the cluster probability → read the display
 // objects of the results' leaves. A shard, display object or lexicon part that
@@ -7,7 +7,6 @@
 // (`degraded`).
 
 import { featurize } from '../core/featurizer.ts'
-import { MODEL_IO, modelInputs } from '../core/query-model.ts'
 import { byPlace, lexicalQuery, lexiconPartsFor, planProbe, queryTerms, queryVector, scoreCluster, searchForK, type Hit, type ProbedCluster, type QueryTerms } from '../core/search.ts'
 import { TopK } from '../core/score.ts'
 import { shardRows } from '../core/shard-codec.ts'
@@ -15,7 +14,6 @@ import { cidKey, clusterId } from '../core/tree.ts'
 import type { Env } from './env.ts'
 import { ServiceError } from './errors.ts'
 import { firstLoadLayout, type LoadedIndex, type VersionLayout } from './index-store.ts'
-import { Tensor } from './ort.ts'
 import { workerDenseKernel } from './kernel.ts'
 import { getLexiconPart, getShard, getShardDisplay, ShardFault, type ShardFaultReason } from './shard-cache.ts'
 import type { SearchTimings } from './server-timing.ts'
@@ -58,7 +56,7 @@ export async function search(env: Env, index: LoadedIndex, options: SearchOption
   const { manifest, tree } = index
   const terms = queryTerms(options.q, manifest.lexical)
   const lexicon = readLexicon(env, index, terms, options.shardTimeoutMs)
-  const outputs = await runModel(index, options.q)
+  const outputs = index.model.run(featurize(options.q, manifest.featurizer))
   const modelDone = Date.now()
   const query = { vector: queryVector(outputs.query), kernel: workerDenseKernel() }
   const { parts, skipped: skippedParts } = await lexicon
@@ -126,7 +124,7 @@ async function readShards(env: Env, index: LoadedIndex, probed: ProbedCluster[],
 /**
  * On a request that waits for the isolate's first load: starts reading the
  * query's lexicon parts into the cache search() reads them from as soon as the
- * manifest is known, while the model and its ORT session load. Faults surface
+ * manifest is known, while the model and leaf centroids load. Faults surface
  * in search().
  */
 export function prefetchLexicon(env: Env, q: string, deadlineMs: number): void {
@@ -159,20 +157,4 @@ async function readEach<I, T>(items: I[], read: (item: I) => Promise<T>) {
     else faults.push({ item: items[i], fault: outcome.reason instanceof ShardFault ? outcome.reason : new ShardFault('unreadable', String(outcome.reason)) })
   })
   return { values, faults }
-}
-
-// onnxruntime-web runs one inference at a time per session; queue the rest.
-const queues = new WeakMap<object, Promise<unknown>>()
-
-async function runModel(index: LoadedIndex, q: string): Promise<{ query: Float32Array; logits: Float32Array }> {
-  const { ids, weights } = modelInputs(featurize(q, index.manifest.featurizer))
-  const feeds = {
-    [MODEL_IO.ids]: new Tensor('int32', ids, [ids.length]),
-    [MODEL_IO.weights]: new Tensor('float32', weights, [weights.length]),
-  }
-  const previous = queues.get(index.session) ?? Promise.resolve()
-  const run = previous.catch(() => {}).then(() => index.session.run(feeds))
-  queues.set(index.session, run)
-  const out = await run
-  return { query: out[MODEL_IO.query].data as Float32Array, logits: out[MODEL_IO.logits].data as Float32Array }
 }

@@ -7,7 +7,7 @@
 
 /**
  * Filled by search(): model = the query's analysis (its BM25 terms, the model's
- * features) + the ONNX run; route = waiting for the lexicon parts + lexical routing +
+ * features) + the model run; route = waiting for the lexicon parts + lexical routing +
  * centroid similarities + cluster-ID decoding + the probe plan; r2 = shard and display
  * reads (R2 or the isolate's cache, verify, decode); score = BM25 + dot products + top k.
  * The query vector's normalization counts under route.
@@ -35,17 +35,13 @@ export interface LoadTimings {
   model?: number
   /** sha256 of the model bytes. */
   verify?: number
-  /** The leaf centroids: GET (started with `manifest`, like the model's), sha256 and decode, while the model is verified and its session created. */
+  /** The leaf centroids: GET (started with `manifest`, like the model's), sha256 and decode, while the model is verified and made ready. */
   centroids?: number
-  /** Starting ORT (first load of an isolate only): its WebAssembly (`wasm`) and backend, while the reads above run. */
+  /** Making the model ready to run (QueryModelRuntime): reading the ONNX file's graph and weights. */
   runtime?: number
-  /** Instantiating ORT's WebAssembly module (first load of an isolate only). */
-  wasm?: number
-  /** InferenceSession.create of the model, after ORT's start: model copy and graph build. */
-  session?: number
 }
 
-export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'centroids', 'runtime', 'wasm', 'session'] as const satisfies readonly (keyof LoadTimings)[]
+export const LOAD_STEPS = ['pointer', 'manifest', 'parse', 'model', 'verify', 'centroids', 'runtime'] as const satisfies readonly (keyof LoadTimings)[]
 
 /**
  * `index`: getting the loaded index (pointer, manifest, model from R2 on an isolate's first request; ≈ 0 after).

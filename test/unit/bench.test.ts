@@ -104,9 +104,9 @@ describe('Server-Timing', () => {
   })
 
   it('the load steps of a cold answer come back under `load`', () => {
-    const header = serverTimingHeader(60, { modelMs: 3, routeMs: 2, r2Ms: 0, scoreMs: 5 }, { pointer: 10, parse: 4, session: 40 })
-    expect(header).toBe('index;dur=60, model;dur=3, route;dur=2, r2;dur=0, score;dur=5, total;dur=70, load-pointer;dur=10, load-parse;dur=4, load-session;dur=40')
-    expect(serverTimingOf(header)).toEqual({ index: 60, model: 3, route: 2, r2: 0, score: 5, total: 70, load: { pointer: 10, parse: 4, session: 40 } })
+    const header = serverTimingHeader(60, { modelMs: 3, routeMs: 2, r2Ms: 0, scoreMs: 5 }, { pointer: 10, parse: 4, runtime: 40 })
+    expect(header).toBe('index;dur=60, model;dur=3, route;dur=2, r2;dur=0, score;dur=5, total;dur=70, load-pointer;dur=10, load-parse;dur=4, load-runtime;dur=40')
+    expect(serverTimingOf(header)).toEqual({ index: 60, model: 3, route: 2, r2: 0, score: 5, total: 70, load: { pointer: 10, parse: 4, runtime: 40 } })
     expect(serverTimingOf(serverTimingHeader(0, { modelMs: 1, routeMs: 0, r2Ms: 0, scoreMs: 1 }))).toEqual({ index: 0, model: 1, route: 0, r2: 0, score: 1, total: 2 })
   })
 
@@ -175,7 +175,7 @@ describe('gdr bench output', () => {
     warm: [10, 12, 11, 30].map((ms, i) => ({ ms, server: server(4 + i) })),
     warmFirstPass: [14, 16, 15, 40].map((ms, i) => ({ ms, server: server(6 + i) })),
     firstTouch: [20, 22, 21, 40].map((ms) => ({ ms, server: { ...server(8), r2: 4 } })),
-    cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 30, route: 10, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, session: 300 } } })),
+    cold: [500, 700, 600].map((ms, i) => ({ ms, cpuMs: [300, 200, 250][i], server: { index: 400, model: 30, route: 10, r2: 30, score: 10, total: 480, load: { pointer: 10 + i, runtime: 300 } } })),
     route: 'worker',
     healthzMs: [5, 6, 7],
     warmViaProxy: [15, 17, 16, 35].map((ms) => ({ ms })),
@@ -205,7 +205,7 @@ describe('gdr bench output', () => {
     expect(json.warm).toMatchObject({ p50_ms: 11, p95_ms: 30, server_p50_ms: 5, model_ms: 2.5, route_ms: 1, r2_ms: 0, score_ms: 2 })
     expect(json.first_touch).toMatchObject({ p50_ms: 21, r2_ms: 4 })
     expect(json.warm_first_pass).toMatchObject({ p50_ms: 15, server_p50_ms: 7, server_ms: 7.5 })
-    expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400, model_ms: 30, route_ms: 10, load_ms: { pointer: 11, session: 300 }, cpu_p50_ms: 250 })
+    expect(json.cold).toMatchObject({ p50_ms: 600, runs_ms: [500, 700, 600], index_ms: 400, model_ms: 30, route_ms: 10, load_ms: { pointer: 11, runtime: 300 }, cpu_p50_ms: 250 })
     expect(json.bytes_per_query).toBe(150_000)
     expect(json.bytes_frac).toBe(0.12) // 150 KB of the shards' 1 MB + the display objects' 200 KB + the lexicon's 50 KB
     expect(json.shards_per_query).toBe(3)
@@ -231,15 +231,15 @@ describe('gdr bench output', () => {
     expect(benchSummary({ ...report, route: 'wrangler-proxy', warmViaProxy: [], healthzViaProxyMs: [] }).warm_via_proxy).toBeNull()
   })
 
-  it('peak_mem_mb is the isolate (heap used + backing stores + ORT wasm) when the inspector was read, else the workerd RSS peak', () => {
-    const isolate = { heapUsedBytes: 10 * 1048576, heapTotalBytes: 16 * 1048576, backingStoreBytes: 5 * 1048576, ortMemoryBytes: 40 * 1048576, shardCacheBytes: 4 * 1048576, collected: true }
+  it('peak_mem_mb is the isolate (heap used + backing stores + the kernels\' WebAssembly memory) when the inspector was read, else the workerd RSS peak', () => {
+    const isolate = { heapUsedBytes: 10 * 1048576, heapTotalBytes: 16 * 1048576, backingStoreBytes: 5 * 1048576, wasmMemoryBytes: 40 * 1048576, shardCacheBytes: 4 * 1048576, collected: true }
     const json = benchSummary({ ...report, memory: { ...report.memory, isolateEnd: isolate } })
     expect(json.peak_mem_mb).toBe(55)
     expect(json.peak_mem_measure).toBe('isolate')
-    expect(json.mem.isolate_end).toMatchObject({ total_mb: 55, heap_used_mb: 10, backing_store_mb: 5, ort_wasm_mb: 40, shard_cache_mb: 4 })
+    expect(json.mem.isolate_end).toMatchObject({ total_mb: 55, heap_used_mb: 10, backing_store_mb: 5, wasm_mb: 40, shard_cache_mb: 4 })
     expect(json.mem.rss_peak_mb).toBe(320.1)
     expect(benchSummary(report).peak_mem_measure).toBe('workerd_rss')
-    expect(reportTable({ ...report, memory: { ...report.memory, isolateEnd: isolate } })).toContain('55 MiB = heap 10 + backing stores 5 + ORT wasm 40')
+    expect(reportTable({ ...report, memory: { ...report.memory, isolateEnd: isolate } })).toContain('55 MiB = heap 10 + backing stores 5 + kernels\' wasm 40')
   })
 
   it('without a build record or Server-Timing the keys stay, as null', () => {

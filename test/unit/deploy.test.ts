@@ -2,7 +2,7 @@
 // `npm run deploy:preview` upload), checked offline with wrangler's --dry-run.
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,14 +46,18 @@ describe('wrangler --dry-run', () => {
     ])
     for (const run of [production, preview, previewVersion]) {
       expect(run.code, run.output).toBe(0)
-      // The ORT wasm alone is 14 MB; under Cloudflare's 64 MiB upload limit with room to spare.
-      expect(uploadKiB(run.output)).toBeGreaterThan(10_000)
-      expect(uploadKiB(run.output)).toBeLessThan(64 * 1024)
+      // The Worker's code and its two kernels, ~1 MB: far under Cloudflare's 64 MiB upload limit.
+      expect(uploadKiB(run.output)).toBeGreaterThan(100)
+      expect(uploadKiB(run.output)).toBeLessThan(4 * 1024)
       expect(run.output).toMatch(/env\.INDEX \(gdr-index\)\s+R2 Bucket/)
     }
     expect(production.output).toMatch(/env\.INDEX_POINTER \("current"\)/)
     expect(preview.output).toMatch(/env\.INDEX_POINTER \("preview"\)/)
     expect(previewVersion.output).toMatch(/env\.INDEX_POINTER \("preview"\)/)
-    for (const dir of ['production', 'preview']) expect(existsSync(join(outRoot, dir, 'index.js'))).toBe(true)
+    for (const dir of ['production', 'preview']) {
+      expect(existsSync(join(outRoot, dir, 'index.js'))).toBe(true)
+      // The kernels ship as precompiled modules; no other WebAssembly (the model runs on them).
+      expect(readdirSync(join(outRoot, dir)).filter((f) => f.endsWith('.wasm')).map((f) => f.replace(/^[0-9a-f]+-/, '')).sort()).toEqual(['dense-kernel.wasm', 'lexical-kernel.wasm'])
+    }
   })
 })

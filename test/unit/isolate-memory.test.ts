@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { isolateMemory, MEMORY_READINGS, type IsolateMemory } from '../../scripts/bench/isolate-memory.ts'
 
 const MiB = 1048576
-const reading = (heapMiB: number, collected: boolean): IsolateMemory => ({ heapUsedBytes: heapMiB * MiB, heapTotalBytes: heapMiB * MiB, backingStoreBytes: 10 * MiB, ortMemoryBytes: 33 * MiB, collected })
+const reading = (heapMiB: number, collected: boolean): IsolateMemory => ({ heapUsedBytes: heapMiB * MiB, heapTotalBytes: heapMiB * MiB, backingStoreBytes: 10 * MiB, wasmMemoryBytes: 2 * MiB, collected })
 
 function reader(readings: IsolateMemory[]) {
   let taken = 0

@@ -1,11 +1,15 @@
-// The exported int8 ONNX graph, run by onnxruntime-web (the same WASM the Worker
-// runs), equals the TypeScript reference forward pass on the dequantized weights.
+// The exported int8 ONNX graph, run by onnxruntime-web and by the runtime the
+// Worker runs it with (src/core/query-runtime.ts), equals the TypeScript
+// reference forward pass on the dequantized weights.
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-web'
 import { buildTree } from '../../src/core/tree.ts'
-import { dequantizeModel, forward, internalNodes, MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { dequantizeModel, forward, internalNodes, MODEL_IO, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { exportOnnx } from '../../scripts/build/onnx-export.ts'
+import { QueryModelRuntime } from '../../src/core/query-runtime.ts'
+import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
+import { checkModelFile, MODEL_SESSION_OPTIONS, MODEL_TOLERANCE, modelInputs } from '../../scripts/build/model-check.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
 
 /** Stated tolerance: float32 sums in a different order; relative to the output's scale. */
@@ -60,6 +64,48 @@ describe('ONNX export ↔ reference forward pass', () => {
       close(onnx.query.data as Float32Array, ref.query)
       close(onnx.logits.data as Float32Array, ref.logits)
     }
+  })
+
+  it(`runs in the Worker's runtime within ${TOLERANCE} (relative) of the reference and of onnxruntime-web`, async () => {
+    ort.env.wasm.numThreads = 1
+    const file = exportOnnx(quantized, tree)
+    const session = await ort.InferenceSession.create(file, MODEL_SESSION_OPTIONS)
+    const runtime = new QueryModelRuntime(file, nodeDenseKernel())
+    expect([runtime.buckets, runtime.hidden, runtime.dims, runtime.decoderHidden, runtime.nodes]).toEqual([shape.buckets, shape.hidden, shape.dims, shape.decoderHidden, tree.size - 1])
+    for (const text of ['wind tunnel tests at Mach 2', 'a', 'the the the the', 'ünïcödé 🙂 text', 'x'.repeat(300), '']) {
+      const f = featurize(text, config)
+      const mine = runtime.run(f)
+      const ref = forward(reference, tree, f)
+      // ORT is given the padded inputs the build's check gives it (an empty query has no rows otherwise).
+      const padded = modelInputs(f)
+      const onnx = await run(session, { ids: padded.ids, values: padded.weights })
+      const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+        expect(a.length, what).toBe(b.length)
+        const scale = Math.max(1, ...Array.from(b, Math.abs))
+        for (let i = 0; i < b.length; i++) expect(Math.abs(a[i] - b[i]) / scale, `${what} "${text}"[${i}]`).toBeLessThan(TOLERANCE)
+      }
+      close(mine.query, ref.query, 'query vs forward')
+      close(mine.logits, ref.logits, 'logits vs forward')
+      close(mine.query, onnx.query.data as Float32Array, 'query vs onnxruntime-web')
+      close(mine.logits, onnx.logits.data as Float32Array, 'logits vs onnxruntime-web')
+    }
+    // Fresh outputs per run: a caller's arrays are not overwritten by the next query.
+    const first = runtime.run(featurize('wind tunnel', config))
+    const kept = Array.from(first.logits)
+    runtime.run(featurize('boundary layer', config))
+    expect(Array.from(first.logits)).toEqual(kept)
+  })
+
+  it('is what every build checks its model file with, before writing the index', async () => {
+    const file = exportOnnx(quantized, tree)
+    const queries = ['wind tunnel tests at Mach 2', 'a', 'x'.repeat(300)].map((text) => featurize(text, config))
+    const check = await checkModelFile(file, reference, tree, queries)
+    expect(check.queries).toBe(4) // and the empty query
+    expect(check.vsOrt).toBeLessThan(MODEL_TOLERANCE)
+    expect(check.vsForward).toBeLessThan(MODEL_TOLERANCE)
+    // Weights other than the file's (as a build whose tuning ran another model would have): refused.
+    const shifted = { ...reference, beta: reference.beta.map((b) => b + 0.01) }
+    await expect(checkModelFile(file, shifted, tree, queries)).rejects.toThrow(/from forward\(\)'s by up to 0\.0(09|1)\d* \(allowed: 0\.0001\)/)
   })
 
   it('gives the same bits with the shared session options (M folded once) as with no graph optimization', async () => {

@@ -56,7 +56,7 @@ describe('a corpus with its own vectors', () => {
     let first = 0
     let sameTopic = 0
     for (const doc of docs) {
-      const outputs = await runQueryModel(index, doc.title)
+      const outputs = runQueryModel(index, doc.title)
       const dense = retrieve(index, outputs, SYSTEMS.exactDense, { kind: 'default' }, 6).ids
       sameTopic += dense.filter((id) => id.split('-')[0] === doc._id.split('-')[0]).length / 6
       if (retrieve(index, outputs, SYSTEMS.gdr, { kind: 'default' }, 1).ids[0] === doc._id) first++

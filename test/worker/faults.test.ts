@@ -10,7 +10,6 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { keys, type ShardEntry } from '../../src/core/manifest.ts'
 import { lexiconPartsFor, queryTerms } from '../../src/core/search.ts'
 import { decodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
-import { WARM_UP_MODEL } from '../../src/worker/warm-up-model.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { decodeBase64, derivedVersion, manifestOf, publishIndex, putIndex } from './fixtures.ts'
@@ -173,14 +172,14 @@ describe('one Worker through broken storage and back', () => {
     expect(body.results[0].title).toBe(broken.qHealthy)
   })
 
-  it('answers 503 naming the model when a version holds a model of another shape (its digest right)', async () => {
-    const { call, storage } = await freshWorker('faults-model-shape')
+  it('answers 503 naming the model when a version holds another model (its digest right)', async () => {
+    const { call, storage } = await freshWorker('faults-model-graph')
     // Another model under the manifest's digest: one that passes the sha256 check but cannot serve this index.
-    await env.INDEX.put(storage.prefix + manifest.model.key, WARM_UP_MODEL)
-    const changed = { ...manifest, model: { ...manifest.model, bytes: WARM_UP_MODEL.length, sha256: await sha256Hex(WARM_UP_MODEL) } }
+    await env.INDEX.put(storage.prefix + manifest.model.key, IDENTITY_MODEL)
+    const changed = { ...manifest, model: { ...manifest.model, bytes: IDENTITY_MODEL.length, sha256: await sha256Hex(IDENTITY_MODEL) } }
     await env.INDEX.put(storage.prefix + 'manifest.json', JSON.stringify(changed))
     const message = await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')
-    expect(message).toMatch(/model\.onnx does not fit this version: no ids/)
+    expect(message).toMatch(/model\.onnx is not a model this Worker runs: not the query model's graph \(ops Identity\)/)
   })
 
   it('answers from the other clusters when one shard is missing and another corrupt, naming both', async () => {
@@ -431,3 +430,5 @@ describe('an isolate\'s first request', () => {
   })
 })
 
+/** An ONNX model of another graph: one Identity node, float32 [1] → [1] (IR 8, opset 17). */
+const IDENTITY_MODEL = Uint8Array.from(atob('CAg6NwoQCgF4EgF5IghJZGVudGl0eRIBd1oPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEBE='), (c) => c.charCodeAt(0))

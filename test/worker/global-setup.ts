@@ -1,17 +1,16 @@
 // Runs in Node before the workerd tests: builds a real index (the whole `gdr build`
 // path) from a small committed corpus, and computes in Node what workerd must
-// reproduce exactly: featurizer output, the ONNX model's outputs, the leaf centroid
-// similarities and the dense kernel's scores.
+// reproduce exactly: featurizer output, the query model's outputs (the same runtime
+// on the same ONNX file), the leaf centroid similarities and the dense kernel's scores.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestProject } from 'vitest/node'
-import * as ort from 'onnxruntime-web'
 import { buildIndex, DEFAULT_BUILD } from '../../scripts/build/build-index.ts'
 import { createReporter } from '../../scripts/progress.ts'
 import { featurize } from '../../src/core/featurizer.ts'
-import { MODEL_IO, MODEL_SESSION_OPTIONS, modelInputs } from '../../src/core/query-model.ts'
+import { QueryModelRuntime } from '../../src/core/query-runtime.ts'
 import { queryVector } from '../../src/core/search.ts'
 import { decodeLeafCentroids, decodeShard } from '../../src/core/shard-codec.ts'
 import { CentroidTable } from '../../src/core/centroids.ts'
@@ -42,32 +41,27 @@ export default async function setup(project: TestProject) {
     const index: ProvidedIndex = { name: manifest.name, version: manifest.version, titles, files }
     project.provide('tinyIndex', index)
 
-    ort.env.wasm.numThreads = 1
-    const session = await ort.InferenceSession.create(readFileSync(join(out, manifest.model.key)), MODEL_SESSION_OPTIONS)
+    const model = new QueryModelRuntime(new Uint8Array(readFileSync(join(out, manifest.model.key))), nodeDenseKernel())
     const parity: ProvidedParity = { cases: [] }
     const shards = manifest.shards.map((entry) => decodeShard(readFileSync(join(out, entry.key))))
     const tree = buildTree(manifest.tree)
     const centroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(out, manifest.centroids.key))), tree, manifest.dims, nodeDenseKernel())
     for (const q of PARITY_QUERIES) {
       const f = featurize(q, manifest.featurizer)
-      // The model's inputs as the Worker makes them (padded; an empty query too).
-      const inputs = modelInputs(f)
-      const outputs = await session.run({
-        [MODEL_IO.ids]: new ort.Tensor('int32', inputs.ids, [inputs.ids.length]),
-        [MODEL_IO.weights]: new ort.Tensor('float32', inputs.weights, [inputs.weights.length]),
-      })
-      const sims = centroids.similarities(queryVector(outputs[MODEL_IO.query].data as Float32Array))()
+      const outputs = model.run(f)
+      const query = queryVector(outputs.query)
+      const sims = centroids.similarities(query)()
       parity.cases.push({
         q,
         ids: Array.from(f.ids),
         values: Array.from(f.values),
-        query: Array.from(outputs[MODEL_IO.query].data as Float32Array),
-        logits: Array.from(outputs[MODEL_IO.logits].data as Float32Array),
+        query: Array.from(outputs.query),
+        logits: Array.from(outputs.logits),
         centroidSim: Array.from(tree.leaves, (leaf) => sims[leaf]),
-        partSim: Array.from(tree.leaves, centroids.partSimilarity(queryVector(outputs[MODEL_IO.query].data as Float32Array))),
+        partSim: Array.from(tree.leaves, centroids.partSimilarity(query)),
         dense: shards.map((shard) => {
           const scores = new Float64Array(shard.scales.length)
-          nodeDenseKernel().scoreRows(queryVector(outputs[MODEL_IO.query].data as Float32Array), shard.vectors, shard.scales, scores)
+          nodeDenseKernel().scoreRows(query, shard.vectors, shard.scales, scores)
           return Array.from(scores)
         }),
       })

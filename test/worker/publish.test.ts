@@ -7,10 +7,8 @@ import { beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import worker from '../../src/worker/index.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { acquireIndex, type LoadedIndex } from '../../src/worker/index-store.ts'
-import { Tensor } from '../../src/worker/ort.ts'
 import { featurize } from '../../src/core/featurizer.ts'
 import { keys, manifestObjects } from '../../src/core/manifest.ts'
-import { MODEL_IO, modelInputs } from '../../src/core/query-model.ts'
 import { checkVersion, collectGarbage, listVersions, rollback } from '../../src/core/versions.ts'
 import { failingAfter, recording, SimulatedFailure } from '../support/store-wrappers.ts'
 import { derivedVersion, manifestOf, publishIndex, type ProvidedIndex } from './fixtures.ts'
@@ -163,12 +161,11 @@ describe('publishing while serving', () => {
 
 /** One inference on a version's model. */
 function runModel(index: LoadedIndex) {
-  const { ids, weights } = modelInputs(featurize(QUERY, index.manifest.featurizer))
-  return index.session.run({ [MODEL_IO.ids]: new Tensor('int32', ids, [ids.length]), [MODEL_IO.weights]: new Tensor('float32', weights, [weights.length]) })
+  return index.model.run(featurize(QUERY, index.manifest.featurizer))
 }
 
 describe('replaced versions', () => {
-  it("releases a replaced version's model only when the last request holding it is done", async () => {
+  it('a request that took a version keeps running on it, model included, after another is swapped in', async () => {
     const name = 'release'
     await publishIndex(env.INDEX, v1, { name })
     const testEnv: Env = { INDEX: env.INDEX, INDEX_NAME: name, POINTER_TTL_SECONDS: '0' }
@@ -176,10 +173,10 @@ describe('replaced versions', () => {
     expect(lease.index.manifest.version).toBe(v1.version)
     await publishIndex(env.INDEX, v2, { name })
     await untilServed(testEnv, v2.version)
-    // Replaced but still held: a request that is running on v1 can still use its model.
-    expect((await runModel(lease.index))[MODEL_IO.query].dims.at(-1)).toBe(manifestOf(v1).dims)
-    lease.done()
-    await expect(runModel(lease.index)).rejects.toThrow()
+    expect((await acquireIndex(testEnv)).index.manifest.version).toBe(v2.version)
+    // Replaced but still held: a request that is running on v1 still runs v1's model.
+    expect(lease.index.manifest.version).toBe(v1.version)
+    expect(runModel(lease.index).query.length).toBe(manifestOf(v1).dims)
   })
 })
 

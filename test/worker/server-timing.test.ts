@@ -10,7 +10,7 @@ beforeAll(async () => {
   await putIndex(env.INDEX, index)
 })
 
-const LOAD_STEP = /^load-(pointer|manifest|parse|model|verify|centroids|runtime|wasm|session)$/
+const LOAD_STEP = /^load-(pointer|manifest|parse|model|verify|centroids|runtime)$/
 
 function stages(header: string | null): Record<string, number> {
   expect(header).toMatch(/^index;dur=\d+, model;dur=\d+, route;dur=\d+, r2;dur=\d+, score;dur=\d+, total;dur=\d+(, load-[a-z]+;dur=\d+)*$/)
@@ -38,7 +38,7 @@ describe('Server-Timing', () => {
     const first = stages((await call('/search?q=bread&k=3')).headers.get('server-timing'))
     const steps = Object.keys(first).filter((name) => name.startsWith('load-'))
     expect(steps.every((name) => LOAD_STEP.test(name))).toBe(true)
-    expect(steps).toEqual(expect.arrayContaining(['load-pointer', 'load-manifest', 'load-parse', 'load-model', 'load-verify', 'load-centroids', 'load-runtime', 'load-session']))
+    expect(steps).toEqual(expect.arrayContaining(['load-pointer', 'load-manifest', 'load-parse', 'load-model', 'load-verify', 'load-centroids', 'load-runtime']))
     // Serial steps of the load lie within it.
     expect(first['load-pointer'] + first['load-manifest'] + first['load-parse'] + first['load-model']).toBeLessThanOrEqual(first.index)
     const again = stages((await call('/search?q=bread&k=3')).headers.get('server-timing'))
