@@ -13,16 +13,16 @@ import type { ReadOnlyBucket } from './env.ts'
 /**
  * Decoded shards, display objects and lexicon parts, as decoded*Bytes count them, which
  * is about what the isolate's heap holds for them once collected (display strings
- * count two bytes a character; V8 keeps ASCII in one). 48 MiB keeps a Worker under
- * 100 MB of its 128: after the benchmark, npm 186K's isolate held 84.6 MB (71.3 at
- * 32 MiB) and 1M synthetic's 82.2 (69.2), ORT's WebAssembly memory 33.3 of each
- * (session 19). Searches of many different queries are what the budget is for: npm,
- * 60 of the bench's queries asked in turn, 600 searches, the Worker's mean 8.08 ms at
- * 32 MiB (each query's shards evicted before it came round again, 5.7 ms of R2
- * reads), 0.95 ms at 48; all 200 in turn still miss (6.87 ms). 600 searches drawn at
- * random from the 200: 8.97 ms at 32 MiB, 4.67–4.75 at 48 (.tmp/steady.mts).
+ * count two bytes a character; V8 keeps ASCII in one). The isolate's other memory is
+ * ~11 MB since the model runs without ORT (session 20: npm 186K's isolate held 58.9
+ * MB after the benchmark with 48 MiB of cache; ORT's WebAssembly had taken 33.3 MB
+ * more until then), so 80 MiB keeps a Worker under 100 MB of its 128. Searches of
+ * many different queries are what the budget is for: npm, 600 searches drawn at
+ * random from the bench's 200 queries (48 MB of objects, encoded), the Worker's mean
+ * 5.20 ms at 48 MiB (3.05 of it R2 reads), 2.25 at 64 and 0.96 at 80
+ * (.tmp/steady.mts, session 20; 8.97 ms at 32 MiB in session 19).
  */
-export const SHARD_CACHE_BUDGET_BYTES = 48 * 1024 * 1024
+export const SHARD_CACHE_BUDGET_BYTES = 80 * 1024 * 1024
 
 /** Why a shard could not be used; reported to clients in `skipped`. */
 export type ShardFaultReason = 'missing' | 'corrupt' | 'timeout' | 'unreadable'
