@@ -182,6 +182,16 @@ describe('one Worker through broken storage and back', () => {
     expect(message).toMatch(/model\.onnx is not a model this Worker runs: not the query model's graph \(ops Identity\)/)
   })
 
+  it('answers 503 naming the mismatch when a version\'s model does not fit its manifest', async () => {
+    const { call, storage } = await freshWorker('faults-model-shape')
+    // The model is this index's own; the manifest now names a featurizer of twice its buckets.
+    const buckets = manifest.featurizer.buckets
+    const changed = { ...manifest, featurizer: { ...manifest.featurizer, buckets: 2 * buckets } }
+    await env.INDEX.put(storage.prefix + 'manifest.json', JSON.stringify(changed))
+    const message = await expectError(await call(search(broken.qHealthy)), 503, 'index_unavailable')
+    expect(message).toMatch(new RegExp(`model\\.onnx does not fit this version: feature buckets: ${buckets}, not ${2 * buckets}$`))
+  })
+
   it('answers from the other clusters when one shard is missing and another corrupt, naming both', async () => {
     const { call, r2, storage } = worker
     await storage.remove(broken.missing.key)
