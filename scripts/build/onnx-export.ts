@@ -1,15 +1,17 @@
-// Writes the quantized query model as an ONNX graph (opset 17) that computes
-// exactly `forward()` of src/core/query-model.ts on the dequantized weights.
+// Writes the quantized query model as an ONNX graph (opset 17), the nodes of
+// MODEL_GRAPH (src/core/query-model-graph.ts), that computes exactly `forward()` of
+// src/core/query-model.ts on the dequantized weights.
 // The large matrices stay int8 in the file and, for the embedding tables, in
 // memory too: only the gathered rows are cast to float at run time. The graph
-// is as few nodes as the math allows: ORT's cost per node is most of a query's
-// model time (26 nodes instead of 43: npm 186K, Node, 264 → 202 µs a query;
+// is as few nodes as the math allows: when onnxruntime-web ran the model in the
+// Worker (until session 20), its cost per node was most of a query's model time (26 nodes instead of 43: npm 186K, Node, 264 → 202 µs a query;
 // 25 without the centroids' product).
 
 import onnxProto from 'onnx-proto'
 import type { ClusterTree } from '../../src/core/tree.ts'
 import type { QuantizedQueryModel } from '../../src/core/query-model.ts'
 import { MODEL_IO, NORM_EPSILON, parentRows } from '../../src/core/query-model.ts'
+import { MODEL_GRAPH } from '../../src/core/query-model-graph.ts'
 import { dequantizeColumns, dequantizeRows, HALF_SCALE_UNIT, toHalfBits } from '../../src/core/quant.ts'
 
 const { onnx } = onnxProto
@@ -64,50 +66,24 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
 }
 
 /**
- * γ·q̂·M_c + β_c for every node c as one [1, nodes] product: M (its scales times γ)
- * as int8 with per-row scales, one DequantizeLinear, one Gemm with transB and β as
- * its bias. (Storing M transposed for a MatMul is slower: ORT dequantizes per
- * column an element at a time, ~1 ms a query at 1,056 nodes. The frozen centroids
- * C are not in the graph: src/core/centroids.ts.)
+ * The centroid prior's initializers: M (its scales times γ) as int8 with per-row
+ * scales and β as the Gemm's bias (MODEL_GRAPH). Storing M transposed for a MatMul
+ * was slower when onnxruntime-web ran the model: it dequantized per column an element
+ * at a time, ~1 ms a query at 1,056 nodes. The frozen centroids C are not in the
+ * graph: src/core/centroids.ts.
  */
 function centroidPrior(model: QuantizedQueryModel, nodes: number) {
-  const { dims } = model
-  return {
-    initializers: [
-      int8s('M_q', [nodes, dims], model.M.values),
-      floats('M_scale', [nodes], model.M.scales.map((s) => s * model.gamma[0])),
-      int8s('M_zero', [nodes], new Int8Array(nodes)),
-      floats('beta', [nodes], model.beta),
-    ],
-    nodes: [
-      node('DequantizeLinear', ['M_q', 'M_scale', 'M_zero'], ['M'], { axis: 0 }),
-      node('Gemm', ['unit_query', 'M', 'beta'], ['prior_plus_beta'], { transB: 1 }),
-    ],
-  }
-}
-
-/**
- * Σ_i w_i · scale[f_i] · table_q[f_i] as a [1, width] row (+ bias), for the int8 table
- * `<name>_q` with per-row float16 scales `<name>_scale`: only the gathered rows are
- * dequantized, so the table stays int8; the weighted sum is one Gemm of the row
- * weights [1, n] and the rows [n, width], HALF_SCALE_UNIT (a power of two) its alpha.
- */
-function embeddingBag(name: string, output: string, bias?: string) {
-  const { ids } = MODEL_IO
   return [
-    node('Gather', [`${name}_q`, ids], [`${name}_rows_q`], { axis: 0 }),
-    node('Cast', [`${name}_rows_q`], [`${name}_rows_f`], { to: T.FLOAT }),
-    node('Gather', [`${name}_scale`, ids], [`${name}_row_scale_h`], { axis: 0 }),
-    node('Cast', [`${name}_row_scale_h`], [`${name}_row_scale_units`], { to: T.FLOAT }),
-    node('Mul', [`${name}_row_scale_units`, 'weights_row'], [`${name}_row_weights`]),
-    node('Gemm', [`${name}_row_weights`, `${name}_rows_f`, ...(bias ? [bias] : [])], [output], {}, { alpha: HALF_SCALE_UNIT }),
+    int8s('M_q', [nodes, model.dims], model.M.values),
+    floats('M_scale', [nodes], model.M.scales.map((s) => s * model.gamma[0])),
+    int8s('M_zero', [nodes], new Int8Array(nodes)),
+    floats('beta', [nodes], model.beta),
   ]
 }
 
 export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8Array {
   const { dims, decoderHidden } = model
   const nodesOut = tree.size - 1
-  const prior = centroidPrior(model, nodesOut)
   const initializer = [
     int8s('E_q', [model.E.rows, model.hidden], model.E.values),
     halfScales('E_scale', model.E.scales),
@@ -124,32 +100,12 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
     int32s('parent_rows', [nodesOut], parentRows(tree)),
     int64s('axis0', [0]),
     int64s('axis1', [1]),
-    ...prior.initializers,
+    ...centroidPrior(model, nodesOut),
   ]
   const { ids, weights } = MODEL_IO
-  const nodes = [
-    node('Unsqueeze', [weights, 'axis0'], ['weights_row']),
-    // Query vector, and its unit vector.
-    ...embeddingBag('E', 'h'),
-    node('Gemm', ['h', 'Wq', 'bq'], [MODEL_IO.query]),
-    node('ReduceL2', [MODEL_IO.query], ['query_norm'], { axes: [1], keepdims: 1 }),
-    node('Add', ['query_norm', 'epsilon'], ['query_norm_eps']),
-    node('Div', [MODEL_IO.query, 'query_norm_eps'], ['unit_query']),
-    // Prefix states of every internal node from the decoder's own bag, then each
-    // non-root node's parent state · U_c.
-    ...embeddingBag('Ed', 'g', 'bd'),
-    node('Add', ['g', 'P'], ['g_plus_P']),
-    node('Tanh', ['g_plus_P'], ['states']),
-    node('Gather', ['states', 'parent_rows'], ['parent_states'], { axis: 0 }),
-    node('Mul', ['parent_states', 'U'], ['state_U']),
-    node('ReduceSum', ['state_U', 'axis1'], ['state_dot_U'], { keepdims: 0 }),
-    // The trained centroid prior γ·q̂·M_c (+ β_c).
-    ...prior.nodes,
-    node('Add', ['state_dot_U', 'prior_plus_beta'], [MODEL_IO.logits]),
-  ]
   const graph = onnx.GraphProto.create({
     name: 'gdr_query_model',
-    node: nodes,
+    node: MODEL_GRAPH.map((n) => node(n.opType, n.inputs, n.outputs, n.ints, n.floats)),
     initializer,
     input: [valueInfo(ids, T.INT32, ['n']), valueInfo(weights, T.FLOAT, ['n'])],
     output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [1, nodesOut])],

@@ -64,7 +64,7 @@ export async function openIndexFolder(dir: string): Promise<IndexFolder> {
   const leafCentroids = new CentroidTable(decodeLeafCentroids(readFileSync(join(root, manifest.centroids.key))), tree, manifest.dims, nodeDenseKernel())
   const modelPath = join(root, manifest.model.key)
   const model = new QueryModelRuntime(new Uint8Array(readFileSync(modelPath)), nodeDenseKernel())
-  const mismatch = modelMismatch(model, { dims: manifest.dims, nodes: tree.size - 1, buckets: manifest.featurizer.buckets })
+  const mismatch = modelMismatch(model, manifest)
   if (mismatch) throw new Error(`${modelPath} does not fit this index: ${mismatch}`)
   return { dir: root, manifest, tree, leaves: Array.from(tree.leaves), shards, displays, leafOf, entries, leafDocuments: new LeafDocuments(manifest.shards, manifest.tree.parent.length, nodeLexicalKernel()), byCid: new Map(manifest.shards.map((s) => [cidKey(s.cid), s])), leafCentroids, lexicon, model }
 }

@@ -1,5 +1,5 @@
 // The exported query model (model.onnx, int8) run by gdr's own code: the graph
-// exportOnnx writes, node for node, on typed arrays, with the centroid prior's
+// exportOnnx writes (query-model-graph.ts), node for node, on typed arrays, with the centroid prior's
 // int8 rows scored by the dense kernel. The Worker and Node (eval, bench) run
 // queries through it; onnxruntime-web runs the same file in the tests and at
 // build time, which hold the two to the same outputs (test/unit/onnx-parity.test.ts).
@@ -12,19 +12,10 @@
 import type { SparseFeatures } from './featurizer.ts'
 import type { DenseKernel, ResidentRows } from './dense-kernel.ts'
 import { fromHalfBits, HALF_SCALE_UNIT } from './quant.ts'
-import { MODEL_IO, NORM_EPSILON } from './query-model.ts'
+import { MODEL_IO } from './query-model.ts'
+import { MODEL_GRAPH, nodeSignature } from './query-model-graph.ts'
 import { ONNX_TYPE, readOnnxGraph, type OnnxGraph, type OnnxTensor } from './onnx-file.ts'
-
-/** The graph's op types in order, as exportOnnx writes them: a file of any other graph is refused. */
-export const MODEL_GRAPH_OPS = [
-  'Unsqueeze',
-  ...['Gather', 'Cast', 'Gather', 'Cast', 'Mul', 'Gemm'],
-  'Gemm', 'ReduceL2', 'Add', 'Div',
-  ...['Gather', 'Cast', 'Gather', 'Cast', 'Mul', 'Gemm'],
-  'Add', 'Tanh', 'Gather', 'Mul', 'ReduceSum',
-  'DequantizeLinear', 'Gemm',
-  'Add',
-] as const
+import type { Manifest } from './manifest.ts'
 
 /** A model file this runtime cannot run, and why. */
 export class ModelFileError extends Error {
@@ -73,8 +64,13 @@ export class QueryModelRuntime {
     } catch (error) {
       throw new ModelFileError(`not an ONNX model: ${(error as Error).message}`)
     }
+    // Every node, its wiring and its attributes, as the exporter writes them: any other graph is refused, not misread.
     const ops = graph.nodes.map((n) => n.opType)
-    if (ops.join() !== MODEL_GRAPH_OPS.join()) throw new ModelFileError(`not the query model's graph (ops ${ops.join(', ')})`)
+    if (ops.join() !== MODEL_GRAPH.map((n) => n.opType).join()) throw new ModelFileError(`not the query model's graph (ops ${ops.join(', ')})`)
+    graph.nodes.forEach((node, i) => {
+      const [found, expected] = [nodeSignature(node), nodeSignature(MODEL_GRAPH[i])]
+      if (node.others.length > 0 || found !== expected) throw new ModelFileError(`node ${i} is ${found}${node.others.length ? ` (and ${node.others.join(', ')})` : ''}, not ${expected}`)
+    })
     const io = (names: string[], expected: string[], what: string) => {
       if (names.join() !== expected.join()) throw new ModelFileError(`graph ${what} are ${names.join(', ') || 'none'}, not ${expected.join(', ')}`)
     }
@@ -84,6 +80,7 @@ export class QueryModelRuntime {
       const t = graph.initializers.get(name)
       if (!t) throw new ModelFileError(`no initializer ${name}`)
       if (t.dataType !== dataType || t.dims.length !== rank) throw new ModelFileError(`initializer ${name} is type ${t.dataType} of rank ${t.dims.length}, not type ${dataType} of rank ${rank}`)
+      if (!t.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ModelFileError(`initializer ${name} has dims [${t.dims.join(', ')}]`)
       const width = { [ONNX_TYPE.float]: 4, [ONNX_TYPE.int8]: 1, [ONNX_TYPE.int32]: 4, [ONNX_TYPE.float16]: 2 }[dataType] ?? 0
       const count = t.dims.reduce((a, b) => a * b, 1)
       if (t.raw.byteLength !== count * width) throw new ModelFileError(`initializer ${name} holds ${t.raw.byteLength} bytes, not ${count * width} for [${t.dims.join(', ')}]`)
@@ -124,20 +121,25 @@ export class QueryModelRuntime {
     const mScale = floats('M_scale', 1)
     const mZero = take('M_zero', ONNX_TYPE.int8, 1)
     if (mZero.dims[0] !== M.rows || mZero.raw.some((b) => b !== 0)) throw new ModelFileError('M_zero is not all zeros for every row of M_q')
-    const internal = this.P.length / this.decoderHidden
-    const sizes: [string, number, number][] = [
-      ['Ed_q rows', Ed.rows, this.buckets],
-      ['Wq', this.Wq.length, this.hidden * this.dims],
-      ['bq', this.bq.length, this.dims],
-      ['bd', this.bd.length, this.decoderHidden],
-      ['P', this.P.length, Math.round(internal) * this.decoderHidden],
-      ['U', this.U.length, this.nodes * this.decoderHidden],
-      ['beta', this.beta.length, this.nodes],
-      ['parent_rows', this.parentRows.length, this.nodes],
-      ['M_scale', mScale.length, this.nodes],
+    const internal = (graph.initializers.get('P')?.dims ?? [])[0]
+    const shapes: [string, number[], number[]][] = [
+      ['Ed_q', graph.initializers.get('Ed_q')!.dims, [this.buckets, this.decoderHidden]],
+      ['Wq', graph.initializers.get('Wq')!.dims, [this.hidden, this.dims]],
+      ['bq', [this.bq.length], [this.dims]],
+      ['bd', [this.bd.length], [this.decoderHidden]],
+      ['P', graph.initializers.get('P')!.dims, [internal, this.decoderHidden]],
+      ['U', graph.initializers.get('U')!.dims, [this.nodes, this.decoderHidden]],
+      ['beta', [this.beta.length], [this.nodes]],
+      ['parent_rows', [this.parentRows.length], [this.nodes]],
+      ['M_scale', [mScale.length], [this.nodes]],
+      ['epsilon', [graph.initializers.get('epsilon')!.dims.reduce((a, b) => a * b, 1)], [1]],
     ]
-    for (const [what, found, expected] of sizes) if (found !== expected) throw new ModelFileError(`${what}: ${found} values, not ${expected}`)
+    for (const [what, found, expected] of shapes) if (found.join() !== expected.join()) throw new ModelFileError(`${what} is [${found.join(', ')}], not [${expected.join(', ')}]`)
     if (this.parentRows.some((r) => !(r >= 0 && r < internal))) throw new ModelFileError('parent_rows names a state the graph does not have')
+    if (!(this.epsilon > 0 && Number.isFinite(this.epsilon))) throw new ModelFileError(`epsilon is ${this.epsilon}, not a positive number`)
+    for (const [what, values] of [['E_scale', this.eScale], ['Ed_scale', this.edScale], ['M_scale', mScale], ['Wq', this.Wq], ['bq', this.bq], ['bd', this.bd], ['P', this.P], ['U', this.U], ['beta', this.beta]] as const) {
+      if (!values.every(Number.isFinite)) throw new ModelFileError(`${what} holds a value that is not finite`)
+    }
     this.M = kernel.resident(M.values, mScale, this.dims)
     this.h = new Float32Array(this.hidden)
     this.g = new Float32Array(this.decoderHidden)
@@ -147,6 +149,7 @@ export class QueryModelRuntime {
 
   /** The model's outputs for one query's features (fresh arrays; the caller keeps them). */
   run(features: SparseFeatures): QueryModelOutputs {
+    if (features.values.length !== features.ids.length) throw new RangeError(`${features.ids.length} feature ids but ${features.values.length} weights`)
     this.bags(features)
     const query = this.queryVector()
     this.M.scoreAll(this.unitOf(query), this.prior)
@@ -182,7 +185,7 @@ export class QueryModelRuntime {
     return query
   }
 
-  /** q / (|q| + ε). */
+  /** q / (|q| + ε): the graph's unit query, for the prior (search normalizes `query` again for scoring, without ε). */
   private unitOf(query: Float32Array): Float32Array {
     let norm = 0
     for (let j = 0; j < query.length; j++) norm += query[j] * query[j]
@@ -219,23 +222,16 @@ function copyOf(bytes: Uint8Array): ArrayBuffer {
   return copy.buffer
 }
 
-/** What an index expects of its model: the manifest's dims, its tree's nodes but the root, its featurizer's buckets. */
-export interface ModelShapeExpected {
-  dims: number
-  nodes: number
-  buckets: number
-}
-
 /**
- * Why a model cannot serve an index, or undefined when it can. Checked when an
+ * Why a model cannot serve an index (its manifest's dims, tree and featurizer), or undefined when it can. Checked when an
  * index loads, so a model of another build fails the load with this reason
  * instead of every query.
  */
-export function modelMismatch(model: Pick<QueryModelRuntime, 'dims' | 'nodes' | 'buckets'>, expected: ModelShapeExpected): string | undefined {
+export function modelMismatch(model: Pick<QueryModelRuntime, 'dims' | 'nodes' | 'buckets'>, index: Pick<Manifest, 'dims' | 'tree' | 'featurizer'>): string | undefined {
   const found: [string, number, number][] = [
-    ['query vectors', model.dims, expected.dims],
-    ['logits', model.nodes, expected.nodes],
-    ['feature buckets', model.buckets, expected.buckets],
+    ['query vectors', model.dims, index.dims],
+    ['logits', model.nodes, index.tree.parent.length - 1],
+    ['feature buckets', model.buckets, index.featurizer.buckets],
   ]
   const wrong = found.filter(([, has, wants]) => has !== wants)
   return wrong.length === 0 ? undefined : wrong.map(([what, has, wants]) => `${what}: ${has}, not ${wants}`).join('; ')

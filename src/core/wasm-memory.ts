@@ -20,11 +20,13 @@ const memories = new Set<WeakRef<WebAssembly.Memory>>()
 /** A kernel instance's exports, its memory now counted by wasmMemoryBytes. */
 export function instantiateKernel<T extends { memory: WebAssembly.Memory }>(module: WebAssembly.Module): T {
   const exports = new WebAssembly.Instance(module, {}).exports as unknown as T
+  // Collected instances leave their entries behind: dropped here too, so the set stays small whether or not anyone asks.
+  wasmMemoryBytes()
   memories.add(new WeakRef(exports.memory))
   return exports
 }
 
-/** Bytes of the live kernel instances' memories (V8's heap figures do not count WebAssembly memory). */
+/** Bytes of the live kernel instances' memories (V8's heap figures do not count WebAssembly memory); drops the entries of collected ones. */
 export function wasmMemoryBytes(): number {
   let bytes = 0
   for (const ref of memories) {

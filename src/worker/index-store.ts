@@ -260,7 +260,7 @@ async function loadVersion(env: Env, settings: IndexSettings, pointer: Pointer, 
       throw error
     }
   })
-  const mismatch = modelMismatch(model, { dims: manifest.dims, nodes: tree.size - 1, buckets: manifest.featurizer.buckets })
+  const mismatch = modelMismatch(model, manifest)
   if (mismatch) throw new ServiceError(503, 'index_unavailable', `object ${modelKey} does not fit this version: ${mismatch}`)
   const table = await centroids
   return {

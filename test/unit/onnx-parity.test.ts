@@ -9,7 +9,7 @@ import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/co
 import { exportOnnx } from '../../scripts/build/onnx-export.ts'
 import { QueryModelRuntime } from '../../src/core/query-runtime.ts'
 import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
-import { checkModelFile, MODEL_SESSION_OPTIONS, MODEL_TOLERANCE, modelInputs } from '../../scripts/build/model-check.ts'
+import { checkModelFile, MODEL_SESSION_OPTIONS, MODEL_TOLERANCE, modelInputs, runOnOrt } from '../../scripts/build/model-check.ts'
 import { createRng, gaussian } from '../../scripts/build/random.ts'
 
 /** Stated tolerance: float32 sums in a different order; relative to the output's scale. */
@@ -77,8 +77,7 @@ describe('ONNX export ↔ reference forward pass', () => {
       const mine = runtime.run(f)
       const ref = forward(reference, tree, f)
       // ORT is given the padded inputs the build's check gives it (an empty query has no rows otherwise).
-      const padded = modelInputs(f)
-      const onnx = await run(session, { ids: padded.ids, values: padded.weights })
+      const onnx = await runOnOrt(session, f)
       const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
         expect(a.length, what).toBe(b.length)
         const scale = Math.max(1, ...Array.from(b, Math.abs))
@@ -86,8 +85,8 @@ describe('ONNX export ↔ reference forward pass', () => {
       }
       close(mine.query, ref.query, 'query vs forward')
       close(mine.logits, ref.logits, 'logits vs forward')
-      close(mine.query, onnx.query.data as Float32Array, 'query vs onnxruntime-web')
-      close(mine.logits, onnx.logits.data as Float32Array, 'logits vs onnxruntime-web')
+      close(mine.query, onnx.query, 'query vs onnxruntime-web')
+      close(mine.logits, onnx.logits, 'logits vs onnxruntime-web')
     }
     // Fresh outputs per run: a caller's arrays are not overwritten by the next query.
     const first = runtime.run(featurize('wind tunnel', config))

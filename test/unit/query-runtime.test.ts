@@ -8,6 +8,8 @@ import { internalNodes, quantizeModel, type QueryModelParams } from '../../src/c
 import { ModelFileError, modelMismatch, QueryModelRuntime } from '../../src/core/query-runtime.ts'
 import { OnnxFormatError, readOnnxGraph } from '../../src/core/onnx-file.ts'
 import { exportOnnx } from '../../scripts/build/onnx-export.ts'
+import { DEFAULT_FEATURIZER } from '../../src/core/featurizer.ts'
+import { IDENTITY_MODEL } from '../fixtures/identity-model.ts'
 import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
 
 const { onnx } = onnxProto
@@ -51,12 +53,17 @@ describe('QueryModelRuntime: the files it runs', () => {
   })
 
   it('refuses an ONNX model of another graph, naming its ops', () => {
-    const identity = onnx.ModelProto.encode({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: { name: 'g', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [{ name: 'x' }], output: [{ name: 'y' }] },
-    }).finish()
-    expect(() => load(identity)).toThrow(/^not the query model's graph \(ops Identity\)$/)
+    expect(() => load(IDENTITY_MODEL)).toThrow(/^not the query model's graph \(ops Identity\)$/)
+  })
+
+  it('refuses the same ops wired or configured otherwise, naming the node', () => {
+    // Another alpha: a model exported with another scale unit would be scaled wrongly, not refused, were it not checked.
+    const alpha = edited((g) => (g.node![6].attribute!.find((a) => a.name === 'alpha')!.f = 1 / 512))
+    expect(() => load(alpha)).toThrow(/^node 6 is Gemm\(E_row_weights,E_rows_f\) -> h \{alpha=0\.001953125f\}, not Gemm\(E_row_weights,E_rows_f\) -> h \{alpha=0\.0009765625f\}$/)
+    const wired = edited((g) => (g.node![7].input = ['h', 'Wq']))
+    expect(() => load(wired)).toThrow(/^node 7 is Gemm\(h,Wq\) -> query \{\}, not Gemm\(h,Wq,bq\) -> query \{\}$/)
+    const transposed = edited((g) => (g.node![23].attribute = []))
+    expect(() => load(transposed)).toThrow(/^node 23 is Gemm\(unit_query,M,beta\) -> prior_plus_beta \{\}, not .* \{transB=1\}$/)
   })
 
   it('names a missing, mistyped or missized initializer', () => {
@@ -66,6 +73,15 @@ describe('QueryModelRuntime: the files it runs', () => {
     expect(() => load(edited((g) => (g.initializer!.find((t) => t.name === 'M_zero')!.rawData = Int8Array.from([0, 1, 0, 0, 0, 0]) as unknown as Uint8Array)))).toThrow(/M_zero is not all zeros/)
     expect(() => load(edited((g) => (g.initializer!.find((t) => t.name === 'parent_rows')!.rawData = new Uint8Array(new Int32Array([0, 0, 0, 1, 1, 9]).buffer))))).toThrow(/parent_rows names a state the graph does not have/)
     expect(() => load(edited((g) => (g.output = [g.output![1], g.output![0]])))).toThrow(/^graph outputs are logits, query, not query, logits$/)
+    // Wq [hidden, dims] stored as [dims, hidden]: as many values, the wrong shape.
+    expect(() => load(edited((g) => (g.initializer!.find((t) => t.name === 'Wq')!.dims = [4, 8])))).toThrow(/^Wq is \[4, 8\], not \[8, 4\]$/)
+    const f32 = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer)
+    expect(() => load(edited((g) => (g.initializer!.find((t) => t.name === 'epsilon')!.rawData = f32(0))))).toThrow(/^epsilon is 0, not a positive number$/)
+    expect(() => load(edited((g) => (g.initializer!.find((t) => t.name === 'bq')!.rawData = f32(0, NaN, 0, 0))))).toThrow(/^bq holds a value that is not finite$/)
+  })
+
+  it('refuses features whose ids and weights differ in number', () => {
+    expect(() => load(file).run({ ids: Int32Array.of(1, 2), values: Float32Array.of(1) })).toThrow(/^2 feature ids but 1 weights$/)
   })
 
   it('refuses a feature bucket outside the model, instead of reading past its table', () => {
@@ -75,13 +91,14 @@ describe('QueryModelRuntime: the files it runs', () => {
 })
 
 describe('modelMismatch: a model against the index that names it', () => {
+  const index = (dims: number, parent: number[], buckets: number) => ({ dims, tree: { parent }, featurizer: { ...DEFAULT_FEATURIZER, buckets } })
   it('accepts the shapes the index expects', () => {
-    expect(modelMismatch(load(file), { dims: 4, nodes: tree.size - 1, buckets: 64 })).toBeUndefined()
+    expect(modelMismatch(load(file), index(4, [-1, 0, 0, 1, 1, 2, 2], 64))).toBeUndefined()
   })
 
   it('names every shape that does not fit', () => {
-    expect(modelMismatch(load(file), { dims: 8, nodes: tree.size - 1, buckets: 64 })).toBe('query vectors: 4, not 8')
-    expect(modelMismatch(load(file), { dims: 4, nodes: 10, buckets: 128 })).toBe('logits: 6, not 10; feature buckets: 64, not 128')
+    expect(modelMismatch(load(file), index(8, [-1, 0, 0, 1, 1, 2, 2], 64))).toBe('query vectors: 4, not 8')
+    expect(modelMismatch(load(file), index(4, [-1, 0, 0], 128))).toBe('logits: 6, not 2; feature buckets: 64, not 128')
   })
 })
 
@@ -99,5 +116,20 @@ describe('readOnnxGraph', () => {
   it('refuses a field that runs past its message', () => {
     expect(() => readOnnxGraph(Uint8Array.of(0x3a, 0x10, 0x00))).toThrow(OnnxFormatError)
     expect(() => readOnnxGraph(Uint8Array.of(0x08, 0x80))).toThrow(/truncated varint/)
+    // A length of 2^35: refused, not allocated or read.
+    expect(() => readOnnxGraph(Uint8Array.of(0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01))).toThrow(/field 7 runs past its message/)
+  })
+
+  it('skips fixed-width fields, and refuses what protobuf does not allow', () => {
+    // A fixed32 (field 3) and a fixed64 (field 4) before the graph: skipped.
+    const graph = [0x3a, 0x00]
+    expect(readOnnxGraph(Uint8Array.of(0x1d, 1, 2, 3, 4, 0x21, 1, 2, 3, 4, 5, 6, 7, 8, ...graph)).nodes).toEqual([])
+    expect(() => readOnnxGraph(Uint8Array.of(0x1d, 1, 2))).toThrow(/field 3 runs past its message/)
+    expect(() => readOnnxGraph(Uint8Array.of(0x03, ...graph))).toThrow(/field number 0/)
+    expect(() => readOnnxGraph(Uint8Array.of(0x0b, ...graph))).toThrow(/unsupported wire type 3 \(field 1\)/)
+    expect(() => readOnnxGraph(Uint8Array.of(0x0c, ...graph))).toThrow(/unsupported wire type 4 \(field 1\)/)
+    expect(() => readOnnxGraph(Uint8Array.of(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02))).toThrow(/varint longer than 64 bits/)
+    const twice = onnx.ModelProto.encode({ graph: { initializer: [{ name: 't', dataType: 1, rawData: new Uint8Array(0) }, { name: 't', dataType: 1, rawData: new Uint8Array(0) }] } }).finish()
+    expect(() => readOnnxGraph(twice)).toThrow(/two initializers named "t"/)
   })
 })

@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { keys, type ShardEntry } from '../../src/core/manifest.ts'
 import { lexiconPartsFor, queryTerms } from '../../src/core/search.ts'
 import { decodeShardDisplay, sha256Hex } from '../../src/core/shard-codec.ts'
+import { IDENTITY_MODEL } from '../fixtures/identity-model.ts'
 import { cidKey } from '../../src/core/tree.ts'
 import type { Env } from '../../src/worker/env.ts'
 import { decodeBase64, derivedVersion, manifestOf, publishIndex, putIndex } from './fixtures.ts'
@@ -439,6 +440,3 @@ describe('an isolate\'s first request', () => {
     expect(r2.reads(modelKey)).toBe(1)
   })
 })
-
-/** An ONNX model of another graph: one Identity node, float32 [1] → [1] (IR 8, opset 17). */
-const IDENTITY_MODEL = Uint8Array.from(atob('CAg6NwoQCgF4EgF5IghJZGVudGl0eRIBd1oPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEBE='), (c) => c.charCodeAt(0))

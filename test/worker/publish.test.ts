@@ -6,8 +6,6 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import worker from '../../src/worker/index.ts'
 import type { Env } from '../../src/worker/env.ts'
-import { acquireIndex, type LoadedIndex } from '../../src/worker/index-store.ts'
-import { featurize } from '../../src/core/featurizer.ts'
 import { keys, manifestObjects } from '../../src/core/manifest.ts'
 import { checkVersion, collectGarbage, listVersions, rollback } from '../../src/core/versions.ts'
 import { failingAfter, recording, SimulatedFailure } from '../support/store-wrappers.ts'
@@ -156,27 +154,6 @@ describe('publishing while serving', () => {
     expect(rerun.puts.at(-1)).toBe(keys.pointer(name))
     await untilServed(testEnv, v2.version)
     expect((await search(testEnv)).results.every((r) => r.id.endsWith('.v2'))).toBe(true)
-  })
-})
-
-/** One inference on a version's model. */
-function runModel(index: LoadedIndex) {
-  return index.model.run(featurize(QUERY, index.manifest.featurizer))
-}
-
-describe('replaced versions', () => {
-  it('a request that took a version keeps running on it, model included, after another is swapped in', async () => {
-    const name = 'release'
-    await publishIndex(env.INDEX, v1, { name })
-    const testEnv: Env = { INDEX: env.INDEX, INDEX_NAME: name, POINTER_TTL_SECONDS: '0' }
-    const lease = await acquireIndex(testEnv)
-    expect(lease.index.manifest.version).toBe(v1.version)
-    await publishIndex(env.INDEX, v2, { name })
-    await untilServed(testEnv, v2.version)
-    expect((await acquireIndex(testEnv)).index.manifest.version).toBe(v2.version)
-    // Replaced but still held: a request that is running on v1 still runs v1's model.
-    expect(lease.index.manifest.version).toBe(v1.version)
-    expect(runModel(lease.index).query.length).toBe(manifestOf(v1).dims)
   })
 })
 
