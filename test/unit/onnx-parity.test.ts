@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-web'
 import { buildTree } from '../../src/core/tree.ts'
-import { dequantizeModel, forward, internalNodes, MODEL_IO, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { dequantizeModel, forward, MODEL_IO, quantizeModel } from '../../src/core/query-model.ts'
+import { queryModelParams } from '../support/query-model-params.ts'
 import { DEFAULT_FEATURIZER, featurize, type SparseFeatures } from '../../src/core/featurizer.ts'
 import { exportOnnx } from '../../scripts/build/onnx-export.ts'
 import { QueryModelRuntime } from '../../src/core/query-runtime.ts'
@@ -20,20 +21,7 @@ describe('ONNX export ↔ reference forward pass', () => {
   const rng = createRng(3)
   const random = (n: number, s: number) => Float32Array.from({ length: n }, () => gaussian(rng) * s)
   const shape = { buckets: 1024, hidden: 48, dims: 16, decoderHidden: 12 }
-  const params: QueryModelParams = {
-    ...shape,
-    E: random(shape.buckets * shape.hidden, 0.2),
-    Wq: random(shape.hidden * shape.dims, 0.3),
-    bq: random(shape.dims, 0.1),
-    Ed: random(shape.buckets * shape.decoderHidden, 0.3),
-    bd: random(shape.decoderHidden, 0.1),
-    P: random(internalNodes(tree).length * shape.decoderHidden, 0.5),
-    U: random((tree.size - 1) * shape.decoderHidden, 0.5),
-    beta: random(tree.size - 1, 0.1),
-    M: random((tree.size - 1) * shape.dims, 0.3),
-    gamma: Float32Array.of(2.5),
-    C: random((tree.size - 1) * shape.dims, 0.3),
-  }
+  const params = queryModelParams(shape, tree, random)
   const quantized = quantizeModel(params)
   const reference = dequantizeModel(quantized)
   const config = { ...DEFAULT_FEATURIZER, buckets: shape.buckets }

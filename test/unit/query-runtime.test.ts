@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest'
 import onnxProto from 'onnx-proto'
 import { buildTree } from '../../src/core/tree.ts'
-import { internalNodes, quantizeModel, type QueryModelParams } from '../../src/core/query-model.ts'
+import { quantizeModel } from '../../src/core/query-model.ts'
+import { queryModelParams } from '../support/query-model-params.ts'
 import { ModelFileError, modelMismatch, QueryModelRuntime } from '../../src/core/query-runtime.ts'
 import { OnnxFormatError, readOnnxGraph } from '../../src/core/onnx-file.ts'
 import { exportOnnx } from '../../scripts/build/onnx-export.ts'
@@ -15,21 +16,13 @@ import { nodeDenseKernel } from '../../scripts/node-kernel.ts'
 const { onnx } = onnxProto
 const tree = buildTree({ parent: [-1, 0, 0, 1, 1, 2, 2] })
 const shape = { buckets: 64, hidden: 8, dims: 4, decoderHidden: 3 }
-const filled = (n: number, step: number) => Float32Array.from({ length: n }, (_, i) => (((i * step) % 17) - 8) / 10)
-const params: QueryModelParams = {
-  ...shape,
-  E: filled(shape.buckets * shape.hidden, 5),
-  Wq: filled(shape.hidden * shape.dims, 3),
-  bq: filled(shape.dims, 7),
-  Ed: filled(shape.buckets * shape.decoderHidden, 11),
-  bd: filled(shape.decoderHidden, 2),
-  P: filled(internalNodes(tree).length * shape.decoderHidden, 13),
-  U: filled((tree.size - 1) * shape.decoderHidden, 4),
-  beta: filled(tree.size - 1, 9),
-  M: filled((tree.size - 1) * shape.dims, 6),
-  gamma: Float32Array.of(2),
-  C: filled((tree.size - 1) * shape.dims, 6),
+// Deterministic values: each matrix steps through −0.8…0.8 at its own stride.
+let stride = 2
+const filled = (n: number, scale: number) => {
+  const step = (stride = (stride % 13) + 3)
+  return Float32Array.from({ length: n }, (_, i) => ((((i * step) % 17) - 8) / 10) * scale * 4)
 }
+const params = queryModelParams(shape, tree, filled, 2)
 const file = exportOnnx(quantizeModel(params), tree)
 const load = (bytes: Uint8Array) => new QueryModelRuntime(bytes, nodeDenseKernel())
 
