@@ -11,7 +11,7 @@ import onnxProto from 'onnx-proto'
 import type { ClusterTree } from '../../src/core/tree.ts'
 import type { QuantizedQueryModel } from '../../src/core/query-model.ts'
 import { MODEL_IO, NORM_EPSILON, parentRows } from '../../src/core/query-model.ts'
-import { MODEL_GRAPH } from '../../src/core/query-model-graph.ts'
+import { MODEL_GRAPH, type GraphNode } from '../../src/core/query-model-graph.ts'
 import { dequantizeColumns, dequantizeRows, HALF_SCALE_UNIT, toHalfBits } from '../../src/core/quant.ts'
 
 const { onnx } = onnxProto
@@ -37,7 +37,8 @@ const int8s = (name: string, dims: number[], data: Int8Array) => tensor(name, T.
 const int32s = (name: string, dims: number[], data: Int32Array) => tensor(name, T.INT32, dims, data)
 const int64s = (name: string, values: number[]) => tensor(name, T.INT64, [values.length], BigInt64Array.from(values.map(BigInt)))
 
-function node(opType: string, inputs: string[], outputs: string[], ints: Record<string, number | number[]> = {}, floatAttributes: Record<string, number> = {}) {
+/** One node of MODEL_GRAPH as a NodeProto, named after its first output. */
+function node({ opType, inputs, outputs, ints = {}, floats = {} }: GraphNode) {
   const { AttributeType } = onnx.AttributeProto
   return onnx.NodeProto.create({
     opType,
@@ -48,7 +49,7 @@ function node(opType: string, inputs: string[], outputs: string[], ints: Record<
       ...Object.entries(ints).map(([name, v]) =>
         Array.isArray(v) ? onnx.AttributeProto.create({ name, type: AttributeType.INTS, ints: v }) : onnx.AttributeProto.create({ name, type: AttributeType.INT, i: v }),
       ),
-      ...Object.entries(floatAttributes).map(([name, f]) => onnx.AttributeProto.create({ name, type: AttributeType.FLOAT, f })),
+      ...Object.entries(floats).map(([name, f]) => onnx.AttributeProto.create({ name, type: AttributeType.FLOAT, f })),
     ],
   })
 }
@@ -105,7 +106,7 @@ export function exportOnnx(model: QuantizedQueryModel, tree: ClusterTree): Uint8
   const { ids, weights } = MODEL_IO
   const graph = onnx.GraphProto.create({
     name: 'gdr_query_model',
-    node: MODEL_GRAPH.map((n) => node(n.opType, n.inputs, n.outputs, n.ints, n.floats)),
+    node: MODEL_GRAPH.map(node),
     initializer,
     input: [valueInfo(ids, T.INT32, ['n']), valueInfo(weights, T.FLOAT, ['n'])],
     output: [valueInfo(MODEL_IO.query, T.FLOAT, [1, dims]), valueInfo(MODEL_IO.logits, T.FLOAT, [1, nodesOut])],

@@ -5,6 +5,7 @@
 
 import { MODEL_IO } from './query-model.ts'
 import { HALF_SCALE_UNIT } from './quant.ts'
+import { ONNX_TYPE } from './onnx-file.ts'
 
 /** A node's attributes: integers (one or a list) and floats, by name. */
 export interface GraphNode {
@@ -15,9 +16,6 @@ export interface GraphNode {
   floats?: Record<string, number>
 }
 
-/** onnx.TensorProto.DataType.FLOAT: the `to` of the graph's Casts. */
-const FLOAT = 1
-
 /**
  * Σ_i w_i · scale[f_i] · table_q[f_i] as a [1, width] row (+ bias), for the int8 table
  * `<name>_q` with per-row float16 scales `<name>_scale`: only the gathered rows are
@@ -27,9 +25,9 @@ const FLOAT = 1
 function embeddingBag(name: string, output: string, bias?: string): GraphNode[] {
   return [
     { opType: 'Gather', inputs: [`${name}_q`, MODEL_IO.ids], outputs: [`${name}_rows_q`], ints: { axis: 0 } },
-    { opType: 'Cast', inputs: [`${name}_rows_q`], outputs: [`${name}_rows_f`], ints: { to: FLOAT } },
+    { opType: 'Cast', inputs: [`${name}_rows_q`], outputs: [`${name}_rows_f`], ints: { to: ONNX_TYPE.float } },
     { opType: 'Gather', inputs: [`${name}_scale`, MODEL_IO.ids], outputs: [`${name}_row_scale_h`], ints: { axis: 0 } },
-    { opType: 'Cast', inputs: [`${name}_row_scale_h`], outputs: [`${name}_row_scale_units`], ints: { to: FLOAT } },
+    { opType: 'Cast', inputs: [`${name}_row_scale_h`], outputs: [`${name}_row_scale_units`], ints: { to: ONNX_TYPE.float } },
     { opType: 'Mul', inputs: [`${name}_row_scale_units`, 'weights_row'], outputs: [`${name}_row_weights`] },
     { opType: 'Gemm', inputs: [`${name}_row_weights`, `${name}_rows_f`, ...(bias ? [bias] : [])], outputs: [output], floats: { alpha: HALF_SCALE_UNIT } },
   ]
